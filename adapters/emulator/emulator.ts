@@ -1,0 +1,300 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type InvokeResult,
+  MAX_PAYLOAD,
+  type PendingInvoke,
+  readBody,
+  startRuntimeApiServer,
+} from './runtime-api-server.js';
+
+export interface EmulatorOptions {
+  handler: string;
+  taskRoot: string;
+  /** The command that starts the runtime in Lambda mode, e.g. `[node, dist/main.cjs]`. */
+  command: readonly string[];
+  /** The function's environment (the emulator adds the Lambda variables). */
+  env?: Record<string, string | undefined>;
+  /** Invoke endpoint port (the RIE's 8080); 0 picks a free one. */
+  port?: number;
+  /** Loopback by default: the raw invoke endpoint must not reach a public interface unless asked. */
+  host?: string;
+  /** Seconds, `AWS_LAMBDA_FUNCTION_TIMEOUT` (300 as in the RIE). */
+  timeout?: number;
+  memorySize?: number;
+  functionName?: string;
+  functionVersion?: string;
+  /** `AWS_LAMBDA_MAX_CONCURRENCY`: hand out this many invocations at once (managed instances). */
+  maxConcurrency?: number;
+  /** Run the SnapStart restore protocol (`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`). */
+  snapStart?: boolean;
+  /** The runtime's stdout and stderr: inherited (the CLI) or piped to these callbacks (tests). */
+  output?: 'inherit' | { stdout(chunk: Buffer): void; stderr(chunk: Buffer): void };
+  /** START / END / REPORT lines, as Lambda prints them. */
+  report?: (line: string) => void;
+}
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/[^/]+\/invocations(\?.*)?$/;
+
+/**
+ * A local Lambda: the Runtime API, the RIE's invoke endpoint (`POST /2015-03-31/functions/function/
+ * invocations`) and the function's runtime as a child process in Lambda mode, started at once and again
+ * after it exits. Answers follow Lambda's: 200, with `X-Amz-Function-Error: Unhandled` and the error
+ * body for a function error, an init error, a crash, a timeout or a result over 6 MB.
+ *
+ * @example
+ * const emulator = await startEmulator({ handler: 'index.handler', taskRoot: 'examples/hello', command });
+ * await fetch(emulator.invokeUrl, { method: 'POST', body: '{}' });
+ */
+export async function startEmulator(options: EmulatorOptions) {
+  const timeout = options.timeout ?? 300;
+  const functionName = options.functionName ?? 'test_function';
+  const arn = `arn:aws:lambda:us-east-1:012345678912:function:${functionName}`;
+  let initError: { body: Buffer; errorType: string } | undefined;
+  const api = await startRuntimeApiServer({
+    concurrency: options.maxConcurrency ?? 1,
+    snapStart: options.snapStart ?? false,
+    onInitError: (body, errorType) => {
+      initError = { body, errorType };
+      for (const pending of api.queued()) api.abandon(pending.requestId, { kind: 'init-error', body, errorType });
+    },
+    onRestoreError: (body, errorType) => {
+      initError = { body, errorType };
+    },
+  });
+
+  const env: Record<string, string> = {
+    AWS_LAMBDA_FUNCTION_NAME: functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: options.functionVersion ?? '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? 3008),
+    AWS_LAMBDA_FUNCTION_TIMEOUT: String(timeout),
+    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/Functions',
+    AWS_LAMBDA_LOG_STREAM_NAME: '$LATEST',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    ...definedOnly(options.env ?? {}),
+    AWS_LAMBDA_RUNTIME_API: api.address,
+    _HANDLER: options.handler,
+    LAMBDA_TASK_ROOT: options.taskRoot,
+    ...(options.maxConcurrency ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.maxConcurrency) } : {}),
+    ...(options.snapStart ? { AWS_LAMBDA_INITIALIZATION_TYPE: 'snap-start' } : {}),
+  };
+
+  let runtime: { child: ChildProcess; startedAt: number; initMs?: number; reported: boolean } | undefined;
+  let closing = false;
+  const spawnRuntime = () => {
+    initError = undefined;
+    const child = spawn(options.command[0]!, options.command.slice(1), {
+      env,
+      cwd: options.taskRoot,
+      stdio: options.output === 'inherit' || options.output === undefined ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    });
+    const output = options.output;
+    if (output !== undefined && output !== 'inherit') {
+      child.stdout?.on('data', output.stdout);
+      child.stderr?.on('data', output.stderr);
+    }
+    const current = { child, startedAt: performance.now(), reported: false } as NonNullable<typeof runtime>;
+    runtime = current;
+    api.onNext(() => {
+      current.initMs ??= performance.now() - current.startedAt;
+    });
+    child.on('exit', (code, signal) => {
+      if (runtime === current) runtime = undefined;
+      api.dropWaiters();
+      const status = signal ? `signal: ${signal}` : `exit status ${code}`;
+      for (const pending of api.inflight()) {
+        api.abandon(pending.requestId, {
+          kind: 'exit',
+          message: `RequestId: ${pending.requestId} Error: Runtime exited with error: ${status}`,
+        });
+      }
+      const failed = initError;
+      for (const pending of api.queued()) {
+        if (failed) api.abandon(pending.requestId, { kind: 'init-error', ...failed });
+      }
+      if (!closing && !failed && api.queued().length > 0) spawnRuntime();
+    });
+  };
+
+  const invoke = async (body: Buffer, headers: Record<string, string>): Promise<InvokeResult> => {
+    if (!runtime) spawnRuntime();
+    const started = performance.now();
+    const current = runtime!;
+    let pending: PendingInvoke | undefined;
+    const result = await new Promise<InvokeResult>((settle) => {
+      pending = api.enqueue(body, Date.now() + timeout * 1000, headers, settle);
+      options.report?.(`START RequestId: ${pending.requestId} Version: ${env.AWS_LAMBDA_FUNCTION_VERSION}`);
+      const timer = setTimeout(() => {
+        api.abandon(pending!.requestId, { kind: 'timeout' });
+        // Lambda resets the environment after a timeout: the handler may still be running.
+        current.child.kill('SIGKILL');
+      }, timeout * 1000);
+      timer.unref();
+      const original = pending.settle;
+      pending.settle = (outcome) => {
+        clearTimeout(timer);
+        original(outcome);
+      };
+    });
+    const duration = Math.min(performance.now() - started, timeout * 1000);
+    const init = current.reported || current.initMs === undefined ? '' : `Init Duration: ${current.initMs.toFixed(2)} ms\t`;
+    current.reported = true;
+    options.report?.(`END RequestId: ${pending!.requestId}`);
+    options.report?.(
+      `REPORT RequestId: ${pending!.requestId}\t${init}Duration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE} MB\tMax Memory Used: ${env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE} MB\t`,
+    );
+    return Object.assign(result, { requestId: pending!.requestId });
+  };
+
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'POST' || !INVOKE_PATH.test(req.url ?? '')) {
+      req.resume();
+      return sendJson(res, 404, { errorType: 'ResourceNotFoundException', errorMessage: 'Function not found' });
+    }
+    readBody(req, MAX_PAYLOAD).then(async (body) => {
+      if (body === undefined) {
+        return sendJson(res, 413, {
+          errorType: 'RequestEntityTooLarge',
+          errorMessage: `Request must be smaller than ${MAX_PAYLOAD} bytes for the InvokeFunction operation`,
+        });
+      }
+      const headers = invokeHeaders(req, arn);
+      if (headers instanceof Error) {
+        return sendJson(res, 400, { errorType: 'InvalidRequestContentException', errorMessage: headers.message });
+      }
+      const result = await invoke(body.length === 0 ? Buffer.from('{}') : body, headers);
+      respond(res, result as InvokeResult & { requestId: string }, timeout);
+    }, () => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  spawnRuntime();
+
+  return {
+    invokeUrl: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : (options.host ?? '127.0.0.1')}:${port}/2015-03-31/functions/function/invocations`,
+    port,
+    runtimeApi: api.address,
+    /** The current runtime process, if one is running. */
+    runtimePid: () => runtime?.child.pid,
+    /** Resolves once the runtime asked for its first invocation (init is done). */
+    ready: () =>
+      new Promise<void>((resolve) => (api.nextCount() > 0 ? resolve() : api.onNext(() => resolve()))),
+    async close() {
+      closing = true;
+      const child = runtime?.child;
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await api.close();
+    },
+  };
+}
+
+export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+
+/** What the invoke request says becomes the Runtime API's invoke headers (as the RIE maps them). */
+function invokeHeaders(req: http.IncomingMessage, arn: string): Record<string, string> | Error {
+  const headers: Record<string, string> = { 'lambda-runtime-invoked-function-arn': arn };
+  const one = (name: string) => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const trace = one('x-amzn-trace-id');
+  if (trace) headers['lambda-runtime-trace-id'] = trace;
+  const tenant = one('x-amz-tenant-id');
+  if (tenant) headers['lambda-runtime-aws-tenant-id'] = tenant;
+  const clientContext = one('x-amz-client-context');
+  if (clientContext) {
+    const decoded = Buffer.from(clientContext, 'base64').toString('utf8');
+    if (Buffer.from(decoded, 'utf8').toString('base64').replace(/=+$/, '') !== clientContext.replace(/=+$/, '')) {
+      return new Error('X-Amz-Client-Context must be base64-encoded JSON');
+    }
+    headers['lambda-runtime-client-context'] = decoded;
+  }
+  return headers;
+}
+
+function respond(res: http.ServerResponse, result: InvokeResult & { requestId: string }, timeout: number): void {
+  switch (result.kind) {
+    case 'response':
+      res.writeHead(200, { 'content-type': result.contentType, 'content-length': result.body.length });
+      res.end(result.body);
+      return;
+    case 'stream':
+      res.writeHead(200, {
+        'content-type': result.contentType,
+        'transfer-encoding': 'chunked',
+        trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+      });
+      result.response.pipe(res, { end: false });
+      result.response.on('end', () => {
+        const trailers = result.response.trailers;
+        const errorType = trailers['lambda-runtime-function-error-type'];
+        if (errorType) {
+          res.addTrailers({
+            'Lambda-Runtime-Function-Error-Type': errorType,
+            'Lambda-Runtime-Function-Error-Body': trailers['lambda-runtime-function-error-body'] ?? '',
+          });
+        }
+        res.end();
+      });
+      return;
+    case 'error':
+    case 'init-error':
+      return sendRaw(res, result.body, true);
+    case 'too-large':
+      return sendJson(
+        res,
+        200,
+        {
+          errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD} bytes).`,
+          errorType: 'Function.ResponseSizeTooLarge',
+        },
+        true,
+      );
+    case 'exit':
+      return sendJson(res, 200, { errorType: 'Runtime.ExitError', errorMessage: result.message }, true);
+    case 'timeout':
+      return sendJson(
+        res,
+        200,
+        {
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `RequestId: ${result.requestId} Error: Task timed out after ${timeout.toFixed(2)} seconds`,
+        },
+        true,
+      );
+  }
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, functionError = false): void {
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': bytes.length,
+    ...(functionError ? { 'x-amz-function-error': 'Unhandled' } : {}),
+  });
+  res.end(bytes);
+}
+
+function sendRaw(res: http.ServerResponse, body: Buffer, functionError: boolean): void {
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': body.length,
+    ...(functionError ? { 'x-amz-function-error': 'Unhandled' } : {}),
+  });
+  res.end(body);
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}

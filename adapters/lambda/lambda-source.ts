@@ -1,0 +1,161 @@
+import type { InvocationInfo } from '../../runtime/context.js';
+import { toErrorPayload } from '../../runtime/errors.js';
+import type { Outcome } from '../../runtime/invoke.js';
+import type { Invocation, Source } from '../../runtime/loop.js';
+import { stringifyResult } from '../../runtime/result.js';
+import type { ApiAnswer, RuntimeApiClient } from './runtime-api-client.js';
+import { createLambdaStreamSink } from './stream-sink.js';
+
+export interface LambdaInvocation extends Invocation {
+  /** `Lambda-Runtime-Invocation-Id`, echoed on `/response` and `/error` when the platform sent it. */
+  invocationId?: string | undefined;
+}
+
+/** The Runtime API answered in a way the process cannot go on from (a 500, or no answer at all). */
+export class RuntimeApiFatalError extends Error {
+  override name = 'RuntimeApiFatalError';
+}
+
+export interface LambdaSourceOptions {
+  api: RuntimeApiClient;
+  /** The runtime's own log lines: the request id is on them, as on the handler's. */
+  log: {
+    warn(...args: unknown[]): void;
+    error(...args: unknown[]): void;
+    logError(label: string, e: unknown): void;
+  };
+  /** `_X_AMZN_TRACE_ID` for each invocation (classic mode only: the environment is process-wide). */
+  setTraceId?: ((traceId: string | undefined) => void) | undefined;
+}
+
+const RETRIES = 3;
+
+/**
+ * Invocations from the Lambda Runtime API: `/next` becomes an {@link LambdaInvocation}, an outcome becomes
+ * `/response` or `/error`. Answers the platform may give (410 for a stale invoke, 413 for a result over
+ * 6 MB, 4xx) are logged and survived; a 500, or a Runtime API that cannot be reached, ends the loop with a
+ * {@link RuntimeApiFatalError}.
+ */
+export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaInvocation> {
+  const { api, log } = options;
+
+  const call = async (what: string, send: () => Promise<ApiAnswer>): Promise<ApiAnswer> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (error) {
+        if (attempt >= RETRIES) {
+          throw new RuntimeApiFatalError(`${what}: the Runtime API cannot be reached (${describe(error)})`, {
+            cause: error,
+          });
+        }
+        log.warn(`${what}: ${describe(error)}; retrying (${attempt}/${RETRIES - 1})`);
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+      }
+    }
+  };
+
+  const check = (what: string, answer: ApiAnswer): void => {
+    if (answer.status >= 200 && answer.status < 300) return;
+    const detail = `${what}: the Runtime API answered ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`;
+    if (answer.status >= 500) throw new RuntimeApiFatalError(detail);
+    if (answer.status === 410) log.warn(`${detail} (the invocation had already timed out)`);
+    else log.error(detail);
+  };
+
+  return {
+    async next() {
+      for (;;) {
+        const answer = await call('GET /next', api.next);
+        if (answer.status !== 200) {
+          throw new RuntimeApiFatalError(
+            `GET /next: the Runtime API answered ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`,
+          );
+        }
+        const invocation = toInvocation(answer);
+        options.setTraceId?.(invocation.info.traceId);
+        if (!('failure' in invocation)) return invocation;
+        // The platform's headers or event could not be read: the handler never sees it.
+        log.logError('Invoke Error', invocation.failure);
+        const id = invocation.info.requestId;
+        check(
+          'POST /error',
+          await call('POST /error', () => api.postError(id, toErrorPayload(invocation.failure))),
+        );
+      }
+    },
+
+    async complete(invocation, outcome) {
+      const id = invocation.info.requestId;
+      const respond = (result: Outcome) => {
+        if (result.ok) {
+          return call('POST /response', () =>
+            api.postResponse(id, stringifyResult(result.value), invocation.invocationId),
+          );
+        }
+        log.logError('Invoke Error', result.thrown);
+        return call('POST /error', () => api.postError(id, result.error, invocation.invocationId));
+      };
+      if (outcome.streamed) {
+        if (!outcome.ok) log.logError('Invoke Error', outcome.thrown);
+        return;
+      }
+      let answer: ApiAnswer;
+      try {
+        answer = await respond(outcome);
+      } catch (error) {
+        if (error instanceof RuntimeApiFatalError) throw error;
+        // The result could not be stringified: that is the invocation's error.
+        answer = await respond({ ok: false, error: toErrorPayload(error), thrown: error });
+      }
+      check(outcome.ok ? 'POST /response' : 'POST /error', answer);
+    },
+
+    openStream(invocation) {
+      const target = api.streamTarget(invocation.info.requestId, invocation.invocationId);
+      return createLambdaStreamSink(target, (answer) => check('POST /response (streaming)', answer));
+    },
+  };
+}
+
+type Parsed = LambdaInvocation | (LambdaInvocation & { failure: unknown });
+
+function toInvocation(answer: ApiAnswer): Parsed {
+  const header = (name: string): string | undefined => {
+    const value = answer.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const requestId = header('lambda-runtime-aws-request-id');
+  if (!requestId)
+    throw new RuntimeApiFatalError('GET /next: the answer has no Lambda-Runtime-Aws-Request-Id');
+  const info: InvocationInfo = {
+    requestId,
+    deadlineMs: Number(header('lambda-runtime-deadline-ms')),
+    invokedFunctionArn: header('lambda-runtime-invoked-function-arn') ?? '',
+    traceId: header('lambda-runtime-trace-id'),
+    tenantId: header('lambda-runtime-aws-tenant-id'),
+  };
+  const invocationId = header('lambda-runtime-invocation-id');
+  try {
+    info.clientContext = parseJsonHeader(header('lambda-runtime-client-context'), 'ClientContext');
+    info.identity = parseJsonHeader(header('lambda-runtime-cognito-identity'), 'CognitoIdentity');
+    const event = JSON.parse(answer.body.toString('utf8'));
+    return { info, event, invocationId };
+  } catch (failure) {
+    return { info, event: undefined, invocationId, failure };
+  }
+}
+
+function parseJsonHeader(value: string | undefined, name: string): unknown {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch (error) {
+    throw new Error(`Cannot parse ${name} as json: ${String(error)}`);
+  }
+}
+
+function describe(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  return e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? error);
+}

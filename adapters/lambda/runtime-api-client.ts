@@ -1,0 +1,125 @@
+import Client from 'undici/lib/dispatcher/client.js';
+import type { ErrorPayload } from '../../runtime/errors.js';
+
+/** One answer of the Runtime API. */
+export interface ApiAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+const API = '/2018-06-01/runtime';
+
+/** `AWS_LAMBDA_RUNTIME_API` is `host:port`; some tools add `http://` (Architect), which is tolerated. */
+export function toRuntimeApiOrigin(address: string): string {
+  const trimmed = address.trim().replace(/\/+$/, '');
+  return /^https?:\/\//.test(trimmed) ? trimmed : `http://${trimmed}`;
+}
+
+export interface RuntimeApiClientOptions {
+  /** Names the runtime in Lambda's telemetry: its first token is the "runtime release". */
+  userAgent: string;
+}
+
+/**
+ * The Lambda Runtime API over one keep-alive connection (an undici `Client`), with no timeout on `/next`:
+ * the process may be frozen between the request and the event.
+ *
+ * @example
+ * const api = createRuntimeApiClient('127.0.0.1:9001', { userAgent: 'justfn/1.0.0' });
+ * const { headers, body } = await api.next();
+ */
+export function createRuntimeApiClient(address: string, options: RuntimeApiClientOptions) {
+  const origin = toRuntimeApiOrigin(address);
+  const client = new Client(origin, {
+    pipelining: 1,
+    keepAliveTimeout: 600_000,
+    keepAliveMaxTimeout: 600_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    connect: { noDelay: true },
+  });
+  const baseHeaders = { 'user-agent': options.userAgent };
+
+  const send = (
+    method: 'GET' | 'POST',
+    path: string,
+    body?: string | Buffer,
+    headers?: Record<string, string>,
+  ) =>
+    request(client, {
+      method,
+      path,
+      body: body ?? null,
+      headers:
+        body === undefined ? baseHeaders : { ...baseHeaders, 'content-type': 'application/json', ...headers },
+    });
+
+  const invocationPath = (requestId: string, what: 'response' | 'error') =>
+    `${API}/invocation/${encodeURIComponent(requestId)}/${what}`;
+  const echo = (invocationId: string | undefined): Record<string, string> =>
+    invocationId === undefined ? {} : { 'lambda-runtime-invocation-id': invocationId };
+
+  return {
+    origin,
+    next: () => send('GET', `${API}/invocation/next`),
+    postResponse: (requestId: string, body: string, invocationId?: string) =>
+      send('POST', invocationPath(requestId, 'response'), body, echo(invocationId)),
+    postError: (requestId: string, error: ErrorPayload, invocationId?: string) =>
+      send('POST', invocationPath(requestId, 'error'), JSON.stringify(error), {
+        'lambda-runtime-function-error-type': error.errorType,
+        ...echo(invocationId),
+      }),
+    postInitError: (error: ErrorPayload) =>
+      send('POST', `${API}/init/error`, JSON.stringify(error), {
+        'lambda-runtime-function-error-type': error.errorType,
+      }),
+    restoreNext: () => send('GET', `${API}/restore/next`),
+    postRestoreError: (error: ErrorPayload) =>
+      send('POST', `${API}/restore/error`, JSON.stringify(error), {
+        'lambda-runtime-function-error-type': error.errorType,
+      }),
+    /** Path and headers of a streamed `/response`, for the streaming sink. */
+    streamTarget: (requestId: string, invocationId?: string) => ({
+      origin,
+      path: invocationPath(requestId, 'response'),
+      headers: { ...baseHeaders, ...echo(invocationId) },
+    }),
+    close: () => client.close(),
+    destroy: () => client.destroy(),
+  };
+}
+
+export type RuntimeApiClient = ReturnType<typeof createRuntimeApiClient>;
+
+interface RequestOptions {
+  method: 'GET' | 'POST';
+  path: string;
+  body: string | Buffer | null;
+  headers: Record<string, string>;
+}
+
+/** A whole request and its whole answer, through `dispatch`: no stream objects per call. */
+function request(client: Client, options: RequestOptions): Promise<ApiAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let headers: Record<string, string | string[]> = {};
+    client.dispatch(options, {
+      onRequestStart() {},
+      onResponseStart(_controller, statusCode, responseHeaders) {
+        status = statusCode;
+        headers = responseHeaders as Record<string, string | string[]>;
+      },
+      onResponseData(_controller, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        resolve({ status, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+      },
+      onResponseError(_controller, error) {
+        reject(error);
+      },
+    });
+  });
+}

@@ -1,0 +1,91 @@
+import http from 'node:http';
+import type { ErrorPayload } from '../../runtime/errors.js';
+import { encodePrelude, type StreamHead, type StreamSink } from '../../runtime/streaming.js';
+import type { ApiAnswer } from './runtime-api-client.js';
+
+export interface StreamTarget {
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+}
+
+// undici cannot send request trailers, which carry a mid-stream error: streamed responses use node:http,
+// on their own keep-alive socket, as AWS's runtime does.
+let agent: http.Agent | undefined;
+const sharedAgent = () => {
+  agent ??= new http.Agent({ keepAlive: true, maxSockets: 1 });
+  return agent;
+};
+
+/**
+ * A streamed `/response`: one chunked POST, the HttpResponseStream prelude and its 8 NULs first, and an
+ * error after the first byte reported in the `Lambda-Runtime-Function-Error-Type` / `-Body` trailers.
+ */
+export function createLambdaStreamSink(
+  target: StreamTarget,
+  onAnswer: (answer: ApiAnswer) => void,
+): StreamSink {
+  let request: http.ClientRequest | undefined;
+  let answer: Promise<ApiAnswer> = Promise.reject(new Error('The stream was never started'));
+  answer.catch(() => {});
+
+  const ended = (callback: (error?: Error | null) => void) =>
+    answer.then(
+      (reply) => {
+        onAnswer(reply);
+        callback();
+      },
+      (error: Error) => callback(error),
+    );
+
+  return {
+    start(head: StreamHead) {
+      request = http.request(`${target.origin}${target.path}`, {
+        method: 'POST',
+        agent: sharedAgent(),
+        headers: {
+          ...target.headers,
+          'content-type': head.contentType,
+          'lambda-runtime-function-response-mode': 'streaming',
+          'transfer-encoding': 'chunked',
+          trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+        },
+      });
+      answer = readAnswer(request);
+      if (head.prelude) request.write(encodePrelude(head.prelude));
+    },
+    write(chunk, callback) {
+      request!.write(chunk, callback);
+    },
+    end(callback) {
+      request!.end();
+      ended(callback);
+    },
+    fail(error: ErrorPayload) {
+      request!.addTrailers({
+        'Lambda-Runtime-Function-Error-Type': error.errorType,
+        'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(error)).toString('base64'),
+      });
+      request!.end();
+      return new Promise((resolve) => ended(() => resolve()));
+    },
+  };
+}
+
+function readAnswer(request: http.ClientRequest): Promise<ApiAnswer> {
+  return new Promise((resolve, reject) => {
+    request.on('error', reject);
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers as Record<string, string>,
+          body: Buffer.concat(chunks),
+        }),
+      );
+    });
+  });
+}

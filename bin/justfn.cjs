@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+'use strict';
+// `justfn start` goes straight to the bootstrap entry, which loads only the chosen mode; every other
+// command goes through the command-line bundle.
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'start') {
+  require('../dist/main.cjs').start(rest);
+} else {
+  require('../dist/cli.cjs')
+    .main(process.argv.slice(2))
+    .catch((error) => {
+      process.stderr.write(`justfn: ${error && error.stack ? error.stack : error}\n`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,48 @@
+import path from 'node:path';
+import type { startLambda } from './lambda.js';
+import { loadBundle } from './load-bundle.js';
+import { OptionError, type Options, readOptions } from './options.js';
+
+/**
+ * What `bootstrap` runs (and `justfn start`): reads the environment once, picks the mode (Lambda when
+ * `AWS_LAMBDA_RUNTIME_API` is set, HTTP otherwise) and hands over to that mode's bundle, which loads
+ * nothing the other mode needs.
+ */
+export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let options: Options;
+  try {
+    options = readOptions(env);
+  } catch (error) {
+    if (!(error instanceof OptionError)) throw error;
+    process.stderr.write(`justfn: ${error.message}\n`);
+    process.exit(2);
+  }
+  // The telemetry fd belongs to the runtime, not to the function's children (as AWS's runtime does).
+  delete env._LAMBDA_TELEMETRY_LOG_FD;
+  const handler = argv[0] ?? options.handler ?? 'index.handler';
+  const taskRoot = path.resolve(options.taskRoot ?? process.cwd());
+  // A real `import()`: the mode bundles run from a code-cached script, which has no module loader of its own.
+  const importModule = (specifier: string) => import(specifier);
+  const mode = options.mode === 'auto' ? (options.runtimeApi ? 'lambda' : 'http') : options.mode;
+
+  if (mode === 'lambda') {
+    if (!options.runtimeApi) {
+      process.stderr.write(
+        'justfn: Lambda mode needs AWS_LAMBDA_RUNTIME_API (host:port of the Runtime API)\n',
+      );
+      process.exit(2);
+    }
+    const bundle = loadBundle<{ startLambda: typeof startLambda }>(path.join(__dirname, 'lambda.cjs'));
+    await bundle.startLambda({ options, handler, taskRoot, importModule });
+    return;
+  }
+  process.stderr.write('justfn: HTTP mode is not built yet\n');
+  process.exit(2);
+}
+
+/** Build step: compiles a bundle and stores V8's code cache beside it (`scripts/build.mjs`). */
+export function writeCodeCache(file: string): void {
+  loadBundle(file, { writeCache: true });
+}
+
+if (require.main === module) void start(process.argv.slice(2));

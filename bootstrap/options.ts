@@ -1,0 +1,264 @@
+/**
+ * Every setting justfn reads from the environment, in one table: the variable, its default, how it is
+ * parsed, and what it means. `readOptions` turns an environment into a frozen object once, at start;
+ * nothing below `bootstrap/` reads `process.env`. The README and `docs/configuration.md` list the same
+ * table, and a test keeps them in step.
+ */
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Option<T> {
+  /** The variables, first one set wins. */
+  env: readonly string[];
+  default: T;
+  /** How the default reads in the docs, when `String(default)` would not say it. */
+  shown?: string;
+  parse: Parser<T>;
+  doc: string;
+}
+
+const text: Parser<string> = (raw) => raw;
+const optionalText: Parser<string | undefined> = (raw) => raw;
+
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
+  (raw, name) => {
+    const value = Number(raw);
+    if (!/^\s*-?\d+\s*$/.test(raw) || value < min || value > max) {
+      throw new OptionError(`${name}=${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
+
+const flag: Parser<boolean> = (raw, name) => {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off|)$/i.test(raw)) return false;
+  throw new OptionError(`${name}=${JSON.stringify(raw)}: expected 1/true or 0/false`);
+};
+
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw, name) => {
+    const found = values.find((v) => v.toLowerCase() === raw.trim().toLowerCase());
+    if (!found) throw new OptionError(`${name}=${JSON.stringify(raw)}: expected one of ${values.join(', ')}`);
+    return found;
+  };
+
+const optionalOneOf =
+  <T extends string>(...values: T[]): Parser<T | undefined> =>
+  (raw, name) =>
+    raw === '' ? undefined : oneOf(...values)(raw, name);
+
+export class OptionError extends Error {
+  override name = 'OptionError';
+}
+
+const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+export const optionTable = {
+  mode: {
+    env: ['JUSTFN_MODE'],
+    default: 'auto',
+    parse: oneOf('auto', 'lambda', 'http'),
+    doc: '`lambda`, `http` or `auto` (Lambda when `AWS_LAMBDA_RUNTIME_API` is set)',
+  },
+  handler: {
+    env: ['_HANDLER'],
+    default: undefined,
+    shown: '`index.handler`',
+    parse: optionalText,
+    doc: 'handler string `path/module.export`; the first command-line argument and `handler:` in `justfn.yaml` also set it',
+  },
+  taskRoot: {
+    env: ['LAMBDA_TASK_ROOT'],
+    default: undefined,
+    shown: 'the working directory',
+    parse: optionalText,
+    doc: 'where the handler and `justfn.yaml` live',
+  },
+  configFile: {
+    env: ['JUSTFN_CONFIG'],
+    default: undefined,
+    shown: '`$LAMBDA_TASK_ROOT/justfn.yaml` if present',
+    parse: optionalText,
+    doc: 'the service description',
+  },
+  port: { env: ['PORT'], default: 8080, parse: integer(0, 65535), doc: 'HTTP port (Knative sets it)' },
+  host: {
+    env: ['JUSTFN_HOST'],
+    default: '0.0.0.0',
+    parse: text,
+    doc: 'address the HTTP server binds',
+  },
+  httpEvent: {
+    env: ['JUSTFN_HTTP_EVENT'],
+    default: 'apigw-v2',
+    parse: oneOf('apigw-v2', 'apigw-v1', 'alb'),
+    doc: 'the event plain HTTP requests become: `apigw-v2`, `apigw-v1`, `alb`',
+  },
+  timeout: {
+    env: ['JUSTFN_TIMEOUT'],
+    default: 300,
+    parse: integer(1, 86_400),
+    doc: 'seconds per invocation in HTTP mode (then 504)',
+  },
+  concurrency: {
+    env: ['JUSTFN_CONCURRENCY'],
+    default: 64,
+    parse: integer(1, 100_000),
+    doc: 'invocations running at once in HTTP mode',
+  },
+  queue: {
+    env: ['JUSTFN_QUEUE'],
+    default: 640,
+    parse: integer(0, 1_000_000),
+    doc: 'requests waiting for a free slot in HTTP mode (then 503 with `Retry-After`)',
+  },
+  maxBody: {
+    env: ['JUSTFN_MAX_BODY'],
+    default: 6_291_456,
+    parse: integer(0, 1_073_741_824),
+    doc: 'request body limit in bytes (then 413)',
+  },
+  drainTimeout: {
+    env: ['JUSTFN_DRAIN_TIMEOUT'],
+    default: 30,
+    parse: integer(0, 3_600),
+    doc: 'seconds to finish in-flight work after SIGTERM',
+  },
+  metricsPort: {
+    env: ['JUSTFN_METRICS_PORT'],
+    default: 9464,
+    parse: integer(0, 65535),
+    doc: 'Prometheus `/metrics` port; 0 turns it off',
+  },
+  invokeApi: {
+    env: ['JUSTFN_INVOKE_API'],
+    default: false,
+    shown: 'off',
+    parse: flag,
+    doc: 'serve the raw Lambda invoke endpoint in HTTP mode',
+  },
+  exposeErrors: {
+    env: ['JUSTFN_EXPOSE_ERRORS'],
+    default: false,
+    shown: 'off',
+    parse: flag,
+    doc: 'return error details to HTTP callers (local work only)',
+  },
+  logLevel: {
+    env: ['AWS_LAMBDA_LOG_LEVEL', 'LOG_LEVEL'],
+    default: undefined,
+    shown: '`info`; Lambda mode: everything, as on AWS',
+    parse: optionalOneOf(...levels),
+    doc: 'log level: `trace`, `debug`, `info`, `warn`, `error`, `fatal`',
+  },
+  logFormat: {
+    env: ['AWS_LAMBDA_LOG_FORMAT', 'JUSTFN_LOG_FORMAT'],
+    default: undefined,
+    shown: 'JSON (HTTP mode), Text (Lambda)',
+    parse: optionalOneOf('JSON', 'Text'),
+    doc: 'log format: `JSON` or `Text`',
+  },
+  runtimeApi: {
+    env: ['AWS_LAMBDA_RUNTIME_API'],
+    default: undefined,
+    shown: 'unset',
+    parse: optionalText,
+    doc: 'the Lambda Runtime API `host:port` (set by Lambda); selects Lambda mode',
+  },
+  functionName: {
+    env: ['AWS_LAMBDA_FUNCTION_NAME', 'K_SERVICE'],
+    default: undefined,
+    shown: '`name:` in `justfn.yaml`, else `justfn`',
+    parse: optionalText,
+    doc: '`context.functionName`',
+  },
+  functionVersion: {
+    env: ['AWS_LAMBDA_FUNCTION_VERSION', 'K_REVISION'],
+    default: '$LATEST',
+    parse: text,
+    doc: '`context.functionVersion`',
+  },
+  configuration: {
+    env: ['K_CONFIGURATION'],
+    default: undefined,
+    shown: 'unset',
+    parse: optionalText,
+    doc: 'the Knative Configuration, logged at start',
+  },
+  memorySize: {
+    env: ['AWS_LAMBDA_FUNCTION_MEMORY_SIZE'],
+    default: undefined,
+    shown: '`memory:` in `justfn.yaml`, else the cgroup limit, else 3008',
+    parse: optionalText,
+    doc: '`context.memoryLimitInMB`',
+  },
+  logGroupName: {
+    env: ['AWS_LAMBDA_LOG_GROUP_NAME'],
+    default: undefined,
+    shown: '`/aws/lambda/<function name>`',
+    parse: optionalText,
+    doc: '`context.logGroupName`',
+  },
+  logStreamName: {
+    env: ['AWS_LAMBDA_LOG_STREAM_NAME'],
+    default: undefined,
+    shown: 'the host name',
+    parse: optionalText,
+    doc: '`context.logStreamName`',
+  },
+  noGlobalAwslambda: {
+    env: ['AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA'],
+    default: false,
+    shown: 'off',
+    parse: flag,
+    doc: 'do not install the global `awslambda` object',
+  },
+  telemetryFd: {
+    env: ['_LAMBDA_TELEMETRY_LOG_FD'],
+    default: undefined,
+    shown: 'unset',
+    parse: (raw, name) => integer(0)(raw, name) as number | undefined,
+    doc: 'file descriptor for framed Lambda log records (set by Lambda)',
+  },
+  maxConcurrency: {
+    env: ['AWS_LAMBDA_MAX_CONCURRENCY'],
+    default: undefined,
+    shown: 'unset',
+    parse: (raw, name) => integer(1, 10_000)(raw, name) as number | undefined,
+    doc: 'Lambda Managed Instances: invocations at once (set by Lambda)',
+  },
+  initializationType: {
+    env: ['AWS_LAMBDA_INITIALIZATION_TYPE'],
+    default: 'on-demand',
+    parse: text,
+    doc: '`snap-start` runs the SnapStart restore protocol (set by Lambda)',
+  },
+  verbose: {
+    env: ['AWS_LAMBDA_RUNTIME_VERBOSE'],
+    default: 0,
+    parse: integer(0, 3),
+    doc: 'runtime debug output, 0–3',
+  },
+} satisfies Record<string, Option<unknown>>;
+
+type Table = typeof optionTable;
+export type Options = { readonly [K in keyof Table]: Table[K]['default'] | ReturnType<Table[K]['parse']> };
+
+/**
+ * Reads every option once. Empty variables count as unset. A value that does not parse is an
+ * {@link OptionError} naming the variable, never a silent default.
+ *
+ * @example
+ * const options = readOptions(process.env);
+ * options.port // 8080
+ */
+export function readOptions(env: Record<string, string | undefined>): Options {
+  const out: Record<string, unknown> = {};
+  for (const [key, option] of Object.entries(optionTable) as [string, Option<unknown>][]) {
+    const name = option.env.find((n) => env[n] !== undefined && env[n] !== '');
+    out[key] = name === undefined ? option.default : option.parse(env[name]!, name);
+  }
+  return Object.freeze(out) as Options;
+}

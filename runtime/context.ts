@@ -1,0 +1,151 @@
+import { JustfnError } from './errors.js';
+
+/** What one invocation brings: the Runtime API's invoke headers, or what the HTTP source makes up. */
+export interface InvocationInfo {
+  requestId: string;
+  /** Epoch milliseconds. */
+  deadlineMs: number;
+  invokedFunctionArn: string;
+  traceId?: string | undefined;
+  clientContext?: unknown;
+  identity?: unknown;
+  tenantId?: string | undefined;
+}
+
+/** What stays the same for every invocation of this process. */
+export interface FunctionInfo {
+  functionName: string;
+  functionVersion: string;
+  /** A string, as on Lambda. */
+  memoryLimitInMB: string;
+  logGroupName: string;
+  logStreamName: string;
+}
+
+/** Settles the invocation: wired by {@link callHandler}, reached through `done`, `succeed` and `fail`. */
+export const kSettle = Symbol('justfn.settle');
+const kDeadline = Symbol('justfn.deadline');
+const kController = Symbol('justfn.controller');
+const kShutdown = Symbol('justfn.shutdown');
+const kTimer = Symbol('justfn.timer');
+const kOnShutdown = Symbol('justfn.onShutdown');
+
+interface Settle {
+  succeed(value: unknown): void;
+  fail(error: unknown): void;
+}
+
+/**
+ * The Lambda context object: every field of AWS's Node context, plus `resources` and `signal`.
+ *
+ * @example
+ * export const handler = async (event, context) => {
+ *   const rows = await context.resources.db.query('select 1', { signal: context.signal });
+ *   return { left: context.getRemainingTimeInMillis(), rows };
+ * };
+ */
+export class LambdaContext<Resources extends object = Record<string, never>> {
+  awsRequestId: string;
+  invokedFunctionArn: string;
+  functionName: string;
+  functionVersion: string;
+  memoryLimitInMB: string;
+  logGroupName: string;
+  logStreamName: string;
+  identity: unknown;
+  clientContext: unknown;
+  tenantId: string | undefined;
+  xRayTraceId: string | undefined;
+  /** Kept for compatibility; justfn posts a callback's result at once, whatever its value. */
+  callbackWaitsForEmptyEventLoop = true;
+  /** The resources declared in `justfn.yaml`, open and warm. */
+  readonly resources: Resources;
+
+  [kSettle]: Settle | undefined;
+  [kDeadline]: number;
+  [kController]: AbortController | undefined;
+  [kShutdown]: AbortSignal | undefined;
+  [kTimer]: NodeJS.Timeout | undefined;
+  [kOnShutdown]: (() => void) | undefined;
+
+  constructor(info: InvocationInfo, fn: FunctionInfo, resources: Resources, shutdown?: AbortSignal) {
+    this.awsRequestId = info.requestId;
+    this.invokedFunctionArn = info.invokedFunctionArn;
+    this.functionName = fn.functionName;
+    this.functionVersion = fn.functionVersion;
+    this.memoryLimitInMB = fn.memoryLimitInMB;
+    this.logGroupName = fn.logGroupName;
+    this.logStreamName = fn.logStreamName;
+    this.identity = info.identity;
+    this.clientContext = info.clientContext;
+    this.tenantId = info.tenantId;
+    this.xRayTraceId = info.traceId;
+    this.resources = resources;
+    this[kSettle] = undefined;
+    this[kDeadline] = info.deadlineMs;
+    this[kController] = undefined;
+    this[kShutdown] = shutdown;
+    this[kTimer] = undefined;
+    this[kOnShutdown] = undefined;
+  }
+
+  getRemainingTimeInMillis(): number {
+    return this[kDeadline] - Date.now();
+  }
+
+  /**
+   * Aborts at the deadline and when the process shuts down. Created on first use, so handlers that never
+   * read it pay nothing for it.
+   */
+  get signal(): AbortSignal {
+    let controller = this[kController];
+    if (!controller) {
+      controller = new AbortController();
+      this[kController] = controller;
+      const remaining = this.getRemainingTimeInMillis();
+      if (remaining <= 0) abortForDeadline(this);
+      else this[kTimer] = setTimeout(abortForDeadline, remaining, this).unref();
+      const shutdown = this[kShutdown];
+      if (shutdown?.aborted) controller.abort(shutdown.reason);
+      else if (shutdown) {
+        const onShutdown = () => controller?.abort(shutdown.reason);
+        this[kOnShutdown] = onShutdown;
+        shutdown.addEventListener('abort', onShutdown, { once: true });
+      }
+    }
+    return controller.signal;
+  }
+
+  done(error?: unknown, result?: unknown): void {
+    if (error !== undefined && error !== null) this[kSettle]?.fail(error);
+    else this[kSettle]?.succeed(result);
+  }
+
+  succeed(result?: unknown): void {
+    this.done(null, result);
+  }
+
+  fail(error?: unknown): void {
+    // AWS's runtime reports a bare fail() as the string 'handled'.
+    this.done(error === undefined || error === null ? 'handled' : error);
+  }
+}
+
+function abortForDeadline(context: LambdaContext<object>): void {
+  context[kController]?.abort(new JustfnError('TIMEOUT', 'The invocation reached its deadline'));
+}
+
+/** Aborts `context.signal` now (the deadline passed in HTTP mode) and releases its timer. */
+export function abortContext(context: LambdaContext<object>, reason: unknown): void {
+  context[kController]?.abort(reason);
+  releaseContext(context);
+}
+
+/** The invocation is over: its deadline timer and shutdown listener must not outlive it. */
+export function releaseContext(context: LambdaContext<object>): void {
+  if (context[kTimer]) clearTimeout(context[kTimer]);
+  context[kTimer] = undefined;
+  const onShutdown = context[kOnShutdown];
+  if (onShutdown) context[kShutdown]?.removeEventListener('abort', onShutdown);
+  context[kOnShutdown] = undefined;
+}

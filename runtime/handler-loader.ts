@@ -1,0 +1,145 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { JustfnError } from './errors.js';
+
+/** How the loop must call a handler; decided once, when it is loaded. */
+export type HandlerKind = 'promise' | 'callback' | 'streaming';
+
+export interface LoadedHandler {
+  /** The user's function, exactly as exported. */
+  fn: (...args: unknown[]) => unknown;
+  kind: HandlerKind;
+  /** The handler string it was loaded from (`src/app.handler`). */
+  name: string;
+  /** `streamifyResponse(fn, { highWaterMark })`. */
+  highWaterMark?: number;
+}
+
+export interface LoadOptions {
+  /** `LAMBDA_TASK_ROOT`: what the handler string is relative to. */
+  taskRoot: string;
+  /**
+   * `import()` as seen from a real module. The runtime itself may run from a bundle compiled with a V8 code
+   * cache, where a bare `import()` has no module loader behind it, so the caller passes its own.
+   */
+  importModule?: (specifier: string) => Promise<unknown>;
+}
+
+export const STREAMING_SYMBOL = Symbol.for('aws.lambda.runtime.handler.streaming');
+export const HIGH_WATER_MARK_SYMBOL = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
+
+const defaultImport = (specifier: string) => import(specifier);
+
+/**
+ * Loads a handler the way AWS's Node runtime does (`RICv3 src/UserFunction.js`): `..` is refused; the
+ * basename is split at its first dot into module and export path; the module is tried as is, `.js`
+ * (`import()` when the nearest package.json says `"type": "module"`), `.mjs`, `.cjs`, then through
+ * `require.resolve` from the task root; load failures become the `Runtime.*` errors AWS raises.
+ *
+ * @example
+ * const handler = await loadHandler('src/users.api.handler', { taskRoot: '/var/task' });
+ */
+export async function loadHandler(handlerString: string, options: LoadOptions): Promise<LoadedHandler> {
+  if (handlerString.includes('..')) {
+    throw new JustfnError(
+      'MALFORMED_HANDLER_NAME',
+      `'${handlerString}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
+  }
+  const base = path.basename(handlerString);
+  const moduleRoot = handlerString.slice(0, handlerString.lastIndexOf(base));
+  const dot = base.indexOf('.');
+  if (dot === -1) throw new JustfnError('MALFORMED_HANDLER_NAME', 'Bad handler');
+  const moduleName = base.slice(0, dot);
+  const exportPath = base.slice(dot + 1);
+
+  const loaded = await loadModule(
+    options.taskRoot,
+    moduleRoot,
+    moduleName,
+    options.importModule ?? defaultImport,
+  );
+  const fn = exportPath
+    .split('.')
+    .reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], loaded);
+  if (!fn) throw new JustfnError('HANDLER_NOT_FOUND', `${handlerString} is undefined or not exported`);
+  if (typeof fn !== 'function')
+    throw new JustfnError('HANDLER_NOT_FOUND', `${handlerString} is not a function`);
+  return describeHandler(fn as LoadedHandler['fn'], handlerString);
+}
+
+/** Classifies a handler function: streaming (marked by `streamifyResponse`), callback style, or promise. */
+export function describeHandler(fn: LoadedHandler['fn'], name: string): LoadedHandler {
+  const marker = (fn as unknown as Record<symbol, unknown>)[STREAMING_SYMBOL];
+  if (marker !== undefined && marker !== null && marker !== false) {
+    if (marker !== 'response') {
+      throw new JustfnError('MALFORMED_STREAMING_HANDLER', 'Only response streaming is supported.');
+    }
+    const hwm = Number.parseInt(
+      String((fn as unknown as Record<symbol, unknown>)[HIGH_WATER_MARK_SYMBOL]),
+      10,
+    );
+    return { fn, name, kind: 'streaming', ...(Number.isNaN(hwm) ? {} : { highWaterMark: hwm }) };
+  }
+  return { fn, name, kind: fn.length >= 3 ? 'callback' : 'promise' };
+}
+
+async function loadModule(
+  taskRoot: string,
+  moduleRoot: string,
+  moduleName: string,
+  importModule: (specifier: string) => Promise<unknown>,
+): Promise<unknown> {
+  const require = createRequire(path.join(taskRoot, 'noop.js'));
+  const file = path.resolve(taskRoot, moduleRoot, moduleName);
+  const tryRequire = (candidate: string) => (existsSync(candidate) ? require(candidate) : undefined);
+  const tryImport = async (candidate: string) =>
+    existsSync(candidate) ? await importModule(pathToFileURL(candidate).href) : undefined;
+  try {
+    const asIs = tryRequire(file);
+    if (asIs) return asIs;
+    const esm = isTypeModule(`${file}.js`);
+    if (!esm) {
+      const js = tryRequire(`${file}.js`);
+      if (js) return js;
+    }
+    const found =
+      (esm && (await tryImport(`${file}.js`))) ||
+      (await tryImport(`${file}.mjs`)) ||
+      tryRequire(`${file}.cjs`);
+    if (found) return found;
+    return require(require.resolve(moduleName, { paths: [taskRoot, path.resolve(taskRoot, moduleRoot)] }));
+  } catch (error) {
+    throw toLoadError(error);
+  }
+}
+
+function toLoadError(error: unknown): unknown {
+  if (error instanceof SyntaxError) {
+    return new JustfnError('USER_CODE_SYNTAX', String(error), { cause: error });
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
+    return new JustfnError('IMPORT_MODULE', String(error), { cause: error });
+  }
+  return error;
+}
+
+/** Is `file` (a `.js` path) an ES module by its nearest package.json? Stops at `node_modules` as AWS does. */
+function isTypeModule(file: string): boolean {
+  if (!existsSync(file)) return false;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    if (dir.endsWith(`${path.sep}node_modules`)) return false;
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        return JSON.parse(readFileSync(pkg, 'utf8'))?.type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (dir === path.dirname(dir)) return false;
+  }
+}

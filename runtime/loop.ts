@@ -1,0 +1,64 @@
+import { type FunctionInfo, type InvocationInfo, LambdaContext } from './context.js';
+import type { LoadedHandler } from './handler-loader.js';
+import { invoke, type Outcome } from './invoke.js';
+import type { InvocationScope } from './scope.js';
+import type { StreamSink } from './streaming.js';
+
+/** One unit of work, whichever source it came from. */
+export interface Invocation {
+  event: unknown;
+  info: InvocationInfo;
+}
+
+/**
+ * Where invocations come from and where their outcomes go: the Lambda Runtime API, or HTTP requests.
+ * `next()` resolves `undefined` when the source is done (drained, closed).
+ */
+export interface Source<I extends Invocation = Invocation> {
+  next(): Promise<I | undefined>;
+  complete(invocation: I, outcome: Outcome): Promise<void>;
+  /** A sink for a streaming handler's response, when the source can stream. */
+  openStream?(invocation: I): StreamSink;
+}
+
+export interface LoopOptions {
+  handler: LoadedHandler;
+  functionInfo: FunctionInfo;
+  scope: InvocationScope;
+  /** `context.resources`. */
+  resources?: object;
+  /** Aborts every `context.signal` when the process shuts down. */
+  shutdown?: AbortSignal;
+  /** HTTP mode: the budget in seconds after which an invocation is answered as timed out. */
+  enforceDeadline?: number;
+}
+
+/**
+ * The loop: take the next invocation, run the handler, hand the outcome back. Nothing else: one plain
+ * `for` over `await`, shared by every source.
+ *
+ * @example
+ * await runLoop(createLambdaSource(api, options), { handler, functionInfo, scope });
+ */
+export async function runLoop<I extends Invocation>(source: Source<I>, options: LoopOptions): Promise<void> {
+  const resources = options.resources ?? {};
+  for (;;) {
+    const invocation = await source.next();
+    if (invocation === undefined) return;
+    await options.scope.run(invocation.info, () => runOne(source, invocation, options, resources));
+  }
+}
+
+async function runOne<I extends Invocation>(
+  source: Source<I>,
+  invocation: I,
+  options: LoopOptions,
+  resources: object,
+): Promise<void> {
+  const context = new LambdaContext(invocation.info, options.functionInfo, resources, options.shutdown);
+  const outcome = await invoke(options.handler, invocation.event, context, {
+    ...(source.openStream ? { openStream: () => source.openStream!(invocation) } : {}),
+    ...(options.enforceDeadline === undefined ? {} : { enforceDeadline: options.enforceDeadline }),
+  });
+  await source.complete(invocation, outcome);
+}

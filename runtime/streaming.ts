@@ -1,0 +1,135 @@
+import { Writable } from 'node:stream';
+import { type ErrorPayload, JustfnError } from './errors.js';
+import { HIGH_WATER_MARK_SYMBOL, STREAMING_SYMBOL } from './handler-loader.js';
+
+/** Status, headers and cookies of a streamed HTTP response (`awslambda.HttpResponseStream.from`). */
+export interface HttpPrelude {
+  statusCode?: number;
+  headers?: Record<string, string>;
+  cookies?: string[];
+  [key: string]: unknown;
+}
+
+export interface StreamHead {
+  contentType: string;
+  /** Set when the handler used `HttpResponseStream.from`. */
+  prelude?: HttpPrelude;
+}
+
+/**
+ * Where a streaming handler's bytes go. The Lambda source posts them to the Runtime API in one chunked
+ * request; the HTTP source writes them to the client's response.
+ */
+export interface StreamSink {
+  /** Called once, before the first byte, or at the end when nothing was written. */
+  start(head: StreamHead): void;
+  write(chunk: Uint8Array, callback: (error?: Error | null) => void): void;
+  /** Ends the body; calls back once the receiver has it all. */
+  end(callback: (error?: Error | null) => void): void;
+  /** The handler failed after the head was sent: report it in-band (trailers) or abort. */
+  fail(error: ErrorPayload): Promise<void>;
+}
+
+export const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+const kPrelude = Symbol('justfn.prelude');
+
+/**
+ * The `responseStream` a streaming handler writes to. A `Writable` with AWS's `setContentType`; non-binary
+ * chunks are JSON-encoded as AWS's runtime does. Unlike AWS's client, the head (content type and the
+ * HttpResponseStream prelude) is sent even when `end()` comes without a `write()`, and an empty stream
+ * ends cleanly instead of hanging.
+ */
+export class ResponseStream extends Writable {
+  #sink: StreamSink;
+  #contentType = DEFAULT_CONTENT_TYPE;
+  #writeCalled = false;
+  #started = false;
+  [kPrelude]: HttpPrelude | undefined;
+
+  constructor(sink: StreamSink, highWaterMark?: number) {
+    super(highWaterMark === undefined ? {} : { highWaterMark });
+    this.#sink = sink;
+  }
+
+  /** Has any byte (or the head) gone to the receiver? */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  setContentType(contentType: string): void {
+    if (this.#writeCalled) {
+      throw new JustfnError('INVALID_STREAMING_OPERATION', 'Cannot set content-type, too late.');
+    }
+    this.#contentType = contentType;
+  }
+
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    this.#writeCalled = true;
+    const data =
+      typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : JSON.stringify(chunk ?? null);
+    return super.write(data, encoding as BufferEncoding, callback as (error?: Error | null) => void);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#start();
+    this.#sink.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#start();
+    this.#sink.end(callback);
+  }
+
+  /** Reports a handler error through the sink: only meaningful once the head has gone out. */
+  fail(error: ErrorPayload): Promise<void> {
+    this.#start();
+    return this.#sink.fail(error);
+  }
+
+  #start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#writeCalled = true;
+    const prelude = this[kPrelude];
+    this.#sink.start(
+      prelude ? { contentType: this.#contentType, prelude } : { contentType: this.#contentType },
+    );
+  }
+}
+
+/**
+ * `awslambda.HttpResponseStream`: gives a streamed response its status, headers and cookies.
+ *
+ * @example
+ * export const handler = awslambda.streamifyResponse(async (event, stream) => {
+ *   stream = awslambda.HttpResponseStream.from(stream, { statusCode: 201, headers: { 'x-a': '1' } });
+ *   stream.end('created');
+ * });
+ */
+// biome-ignore lint/complexity/noStaticOnlyClass: AWS's API is a class with a static `from`.
+export class HttpResponseStream {
+  static from(stream: ResponseStream, prelude: HttpPrelude): ResponseStream {
+    stream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+    stream[kPrelude] = prelude;
+    return stream;
+  }
+}
+
+/** `awslambda.streamifyResponse`: marks a handler as streaming, as AWS's runtime reads it. */
+export function streamifyResponse<T extends Function>(handler: T, options?: { highWaterMark?: number }): T {
+  const marked = handler as unknown as Record<symbol, unknown>;
+  marked[STREAMING_SYMBOL] = 'response';
+  if (typeof options?.highWaterMark === 'number') {
+    marked[HIGH_WATER_MARK_SYMBOL] = Math.trunc(options.highWaterMark);
+  }
+  return handler;
+}
+
+/** The prelude and its 8-NUL delimiter, as API Gateway and Function URLs read a streamed HTTP response. */
+export function encodePrelude(prelude: HttpPrelude): Buffer {
+  return Buffer.concat([Buffer.from(JSON.stringify(prelude)), Buffer.alloc(8)]);
+}
+
+/** The global `awslambda` object user code expects on Lambda. */
+export const awslambda = Object.freeze({ streamifyResponse, HttpResponseStream });
