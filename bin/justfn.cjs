@@ -9,7 +9,7 @@ if (command === 'start') {
   require('../dist/cli.cjs')
     .main(process.argv.slice(2))
     .catch((error) => {
-      process.stderr.write(`justfn: ${error && error.stack ? error.stack : error}\n`);
+      process.stderr.write(`justfn: ${error?.stack ?? error}\n`);
       process.exit(1);
     });
 }

@@ -90,7 +90,11 @@ async function emulateCommand(argv: readonly string[]): Promise<void> {
     output: 'inherit',
     report: (line) => process.stderr.write(`${line}\n`),
   }).catch((error: NodeJS.ErrnoException) =>
-    fail(error.code === 'EADDRINUSE' ? `port ${values.port} is already in use (--port to pick another)` : error.message),
+    fail(
+      error.code === 'EADDRINUSE'
+        ? `port ${values.port} is already in use (--port to pick another)`
+        : error.message,
+    ),
   );
   process.stderr.write(
     `justfn emulate: ${handler} in ${taskRoot}, a local Lambda on ${emulator.invokeUrl}\n` +
@@ -117,7 +121,13 @@ async function invokeCommand(argv: readonly string[]): Promise<void> {
     scope,
     stdout: (line) => process.stderr.write(line),
   });
-  Object.assign(console, { log: log.log, info: log.info, warn: log.warn, error: log.error, debug: log.debug });
+  Object.assign(console, {
+    log: log.log,
+    info: log.info,
+    warn: log.warn,
+    error: log.error,
+    debug: log.debug,
+  });
   if (!options.noGlobalAwslambda) Object.assign(globalThis, { awslambda });
 
   let handler: Awaited<ReturnType<typeof loadHandler>>;

@@ -57,7 +57,8 @@ export async function startEmulator(options: EmulatorOptions) {
     snapStart: options.snapStart ?? false,
     onInitError: (body, errorType) => {
       initError = { body, errorType };
-      for (const pending of api.queued()) api.abandon(pending.requestId, { kind: 'init-error', body, errorType });
+      for (const pending of api.queued())
+        api.abandon(pending.requestId, { kind: 'init-error', body, errorType });
     },
     onRestoreError: (body, errorType) => {
       initError = { body, errorType };
@@ -88,7 +89,8 @@ export async function startEmulator(options: EmulatorOptions) {
     const child = spawn(options.command[0]!, options.command.slice(1), {
       env,
       cwd: options.taskRoot,
-      stdio: options.output === 'inherit' || options.output === undefined ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      stdio:
+        options.output === 'inherit' || options.output === undefined ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });
     const output = options.output;
     if (output !== undefined && output !== 'inherit') {
@@ -139,7 +141,10 @@ export async function startEmulator(options: EmulatorOptions) {
       };
     });
     const duration = Math.min(performance.now() - started, timeout * 1000);
-    const init = current.reported || current.initMs === undefined ? '' : `Init Duration: ${current.initMs.toFixed(2)} ms\t`;
+    const init =
+      current.reported || current.initMs === undefined
+        ? ''
+        : `Init Duration: ${current.initMs.toFixed(2)} ms\t`;
     current.reported = true;
     options.report?.(`END RequestId: ${pending!.requestId}`);
     options.report?.(
@@ -151,22 +156,38 @@ export async function startEmulator(options: EmulatorOptions) {
   const server = http.createServer((req, res) => {
     if (req.method !== 'POST' || !INVOKE_PATH.test(req.url ?? '')) {
       req.resume();
-      return sendJson(res, 404, { errorType: 'ResourceNotFoundException', errorMessage: 'Function not found' });
+      return sendJson(res, 404, {
+        errorType: 'ResourceNotFoundException',
+        errorMessage: 'Function not found',
+      });
     }
-    readBody(req, MAX_PAYLOAD).then(async (body) => {
-      if (body === undefined) {
-        return sendJson(res, 413, {
-          errorType: 'RequestEntityTooLarge',
-          errorMessage: `Request must be smaller than ${MAX_PAYLOAD} bytes for the InvokeFunction operation`,
-        });
-      }
-      const headers = invokeHeaders(req, arn);
-      if (headers instanceof Error) {
-        return sendJson(res, 400, { errorType: 'InvalidRequestContentException', errorMessage: headers.message });
-      }
-      const result = await invoke(body.length === 0 ? Buffer.from('{}') : body, headers);
-      respond(res, result as InvokeResult & { requestId: string }, timeout);
-    }, () => res.destroy());
+    readBody(req, MAX_PAYLOAD).then(
+      async (body) => {
+        if (body === undefined) {
+          return sendJson(res, 413, {
+            errorType: 'RequestEntityTooLarge',
+            errorMessage: `Request must be smaller than ${MAX_PAYLOAD} bytes for the InvokeFunction operation`,
+          });
+        }
+        if (body.length > 0 && !isJson(body)) {
+          // As Lambda's Invoke API: the runtime only ever receives JSON.
+          return sendJson(res, 400, {
+            errorType: 'InvalidRequestContentException',
+            errorMessage: 'Could not parse request body into json: the payload is not valid JSON',
+          });
+        }
+        const headers = invokeHeaders(req, arn);
+        if (headers instanceof Error) {
+          return sendJson(res, 400, {
+            errorType: 'InvalidRequestContentException',
+            errorMessage: headers.message,
+          });
+        }
+        const result = await invoke(body.length === 0 ? Buffer.from('{}') : body, headers);
+        respond(res, result as InvokeResult & { requestId: string }, timeout);
+      },
+      () => res.destroy(),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -215,7 +236,9 @@ function invokeHeaders(req: http.IncomingMessage, arn: string): Record<string, s
   const clientContext = one('x-amz-client-context');
   if (clientContext) {
     const decoded = Buffer.from(clientContext, 'base64').toString('utf8');
-    if (Buffer.from(decoded, 'utf8').toString('base64').replace(/=+$/, '') !== clientContext.replace(/=+$/, '')) {
+    if (
+      Buffer.from(decoded, 'utf8').toString('base64').replace(/=+$/, '') !== clientContext.replace(/=+$/, '')
+    ) {
       return new Error('X-Amz-Client-Context must be base64-encoded JSON');
     }
     headers['lambda-runtime-client-context'] = decoded;
@@ -223,76 +246,86 @@ function invokeHeaders(req: http.IncomingMessage, arn: string): Record<string, s
   return headers;
 }
 
-function respond(res: http.ServerResponse, result: InvokeResult & { requestId: string }, timeout: number): void {
+function respond(
+  res: http.ServerResponse,
+  result: InvokeResult & { requestId: string },
+  timeout: number,
+): void {
+  if (result.kind === 'response') {
+    res.writeHead(200, { 'content-type': result.contentType, 'content-length': result.body.length });
+    res.end(result.body);
+  } else if (result.kind === 'stream') {
+    pipeStream(res, result.response, result.contentType);
+  } else {
+    const body = functionErrorBody(result, timeout);
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': body.length,
+      'x-amz-function-error': 'Unhandled',
+    });
+    res.end(body);
+  }
+}
+
+/** What Lambda's Invoke API answers, with `X-Amz-Function-Error: Unhandled`, when the function failed. */
+function functionErrorBody(
+  result: Exclude<InvokeResult, { kind: 'response' | 'stream' }> & { requestId: string },
+  timeout: number,
+): Buffer {
+  const json = (errorType: string, errorMessage: string) =>
+    Buffer.from(JSON.stringify({ errorType, errorMessage }));
   switch (result.kind) {
-    case 'response':
-      res.writeHead(200, { 'content-type': result.contentType, 'content-length': result.body.length });
-      res.end(result.body);
-      return;
-    case 'stream':
-      res.writeHead(200, {
-        'content-type': result.contentType,
-        'transfer-encoding': 'chunked',
-        trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
-      });
-      result.response.pipe(res, { end: false });
-      result.response.on('end', () => {
-        const trailers = result.response.trailers;
-        const errorType = trailers['lambda-runtime-function-error-type'];
-        if (errorType) {
-          res.addTrailers({
-            'Lambda-Runtime-Function-Error-Type': errorType,
-            'Lambda-Runtime-Function-Error-Body': trailers['lambda-runtime-function-error-body'] ?? '',
-          });
-        }
-        res.end();
-      });
-      return;
     case 'error':
     case 'init-error':
-      return sendRaw(res, result.body, true);
+      return result.body;
     case 'too-large':
-      return sendJson(
-        res,
-        200,
-        {
-          errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD} bytes).`,
-          errorType: 'Function.ResponseSizeTooLarge',
-        },
-        true,
+      return json(
+        'Function.ResponseSizeTooLarge',
+        `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD} bytes).`,
       );
     case 'exit':
-      return sendJson(res, 200, { errorType: 'Runtime.ExitError', errorMessage: result.message }, true);
+      return json('Runtime.ExitError', result.message);
     case 'timeout':
-      return sendJson(
-        res,
-        200,
-        {
-          errorType: 'Sandbox.Timedout',
-          errorMessage: `RequestId: ${result.requestId} Error: Task timed out after ${timeout.toFixed(2)} seconds`,
-        },
-        true,
+      return json(
+        'Sandbox.Timedout',
+        `RequestId: ${result.requestId} Error: Task timed out after ${timeout.toFixed(2)} seconds`,
       );
   }
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, functionError = false): void {
-  const bytes = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': bytes.length,
-    ...(functionError ? { 'x-amz-function-error': 'Unhandled' } : {}),
+/** A streamed response goes through as it comes, its error trailers included. */
+function pipeStream(res: http.ServerResponse, from: http.IncomingMessage, contentType: string): void {
+  res.writeHead(200, {
+    'content-type': contentType,
+    'transfer-encoding': 'chunked',
+    trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
   });
+  from.pipe(res, { end: false });
+  from.on('end', () => {
+    const errorType = from.trailers['lambda-runtime-function-error-type'];
+    if (errorType) {
+      res.addTrailers({
+        'Lambda-Runtime-Function-Error-Type': errorType,
+        'Lambda-Runtime-Function-Error-Body': from.trailers['lambda-runtime-function-error-body'] ?? '',
+      });
+    }
+    res.end();
+  });
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes.length });
   res.end(bytes);
 }
 
-function sendRaw(res: http.ServerResponse, body: Buffer, functionError: boolean): void {
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'content-length': body.length,
-    ...(functionError ? { 'x-amz-function-error': 'Unhandled' } : {}),
-  });
-  res.end(body);
+function isJson(body: Buffer): boolean {
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function definedOnly(env: Record<string, string | undefined>): Record<string, string> {

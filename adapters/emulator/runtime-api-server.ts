@@ -106,9 +106,12 @@ export async function startRuntimeApiServer(options: RuntimeApiServerOptions = {
       const pending = inflight.get(requestId);
       if (!pending) {
         const how = answered.get(requestId);
-        if (how === 'timed-out') return drainThen(req, () => reply(res, 410, 'InvokeTimeout', 'Invoke timed out'));
+        if (how === 'timed-out')
+          return drainThen(req, () => reply(res, 410, 'InvokeTimeout', 'Invoke timed out'));
         if (how === 'answered') {
-          return drainThen(req, () => reply(res, 403, 'InvalidStateTransition', 'State transition is not allowed'));
+          return drainThen(req, () =>
+            reply(res, 403, 'InvalidStateTransition', 'State transition is not allowed'),
+          );
         }
         return drainThen(req, () => reply(res, 400, 'InvalidRequestID', 'Invalid request ID'));
       }
@@ -121,27 +124,30 @@ export async function startRuntimeApiServer(options: RuntimeApiServerOptions = {
         req.on('end', () => reply(res, 202));
         return;
       }
-      readBody(req, MAX_PAYLOAD).then((body) => {
-        if (body === undefined) {
-          finish(requestId, { kind: 'too-large' });
-          return reply(
-            res,
-            413,
-            'RequestEntityTooLarge',
-            `Exceeded maximum allowed payload size (${MAX_PAYLOAD} bytes).`,
-          );
-        }
-        if (match[2] === 'response') {
-          finish(requestId, {
-            kind: 'response',
-            body,
-            contentType: header(req, 'content-type') ?? 'application/json',
-          });
-        } else {
-          finish(requestId, { kind: 'error', body, errorType: errorTypeOf(req, body) });
-        }
-        reply(res, 202);
-      }, () => res.destroy());
+      readBody(req, MAX_PAYLOAD).then(
+        (body) => {
+          if (body === undefined) {
+            finish(requestId, { kind: 'too-large' });
+            return reply(
+              res,
+              413,
+              'RequestEntityTooLarge',
+              `Exceeded maximum allowed payload size (${MAX_PAYLOAD} bytes).`,
+            );
+          }
+          if (match[2] === 'response') {
+            finish(requestId, {
+              kind: 'response',
+              body,
+              contentType: header(req, 'content-type') ?? 'application/json',
+            });
+          } else {
+            finish(requestId, { kind: 'error', body, errorType: errorTypeOf(req, body) });
+          }
+          reply(res, 202);
+        },
+        () => res.destroy(),
+      );
       return;
     }
     if (req.method === 'POST' && (url === `${API}/init/error` || url === `${API}/restore/error`)) {
@@ -167,7 +173,12 @@ export async function startRuntimeApiServer(options: RuntimeApiServerOptions = {
     /** `AWS_LAMBDA_RUNTIME_API` for the runtime process. */
     address: `127.0.0.1:${port}`,
     /** Queues an invocation; `settle` is called once with how it ended. */
-    enqueue(event: Buffer, deadlineMs: number, headers: Record<string, string>, settle: PendingInvoke['settle']) {
+    enqueue(
+      event: Buffer,
+      deadlineMs: number,
+      headers: Record<string, string>,
+      settle: PendingInvoke['settle'],
+    ) {
       const pending: PendingInvoke = {
         requestId: randomUUID(),
         invocationId: randomUUID(),

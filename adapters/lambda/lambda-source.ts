@@ -1,6 +1,5 @@
 import type { InvocationInfo } from '../../runtime/context.js';
-import { toErrorPayload } from '../../runtime/errors.js';
-import type { Outcome } from '../../runtime/invoke.js';
+import { JustfnError, toErrorPayload } from '../../runtime/errors.js';
 import type { Invocation, Source } from '../../runtime/loop.js';
 import { stringifyResult } from '../../runtime/result.js';
 import type { ApiAnswer, RuntimeApiClient } from './runtime-api-client.js';
@@ -87,28 +86,30 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
 
     async complete(invocation, outcome) {
       const id = invocation.info.requestId;
-      const respond = (result: Outcome) => {
-        if (result.ok) {
-          return call('POST /response', () =>
-            api.postResponse(id, stringifyResult(result.value), invocation.invocationId),
-          );
-        }
-        log.logError('Invoke Error', result.thrown);
-        return call('POST /error', () => api.postError(id, result.error, invocation.invocationId));
-      };
       if (outcome.streamed) {
         if (!outcome.ok) log.logError('Invoke Error', outcome.thrown);
         return;
       }
-      let answer: ApiAnswer;
-      try {
-        answer = await respond(outcome);
-      } catch (error) {
-        if (error instanceof RuntimeApiFatalError) throw error;
-        // The result could not be stringified: that is the invocation's error.
-        answer = await respond({ ok: false, error: toErrorPayload(error), thrown: error });
+      let body: string | undefined;
+      let failure = outcome.ok ? undefined : outcome;
+      if (outcome.ok) {
+        try {
+          body = stringifyResult(outcome.value);
+        } catch (error) {
+          failure = { ok: false, error: toErrorPayload(error), thrown: error };
+        }
       }
-      check(outcome.ok ? 'POST /response' : 'POST /error', answer);
+      if (failure) {
+        log.logError('Invoke Error', failure.thrown);
+        const sent = await call('POST /error', () =>
+          api.postError(id, failure.error, invocation.invocationId),
+        );
+        return check('POST /error', sent);
+      }
+      check(
+        'POST /response',
+        await call('POST /response', () => api.postResponse(id, body!, invocation.invocationId)),
+      );
     },
 
     openStream(invocation) {
@@ -139,10 +140,17 @@ function toInvocation(answer: ApiAnswer): Parsed {
   try {
     info.clientContext = parseJsonHeader(header('lambda-runtime-client-context'), 'ClientContext');
     info.identity = parseJsonHeader(header('lambda-runtime-cognito-identity'), 'CognitoIdentity');
-    const event = JSON.parse(answer.body.toString('utf8'));
-    return { info, event, invocationId };
+    return { info, event: parseEvent(answer.body), invocationId };
   } catch (failure) {
     return { info, event: undefined, invocationId, failure };
+  }
+}
+
+function parseEvent(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new JustfnError('INVALID_EVENT', `The event is not JSON: ${(error as Error).message}`);
   }
 }
 

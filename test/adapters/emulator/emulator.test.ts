@@ -1,0 +1,196 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTestEmulator } from '../../helpers/emulator.js';
+
+type TestEmulator = Awaited<ReturnType<typeof startTestEmulator>>;
+const opened: TestEmulator[] = [];
+afterAll(() => Promise.all(opened.map((e) => e.close())));
+
+async function emulate(handler: string, options?: Parameters<typeof startTestEmulator>[1]) {
+  const emulator = await startTestEmulator(handler, options);
+  opened.push(emulator);
+  return emulator;
+}
+
+describe('justfn emulate: results and errors as Lambda answers them', () => {
+  it.each([
+    ['kinds/index.echo', '{"a":[1,2]}', '{"a":[1,2]}'],
+    ['kinds/index.syncValue', '{"n":4}', '{"sync":true,"got":4}'],
+    ['kinds/index.callback', '{}', '{"callback":true}'],
+    ['kinds/index.succeed', '{}', '{"succeeded":true}'],
+    ['cjs/index.handler', '"x"', '{"format":"cjs","event":"x"}'],
+    ['esm-type-module/index.handler', '1', '{"format":"type-module","event":1}'],
+    ['tla/index.handler', '{}', '{"format":"tla","config":{"loaded":true}}'],
+  ])('%s', async (handler, event, expected) => {
+    const { invoke } = await emulate(handler);
+    const reply = await invoke(event);
+    expect([reply.status, reply.headers['x-amz-function-error'], reply.text]).toEqual([
+      200,
+      undefined,
+      expected,
+    ]);
+  });
+
+  it.each([
+    ['kinds/index.throwError', 'RangeError', 'out of range'],
+    ['kinds/index.throwString', 'string', 'plain string'],
+    ['kinds/index.throwUndefined', 'undefined', 'undefined'],
+    ['kinds/index.reject', 'Error', 'rejected'],
+    ['kinds/index.cycle', 'Runtime.JSONStringifyError', 'Unable to stringify response body'],
+    ['not-function/index.handler', 'Runtime.HandlerNotFound', 'not-function/index.handler is not a function'],
+    ['kinds/index.nope', 'Runtime.HandlerNotFound', 'kinds/index.nope is undefined or not exported'],
+  ])('%s answers its error', async (handler, errorType, errorMessage) => {
+    const { invoke } = await emulate(handler);
+    const reply = await invoke('{}');
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-amz-function-error']).toBe('Unhandled');
+    expect(JSON.parse(reply.text)).toMatchObject({ errorType, errorMessage });
+  });
+
+  it('a syntax error answers Runtime.UserCodeSyntaxError, every time', async () => {
+    const { invoke } = await emulate('syntax-error/index.handler');
+    for (let i = 0; i < 2; i++) {
+      expect(JSON.parse((await invoke('{}')).text)).toMatchObject({
+        errorType: 'Runtime.UserCodeSyntaxError',
+      });
+    }
+  });
+
+  it('a result over 6 MB is Function.ResponseSizeTooLarge and the runtime goes on', async () => {
+    const { invoke, waitForOutput } = await emulate('kinds/index.big');
+    const reply = await invoke('{}');
+    expect(JSON.parse(reply.text)).toEqual({
+      errorMessage: 'Response payload size exceeded maximum allowed payload size (6291556 bytes).',
+      errorType: 'Function.ResponseSizeTooLarge',
+    });
+    await waitForOutput(/ERROR\tPOST \/response: the Runtime API answered 413/);
+    expect(JSON.parse((await invoke('{}')).text).errorType).toBe('Function.ResponseSizeTooLarge');
+  });
+
+  it('process.exit in the handler is Runtime.ExitError, and the next invocation starts a new runtime', async () => {
+    const { invoke, emulator } = await emulate('kinds/index.exit');
+    const first = emulator.runtimePid();
+    const reply = await invoke('{}');
+    expect(JSON.parse(reply.text)).toMatchObject({
+      errorType: 'Runtime.ExitError',
+      errorMessage: expect.stringMatching(/Runtime exited with error: exit status 3$/),
+    });
+    await invoke('{}');
+    expect(emulator.runtimePid()).not.toBe(first);
+  });
+
+  it('a timeout answers as Lambda does and resets the runtime', async () => {
+    const { invoke } = await emulate('kinds/index.sleep', { timeout: 1 });
+    const reply = await invoke('{"ms":5000}');
+    expect(reply.headers['x-amz-function-error']).toBe('Unhandled');
+    expect(JSON.parse(reply.text)).toMatchObject({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: expect.stringMatching(
+        /^RequestId: [0-9a-f-]{36} Error: Task timed out after 1.00 seconds$/,
+      ),
+    });
+    expect(JSON.parse((await invoke('{"ms":10}')).text)).toEqual({ slept: 10, aborted: false });
+  });
+
+  it('passes X-Amz-Client-Context (base64), X-Amzn-Trace-Id and X-Amz-Tenant-Id to the context', async () => {
+    const { invoke } = await emulate('kinds/index.contextFields', {
+      functionName: 'emulated',
+      memorySize: 256,
+    });
+    const reply = await invoke('{}', {
+      'x-amz-client-context': Buffer.from(JSON.stringify({ custom: { k: 'v' } })).toString('base64'),
+      'x-amzn-trace-id': 'Root=1-abc',
+      'x-amz-tenant-id': 'acme',
+    });
+    expect(JSON.parse(reply.text)).toMatchObject({
+      functionName: 'emulated',
+      memoryLimitInMB: '256',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:012345678912:function:emulated',
+      clientContext: { custom: { k: 'v' } },
+      tenantId: 'acme',
+      traceEnv: 'Root=1-abc',
+      logGroupName: '/aws/lambda/Functions',
+    });
+  });
+
+  it('prints START, END and REPORT with the init duration once', async () => {
+    const { invoke, reports } = await emulate('kinds/index.echo');
+    await invoke('1');
+    await invoke('2');
+    expect(reports.filter((l) => l.startsWith('REPORT')).map((l) => l.includes('Init Duration'))).toEqual([
+      true,
+      false,
+    ]);
+  });
+});
+
+describe('justfn emulate: logs carry the request id', () => {
+  it('every console line of the invocation, in Lambda Text format', async () => {
+    const { invoke, output } = await emulate('kinds/index.logs');
+    await invoke('{}');
+    const lines = output().trim().split('\n');
+    const id = /^\S+\t([0-9a-f-]{36})\tINFO\tplain line$/.exec(
+      lines.find((l) => l.includes('plain line'))!,
+    )![1];
+    for (const line of lines) expect(line.split('\t')[1]).toBe(id);
+    expect(lines).toContainEqual(expect.stringMatching(/\tINFO\tmulti\rline$/));
+    expect(lines).toContainEqual(expect.stringMatching(/\tWARN\twarning \{ n: 1 \}$/));
+    expect(lines).toContainEqual(expect.stringMatching(/\tERROR\tError: logged error\r\s+at /));
+    expect(lines).toContainEqual(expect.stringMatching(/\tDEBUG\tdebug line$/));
+  });
+
+  it('JSON format and level filtering', async () => {
+    const { invoke, output } = await emulate('kinds/index.logs', {
+      env: { AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: 'WARN' },
+    });
+    await invoke('{}');
+    const records = output()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(records.map((r) => r.level)).toEqual(['WARN', 'ERROR']);
+    expect(records[0]).toMatchObject({ message: 'warning { n: 1 }', requestId: expect.any(String) });
+    // As AWS's runtime: a lone Error becomes the message, with its type, message and stack as fields.
+    expect(records[1]).toMatchObject({
+      level: 'ERROR',
+      message: { errorType: 'Error', errorMessage: 'logged error' },
+    });
+    expect(records[1].message.stackTrace[0]).toBe('Error: logged error');
+  });
+});
+
+describe('justfn emulate: streaming', () => {
+  it('streams chunks with the prelude and its 8 NULs first', async () => {
+    const { invoke } = await emulate('kinds/index.streamPrelude');
+    const reply = await invoke('{}');
+    expect(reply.headers['content-type']).toBe('application/vnd.awslambda.http-integration-response');
+    expect(reply.text).toBe(
+      `{"statusCode":201,"headers":{"x-custom":"yes"},"cookies":["a=1"]}${'\0'.repeat(8)}hello world`,
+    );
+  });
+
+  it('sends the prelude when end() comes without write()', async () => {
+    const { invoke } = await emulate('kinds/index.streamPreludeNoWrite');
+    expect((await invoke('{}')).text).toBe(`{"statusCode":204,"headers":{"x-empty":"1"}}${'\0'.repeat(8)}`);
+  });
+
+  it('an empty stream ends instead of hanging', async () => {
+    const { invoke } = await emulate('kinds/index.streamEmpty');
+    const reply = await invoke('{}');
+    expect([reply.status, reply.text, reply.headers['content-type']]).toEqual([
+      200,
+      '',
+      'application/octet-stream',
+    ]);
+  });
+
+  it('an error mid-stream arrives in the trailers', async () => {
+    const { invoke } = await emulate('kinds/index.streamError');
+    const reply = await invoke('{}');
+    expect(reply.text).toBe('partial');
+    expect(reply.trailers['lambda-runtime-function-error-type']).toBe('Error');
+    const body = JSON.parse(
+      Buffer.from(String(reply.trailers['lambda-runtime-function-error-body']), 'base64').toString(),
+    );
+    expect(body).toMatchObject({ errorType: 'Error', errorMessage: 'mid-stream failure' });
+  });
+});

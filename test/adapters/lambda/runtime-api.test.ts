@@ -1,0 +1,225 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Answer,
+  type Recorded,
+  type Scripted,
+  startFakeRuntimeApi,
+} from '../../helpers/fake-runtime-api.js';
+import { cleanEnv, handlers, runtimeCommand, type Spawned, spawnCaptured } from '../../helpers/process.js';
+
+type Fake = Awaited<ReturnType<typeof startFakeRuntimeApi>>;
+const running: { fake: Fake; runtime: Spawned }[] = [];
+
+afterEach(async () => {
+  for (const { fake, runtime } of running.splice(0)) {
+    await runtime.kill();
+    await fake.close();
+  }
+});
+
+async function start(
+  handler: string,
+  options: {
+    invocations?: Scripted[];
+    answer?: (request: Recorded, index: number) => Answer | undefined;
+    env?: Record<string, string>;
+    address?: (fakeAddress: string) => string;
+  } = {},
+) {
+  const fake = await startFakeRuntimeApi({ invocations: options.invocations ?? [], answer: options.answer });
+  const runtime = spawnCaptured(
+    runtimeCommand,
+    cleanEnv({
+      AWS_LAMBDA_RUNTIME_API: options.address ? options.address(fake.address) : fake.address,
+      LAMBDA_TASK_ROOT: handlers,
+      _HANDLER: handler,
+      AWS_LAMBDA_FUNCTION_NAME: 'wire',
+      ...options.env,
+    }),
+  );
+  running.push({ fake, runtime });
+  return { fake, runtime };
+}
+
+const isPost = (suffix: string) => (r: Recorded) => r.method === 'POST' && r.path.endsWith(suffix);
+
+describe('Runtime API: the loop on the wire', () => {
+  it('GET /next, then POST /response with the JSON result, echoing the invocation id', async () => {
+    const { fake } = await start('kinds/index.echo', {
+      invocations: [
+        {
+          event: { hello: 'wire' },
+          requestId: 'id/with space',
+          headers: { 'lambda-runtime-invocation-id': 'nonce-1' },
+        },
+      ],
+    });
+    const post = await fake.waitFor(isPost('/response'));
+    expect(post.path).toBe('/2018-06-01/runtime/invocation/id%2Fwith%20space/response');
+    expect(JSON.parse(post.body.toString())).toEqual({ hello: 'wire' });
+    expect(post.headers['lambda-runtime-invocation-id']).toBe('nonce-1');
+    expect(post.headers['content-type']).toBe('application/json');
+    expect(post.headers['user-agent']).toMatch(/^justfn\/\d+\.\d+\.\d+/);
+    // One keep-alive connection: the next /next follows on it.
+    await fake.waitFor((r) => r.method === 'GET' && fake.requests.indexOf(r) > 0);
+  });
+
+  it('accepts AWS_LAMBDA_RUNTIME_API with an http:// prefix', async () => {
+    const { fake } = await start('kinds/index.echo', {
+      invocations: [{ event: 1 }],
+      address: (address) => `http://${address}`,
+    });
+    expect((await fake.waitFor(isPost('/response'))).body.toString()).toBe('1');
+  });
+
+  it('fills the context from the invoke headers and _X_AMZN_TRACE_ID per invocation', async () => {
+    const { fake } = await start('kinds/index.contextFields', {
+      invocations: [
+        {
+          event: {},
+          requestId: 'r1',
+          headers: {
+            'lambda-runtime-trace-id': 'Root=1-5e1b4151-5ac6c58f5b5dbd8a6f1ba6b4;Parent=1;Sampled=1',
+            'lambda-runtime-client-context': JSON.stringify({ custom: { a: 1 } }),
+            'lambda-runtime-cognito-identity': JSON.stringify({
+              cognitoIdentityId: 'id',
+              cognitoIdentityPoolId: 'pool',
+            }),
+            'lambda-runtime-aws-tenant-id': 'tenant-7',
+          },
+        },
+        { event: {}, requestId: 'r2' },
+      ],
+      env: { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512', AWS_LAMBDA_FUNCTION_VERSION: '7' },
+    });
+    const first = JSON.parse((await fake.waitFor(isPost('/r1/response'))).body.toString());
+    expect(first).toMatchObject({
+      awsRequestId: 'r1',
+      functionName: 'wire',
+      functionVersion: '7',
+      memoryLimitInMB: '512',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:012345678912:function:fake',
+      clientContext: { custom: { a: 1 } },
+      identity: { cognitoIdentityId: 'id', cognitoIdentityPoolId: 'pool' },
+      tenantId: 'tenant-7',
+      traceEnv: 'Root=1-5e1b4151-5ac6c58f5b5dbd8a6f1ba6b4;Parent=1;Sampled=1',
+    });
+    const second = JSON.parse((await fake.waitFor(isPost('/r2/response'))).body.toString());
+    expect(second.traceEnv).toBeNull();
+  });
+
+  it('a client context that is not JSON fails that invocation, not the process', async () => {
+    const { fake } = await start('kinds/index.echo', {
+      invocations: [
+        { event: {}, requestId: 'bad', headers: { 'lambda-runtime-client-context': '{nope' } },
+        { event: 'fine', requestId: 'good' },
+      ],
+    });
+    const error = await fake.waitFor(isPost('/bad/error'));
+    expect(JSON.parse(error.body.toString()).errorMessage).toMatch(
+      /^Cannot parse ClientContext as json: SyntaxError/,
+    );
+    expect((await fake.waitFor(isPost('/good/response'))).body.toString()).toBe('"fine"');
+  });
+
+  it('POST /error carries the Node error body and the error type header', async () => {
+    const { fake, runtime } = await start('kinds/index.throwError', {
+      invocations: [{ event: {}, requestId: 'e1' }],
+    });
+    const post = await fake.waitFor(isPost('/e1/error'));
+    const body = JSON.parse(post.body.toString());
+    expect(body).toMatchObject({ errorType: 'RangeError', errorMessage: 'out of range' });
+    expect(body.trace[0]).toBe('RangeError: out of range');
+    expect(post.headers['lambda-runtime-function-error-type']).toBe('RangeError');
+    await runtime.waitForOutput(
+      /\te1\tERROR\tInvoke Error \t\{"errorType":"RangeError","errorMessage":"out of range"/,
+    );
+  });
+
+  it('a result that cannot be stringified is the invocation error', async () => {
+    const { fake } = await start('kinds/index.cycle', { invocations: [{ event: {}, requestId: 'c1' }] });
+    const body = JSON.parse((await fake.waitFor(isPost('/c1/error'))).body.toString());
+    expect(body).toMatchObject({
+      errorType: 'Runtime.JSONStringifyError',
+      errorMessage: 'Unable to stringify response body',
+    });
+  });
+});
+
+describe('Runtime API: answers the runtime survives', () => {
+  it.each([
+    [410, 'WARN', 'already timed out'],
+    [413, 'ERROR', 'answered 413'],
+    [400, 'ERROR', 'answered 400'],
+    [403, 'ERROR', 'answered 403'],
+  ])('%i on /response is logged and the loop goes on', async (status, level, text) => {
+    const { fake, runtime } = await start('kinds/index.echo', {
+      invocations: [
+        { event: 1, requestId: 'first' },
+        { event: 2, requestId: 'second' },
+      ],
+      answer: (r) => (r.path.endsWith('/first/response') ? status : undefined),
+    });
+    await fake.waitFor(isPost('/second/response'));
+    await runtime.waitForOutput(new RegExp(`\\tfirst\\t${level}\\tPOST /response: .*${text}`));
+  });
+
+  it('a 500 from the Runtime API ends the process', async () => {
+    const { runtime } = await start('kinds/index.echo', {
+      invocations: [{ event: 1, requestId: 'x' }],
+      answer: (r) => (r.path.endsWith('/response') ? 500 : undefined),
+    });
+    expect(await runtime.exited).toBe(1);
+    expect(runtime.stdout()).toMatch(/Runtime API Error.*POST \/response: the Runtime API answered 500/);
+  });
+
+  it('a connection reset on a post is retried on a new connection', async () => {
+    let resets = 0;
+    const { fake } = await start('kinds/index.echo', {
+      invocations: [{ event: 'again', requestId: 'reset' }],
+      answer: (r) => (r.path.endsWith('/response') && resets++ === 0 ? 'reset' : undefined),
+    });
+    await fake.waitFor(
+      (r) => isPost('/reset/response')(r) && fake.requests.filter(isPost('/reset/response')).length === 2,
+    );
+    expect(fake.requests.filter(isPost('/reset/response')).map((r) => r.body.toString())).toEqual([
+      '"again"',
+      '"again"',
+    ]);
+  });
+});
+
+describe('Runtime API: init and crashes', () => {
+  it('an init error is posted to /init/error with its type, then the process exits 129', async () => {
+    const { fake, runtime } = await start('missing-module/index.handler');
+    const post = await fake.waitFor(isPost('/init/error'));
+    expect(post.headers['lambda-runtime-function-error-type']).toBe('Runtime.ImportModuleError');
+    expect(JSON.parse(post.body.toString())).toMatchObject({
+      errorType: 'Runtime.ImportModuleError',
+      errorMessage: expect.stringMatching(/Cannot find module 'this-module-does-not-exist'/),
+    });
+    expect(await runtime.exited).toBe(129);
+    expect(fake.requests.some((r) => r.path.endsWith('/next'))).toBe(false);
+  });
+
+  it('an uncaught exception is that invocation error, then exit 129', async () => {
+    const { fake, runtime } = await start('kinds/index.uncaught', {
+      invocations: [{ event: {}, requestId: 'u1' }],
+    });
+    const body = JSON.parse((await fake.waitFor(isPost('/u1/error'))).body.toString());
+    expect(body).toMatchObject({ errorType: 'Error', errorMessage: 'thrown from a timer' });
+    expect(await runtime.exited).toBe(129);
+    expect(runtime.stdout()).toMatch(/\tu1\tERROR\tUncaught Exception \t\{"errorType":"Error"/);
+  });
+
+  it('an unhandled rejection after the response keeps the response and exits 128', async () => {
+    const { fake, runtime } = await start('kinds/index.unhandledAfterResponse', {
+      invocations: [{ event: {}, requestId: 'late' }],
+    });
+    expect((await fake.waitFor(isPost('/late/response'))).body.toString()).toBe('"answered"');
+    expect(await runtime.exited).toBe(128);
+    expect(runtime.stdout()).toMatch(
+      /\tlate\tERROR\tUnhandled Promise Rejection \t\{"errorType":"Runtime.UnhandledPromiseRejection","errorMessage":"Error: late rejection"/,
+    );
+  });
+});

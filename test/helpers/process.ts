@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+export const fixtures = path.join(repoRoot, 'test', 'fixtures');
+export const handlers = path.join(fixtures, 'handlers');
+/** What `bootstrap/bootstrap` runs. */
+export const mainBundle = path.join(repoRoot, 'dist', 'main.cjs');
+export const runtimeCommand = [process.execPath, mainBundle] as const;
+
+/**
+ * The environment a runtime starts with in tests: PATH and HOME only, plus what the test adds. Nothing
+ * of the developer's shell leaks in (this machine exports NODE_EXTRA_CA_CERTS, which slows every start).
+ */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/',
+  };
+  for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
+  return env;
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal name) once the process is gone. */
+  exited: Promise<number | string>;
+  /** Resolves once stdout + stderr contain `text`. */
+  waitForOutput(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Starts a process with output captured, for assertions on what it printed and how it ended. */
+export function spawnCaptured(
+  command: readonly string[],
+  env: Record<string, string>,
+  cwd = repoRoot,
+): Spawned {
+  const child = spawn(command[0]!, command.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters: (() => void)[] = [];
+  const onData = () => {
+    for (const waiter of waiters.splice(0)) waiter();
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    onData();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+    onData();
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  const spawned: Spawned = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForOutput(text, timeoutMs = 10_000) {
+      const seen = () => (typeof text === 'string' ? (out + err).includes(text) : text.test(out + err));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no ${String(text)} in output:\n${out}\n${err}`)),
+          timeoutMs,
+        );
+        const check = () => {
+          if (seen()) {
+            clearTimeout(timer);
+            resolve();
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  return spawned;
+}

@@ -1,0 +1,182 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LambdaContext } from '../../runtime/context.js';
+import { type LoadedHandler, loadHandler } from '../../runtime/handler-loader.js';
+import { invoke, type Outcome } from '../../runtime/invoke.js';
+import { awslambda } from '../../runtime/streaming.js';
+import { memorySink } from '../helpers/memory-sink.js';
+import { nativeImport } from '../helpers/native-import.js';
+import { handlers } from '../helpers/process.js';
+
+const functionInfo = {
+  functionName: 'fn',
+  functionVersion: '$LATEST',
+  memoryLimitInMB: '128',
+  logGroupName: '/aws/lambda/fn',
+  logStreamName: 'stream',
+};
+
+const contextFor = (deadlineInMs = 30_000) =>
+  new LambdaContext(
+    { requestId: 'req-1', deadlineMs: Date.now() + deadlineInMs, invokedFunctionArn: 'arn:fn' },
+    functionInfo,
+    {},
+  );
+
+const kind = (name: string): Promise<LoadedHandler> =>
+  loadHandler(`kinds/index.${name}`, { taskRoot: handlers, importModule: nativeImport });
+
+const run = async (name: string, event: unknown = {}, options = {}): Promise<Outcome> =>
+  invoke(await kind(name), event, contextFor(), options);
+
+beforeAll(() => {
+  Object.assign(globalThis, { awslambda });
+});
+
+describe('invoke: every handler kind settles once', () => {
+  it.each([
+    ['echo', { a: 1 }, { a: 1 }],
+    ['syncValue', { n: 2 }, { sync: true, got: 2 }],
+    ['promiseReturning', { n: 3 }, { promise: true, got: 3 }],
+    ['callback', {}, { callback: true }],
+    ['succeed', {}, { succeeded: true }],
+    ['firstWins', {}, 'first'],
+  ])('%s', async (name, event, value) => {
+    expect(await run(name, event)).toEqual({ ok: true, value });
+  });
+
+  it.each([
+    ['throwError', { errorType: 'RangeError', errorMessage: 'out of range' }],
+    ['throwString', { errorType: 'string', errorMessage: 'plain string', trace: [] }],
+    ['throwUndefined', { errorType: 'undefined', errorMessage: 'undefined', trace: [] }],
+    ['reject', { errorType: 'Error', errorMessage: 'rejected' }],
+    ['callbackError', { errorType: 'TypeError', errorMessage: 'callback failed' }],
+    ['fail', { errorType: 'string', errorMessage: 'handled', trace: [] }],
+  ])('%s gives the Node error payload', async (name, error) => {
+    const outcome = await run(name);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatchObject(error);
+    if (outcome.error.trace.length > 0) expect(outcome.error.trace[0]).toMatch(/^(Range|Type)?Error: /);
+  });
+
+  it('a stack trace is the error stack split into lines', async () => {
+    const outcome = await run('throwError');
+    expect(outcome.ok === false && outcome.error.trace[1]).toMatch(/^\s+at /);
+  });
+});
+
+describe('invoke: deadline (HTTP mode enforces it)', () => {
+  it('answers a timeout at the deadline and aborts context.signal', async () => {
+    const context = contextFor(50);
+    const outcome = await invoke(await kind('sleep'), { ms: 2_000 }, context, { enforceDeadline: 1 });
+    expect(outcome).toMatchObject({
+      ok: false,
+      timedOut: true,
+      error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1.00 seconds' },
+    });
+    expect(context.signal.aborted).toBe(true);
+  });
+
+  it('without enforcement the handler runs to its end', async () => {
+    const context = contextFor(20);
+    expect(await invoke(await kind('sleep'), { ms: 60 }, context)).toEqual({
+      ok: true,
+      value: { slept: 60, aborted: true },
+    });
+  });
+});
+
+describe('invoke: streaming', () => {
+  it('sends the HttpResponseStream prelude, then the chunks', async () => {
+    const { sink, seen } = memorySink();
+    expect(await run('streamPrelude', {}, { openStream: () => sink })).toEqual({
+      ok: true,
+      value: undefined,
+      streamed: true,
+    });
+    expect(seen.head).toEqual({
+      contentType: 'application/vnd.awslambda.http-integration-response',
+      prelude: { statusCode: 201, headers: { 'x-custom': 'yes' }, cookies: ['a=1'] },
+    });
+    expect(seen.body()).toBe('hello world');
+    expect(seen.ended).toBe(true);
+  });
+
+  it('keeps the content type and JSON-encodes non-binary chunks', async () => {
+    const { sink, seen } = memorySink();
+    await run('streamPlain', {}, { openStream: () => sink });
+    expect(seen.head).toEqual({ contentType: 'text/plain' });
+    expect(seen.body()).toBe('chunk1,{"json":true}');
+  });
+
+  it('sends the prelude when end() comes without write() (AWS client bug #97)', async () => {
+    const { sink, seen } = memorySink();
+    await run('streamPreludeNoWrite', {}, { openStream: () => sink });
+    expect(seen.head?.prelude).toEqual({ statusCode: 204, headers: { 'x-empty': '1' } });
+    expect(seen.ended).toBe(true);
+  });
+
+  it('ends an empty piped stream instead of hanging (AWS client bug #95)', async () => {
+    const { sink, seen } = memorySink();
+    expect((await run('streamEmpty', {}, { openStream: () => sink })).ok).toBe(true);
+    expect([seen.head, seen.body(), seen.ended]).toEqual([
+      { contentType: 'application/octet-stream' },
+      '',
+      true,
+    ]);
+  });
+
+  it('reports an error after the first byte in-band', async () => {
+    const { sink, seen } = memorySink();
+    const outcome = await run('streamError', {}, { openStream: () => sink });
+    expect(outcome).toMatchObject({
+      ok: false,
+      streamed: true,
+      error: { errorMessage: 'mid-stream failure' },
+    });
+    expect(seen.failure).toMatchObject({ errorType: 'Error', errorMessage: 'mid-stream failure' });
+    expect(seen.body()).toBe('partial');
+  });
+
+  it('a handler that returns with the stream still open is an error', async () => {
+    const { sink } = memorySink();
+    const outcome = await run('streamNotEnded', {}, { openStream: () => sink });
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: {
+        errorType: 'Runtime.InvalidStreamingOperation',
+        errorMessage: 'Response stream is not finished.',
+      },
+    });
+  });
+
+  it('a streaming handler must be async', async () => {
+    const { sink } = memorySink();
+    const outcome = await run('streamSync', {}, { openStream: () => sink });
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: {
+        errorType: 'Runtime.MalformedStreamingHandler',
+        errorMessage: 'Streaming does not support non-async handlers.',
+      },
+    });
+  });
+});
+
+describe('context', () => {
+  it('carries every Lambda field, memory as a string', async () => {
+    const outcome = await run('contextFields');
+    expect(outcome.ok && outcome.value).toMatchObject({
+      awsRequestId: 'req-1',
+      invokedFunctionArn: 'arn:fn',
+      functionName: 'fn',
+      functionVersion: '$LATEST',
+      memoryLimitInMB: '128',
+      logGroupName: '/aws/lambda/fn',
+      logStreamName: 'stream',
+      callbackWaitsForEmptyEventLoop: true,
+      hasSignal: true,
+    });
+    expect(outcome.ok && (outcome.value as { remaining: number }).remaining).toBeGreaterThan(20_000);
+  });
+});

@@ -1,0 +1,108 @@
+import { mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createLambdaLog, formatErrorDetails } from '../../../runtime/logging/lambda-log.js';
+import { createSequentialScope } from '../../../runtime/scope.js';
+
+const scope = createSequentialScope();
+scope.run({ requestId: 'req-9', tenantId: 't1' }, () => {});
+
+function capture(format: 'Text' | 'JSON', level: 'TRACE' | 'INFO' | 'ERROR' = 'TRACE') {
+  const lines: string[] = [];
+  const log = createLambdaLog({ format, level, scope, stdout: (line) => lines.push(line) });
+  return { log, lines };
+}
+
+describe('Lambda Text format', () => {
+  it('is time, request id, level and the formatted message on one line', () => {
+    const { log, lines } = capture('Text');
+    log.log('a %s\nb', 'x', { k: 1 });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\treq-9\tINFO\ta x\rb \{ k: 1 \}\n$/);
+  });
+
+  it('prints errors with their stack, folded into one record', () => {
+    const { log, lines } = capture('Text');
+    log.error(new Error('bad'));
+    expect(lines[0]).toMatch(/\tERROR\tError: bad\r {4}at /);
+  });
+
+  it('the runtime error logger adds the JSON details after a tab, as AWS does', () => {
+    const { log, lines } = capture('Text');
+    const error = Object.assign(new TypeError('nope'), { code: 'E_X', extra: 1 });
+    log.logError('Invoke Error', error);
+    const [, json] = lines[0]!.trimEnd().split('Invoke Error \t');
+    expect(JSON.parse(json!)).toMatchObject({
+      errorType: 'TypeError',
+      errorMessage: 'nope',
+      code: 'E_X',
+      extra: 1,
+    });
+    expect(JSON.parse(formatErrorDetails(error).slice(1)).stack[0]).toBe('TypeError: nope');
+  });
+
+  it('drops levels below AWS_LAMBDA_LOG_LEVEL; fatal always prints', () => {
+    const { log, lines } = capture('Text', 'ERROR');
+    log.trace('t');
+    log.debug('d');
+    log.info('i');
+    log.warn('w');
+    log.error('e');
+    log.fatal('f');
+    expect(lines.map((l) => l.split('\t')[2])).toEqual(['ERROR', 'FATAL']);
+  });
+});
+
+describe('Lambda JSON format', () => {
+  it('has timestamp, level, requestId, tenantId and message', () => {
+    const { log, lines } = capture('JSON');
+    log.info('hello', 42);
+    expect(JSON.parse(lines[0]!)).toEqual({
+      timestamp: expect.stringMatching(/Z$/),
+      level: 'INFO',
+      requestId: 'req-9',
+      tenantId: 't1',
+      message: 'hello 42',
+    });
+  });
+
+  it('keeps a lone object as structured data', () => {
+    const { log, lines } = capture('JSON');
+    log.info({ user: 'u1', n: [1, 2] });
+    expect(JSON.parse(lines[0]!).message).toEqual({ user: 'u1', n: [1, 2] });
+  });
+
+  it('adds the error fields when an error is among several arguments', () => {
+    const { log, lines } = capture('JSON');
+    log.error('failed:', new RangeError('r'));
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      errorType: 'RangeError',
+      errorMessage: 'r',
+      message: expect.stringMatching(/^failed: RangeError: r/),
+    });
+  });
+});
+
+describe('telemetry fd frames', () => {
+  it('writes type|length|timestamp headers and keeps newlines', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'justfn-')), 'frames');
+    const fd = openSync(file, 'w');
+    const log = createLambdaLog({ format: 'Text', level: 'TRACE', scope, telemetryFd: fd, stdout: () => {} });
+    const before = BigInt(Date.now()) * 1000n;
+    log.warn('one\ntwo');
+    log.error('x');
+    const bytes = readFileSync(file);
+    const first = {
+      type: bytes.readUInt32BE(0),
+      length: bytes.readUInt32BE(4),
+      micros: bytes.readBigUInt64BE(8),
+    };
+    expect(first.type).toBe((0xa55a0003 | 0b10000) >>> 0);
+    expect(first.micros >= before).toBe(true);
+    const message = bytes.subarray(16, 16 + first.length).toString('utf8');
+    expect(message).toMatch(/\treq-9\tWARN\tone\ntwo\n$/);
+    const second = 16 + first.length;
+    expect(bytes.readUInt32BE(second)).toBe((0xa55a0003 | 0b10100) >>> 0);
+  });
+});
