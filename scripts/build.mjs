@@ -1,13 +1,17 @@
 // Builds dist/: one CommonJS bundle per entry point, so a mode loads only its own code, then V8 code caches
 // for the bundles that start processes. Run by `npm ci` (prepare), by the test setup and by the Dockerfile.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
+// Built aside and swapped in at the end, so a process started from dist/ never sees half a build.
+const out = path.join(root, `.dist-${process.pid}`);
+// `--bundles-only` (the test setup) skips the type declarations, which only the published package needs.
+const withTypes = !process.argv.includes('--bundles-only');
 
 // Node built-ins that some dependency requires at load time but a mode may never use: they load on first
 // use instead (each costs milliseconds of start-up).
@@ -56,15 +60,34 @@ const bundles = [
   { entry: 'bootstrap/cli.ts', out: 'cli.cjs' },
 ];
 
-rmSync(dist, { recursive: true, force: true });
-mkdirSync(dist, { recursive: true });
+// The `justfn` and `justfn/testing` imports: ES modules, dependencies left to the package manager.
+const libraries = [
+  { entry: 'runtime/index.ts', out: 'index.js' },
+  { entry: 'bootstrap/testing.ts', out: 'testing.js' },
+];
 
-await Promise.all(
-  bundles.map(({ entry, out }) =>
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+await Promise.all([
+  ...libraries.map(({ entry, out: file }) =>
     esbuild.build({
       absWorkingDir: root,
       entryPoints: [entry],
-      outfile: path.join(dist, out),
+      outfile: path.join(out, file),
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'warning',
+    }),
+  ),
+  ...bundles.map(({ entry, out: file }) =>
+    esbuild.build({
+      absWorkingDir: root,
+      entryPoints: [entry],
+      outfile: path.join(out, file),
       bundle: true,
       platform: 'node',
       format: 'cjs',
@@ -75,15 +98,35 @@ await Promise.all(
       plugins: [lazyBuiltins, noHttp2],
     }),
   ),
-);
+]);
+
+if (withTypes) {
+  execFileSync(
+    process.execPath,
+    [
+      path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      path.join(out, 'types'),
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+}
 
 // Compile each process bundle once and keep V8's code cache beside it. A clean environment: flags in
 // NODE_OPTIONS would make V8 refuse the cache in processes started without them.
-for (const { out } of bundles.filter((b) => b.cache)) {
-  const file = path.join(dist, out);
+for (const { out: name } of bundles.filter((b) => b.cache)) {
+  const file = path.join(out, name);
   execFileSync(
     process.execPath,
-    ['-e', `require(${JSON.stringify(path.join(dist, 'main.cjs'))}).writeCodeCache(${JSON.stringify(file)})`],
+    ['-e', `require(${JSON.stringify(path.join(out, 'main.cjs'))}).writeCodeCache(${JSON.stringify(file)})`],
     { env: { PATH: process.env.PATH ?? '' }, stdio: 'inherit' },
   );
 }
+
+rmSync(dist, { recursive: true, force: true });
+renameSync(out, dist);

@@ -6,7 +6,9 @@ export const fixtures = path.join(repoRoot, 'test', 'fixtures');
 export const handlers = path.join(fixtures, 'handlers');
 /** What `bootstrap/bootstrap` runs. */
 export const mainBundle = path.join(repoRoot, 'dist', 'main.cjs');
-export const runtimeCommand = [process.execPath, mainBundle] as const;
+/** The real entry point: POSIX sh, which finds Node on PATH and execs dist/main.cjs. */
+export const bootstrapScript = path.join(repoRoot, 'bootstrap', 'bootstrap');
+export const runtimeCommand = [bootstrapScript] as const;
 
 /**
  * The environment a runtime starts with in tests: PATH and HOME only, plus what the test adds. Nothing

@@ -1,0 +1,39 @@
+import type { Pool } from 'pg';
+import { describe, expectTypeOf, it } from 'vitest';
+import type { Context, Handler, StreamingHandler } from '../runtime/index.js';
+import { awslambda, streamifyResponse } from '../runtime/index.js';
+
+describe('the public handler types', () => {
+  it('type the event, the result and context.resources', () => {
+    const handler: Handler<{ id: string }, { ok: boolean }, { db: Pool }> = async (event, context) => {
+      expectTypeOf(event.id).toEqualTypeOf<string>();
+      expectTypeOf(context.resources.db).toEqualTypeOf<Pool>();
+      expectTypeOf(context.getRemainingTimeInMillis()).toEqualTypeOf<number>();
+      expectTypeOf(context.memoryLimitInMB).toEqualTypeOf<string>();
+      expectTypeOf(context.signal).toEqualTypeOf<AbortSignal>();
+      return { ok: true };
+    };
+    expectTypeOf(handler).returns.toEqualTypeOf<void | { ok: boolean } | Promise<{ ok: boolean }>>();
+  });
+
+  it('accept sync and callback handlers', () => {
+    const sync: Handler<number, number> = (n) => n + 1;
+    const callback: Handler<number, string> = (_n, _context, cb) => cb(null, 'x');
+    expectTypeOf(sync).toBeFunction();
+    expectTypeOf(callback).toBeFunction();
+  });
+
+  it('streamifyResponse keeps the handler type', () => {
+    const streaming = streamifyResponse<StreamingHandler<{ q: string }>>(async (event, stream) => {
+      expectTypeOf(event.q).toEqualTypeOf<string>();
+      stream.setContentType('text/plain');
+      stream.end('done');
+    });
+    expectTypeOf(streaming).toEqualTypeOf<StreamingHandler<{ q: string }>>();
+    expectTypeOf(awslambda.streamifyResponse).toEqualTypeOf(streamifyResponse);
+  });
+
+  it('context has no resources unless declared', () => {
+    expectTypeOf<Context['resources']>().toEqualTypeOf<Record<string, never>>();
+  });
+});
