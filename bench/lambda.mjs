@@ -1,0 +1,236 @@
+// Lambda suite: justfn's Lambda mode against AWS's Node runtime interface client (aws-lambda-ric@3) and a
+// bare node:http loop (the floor), all serving the same function from the same mock Runtime API.
+//
+// Two kinds of interleaved rounds:
+// - start rounds, one fresh process at a time: spawn → first GET /next; the first event is handed out at once
+//   (as on a cold start, where the event is already waiting) and its response timed; RSS is read right after.
+// - load rounds: all runtimes are started, each warmed up, then served in turn in short slices (events back
+//   to back: invocations/s, and the runtime's own CPU per invocation from /proc/<pid>/stat); between its
+//   slices a runtime waits on an unanswered /next. At the end, after an idle spell, each one's RSS is read.
+//   Short alternating slices matter here: this machine's speed drifts by 2× or more within minutes, so a
+//   ratio is only trusted between figures taken seconds apart.
+
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { startMockRuntimeApi } from './lib/mock-runtime-api.mjs';
+import { cpuMicros, ownCpuMicros, rssMiB } from './lib/proc.mjs';
+import { interleave, rotated } from './lib/rounds.mjs';
+import { spawnClean } from './lib/spawn.mjs';
+
+const here = (relative) => fileURLToPath(new URL(relative, import.meta.url));
+const FUNCTION_DIR = here('./fixtures/function');
+const EXPECTED_RESULT = '{"statusCode":200,"body":"ok"}';
+
+/**
+ * Same command line shape for all: `node <entry> index.handler`, cwd = the function's directory. justfn's
+ * entry is a private copy of dist/main.cjs (see snapshotDist in lib/prereqs.mjs).
+ */
+const runtimesFor = (justfnMain) => [
+  { name: 'justfn', entry: justfnMain },
+  { name: 'aws-lambda-ric', entry: here('./node_modules/aws-lambda-ric/bin/index.mjs') },
+  { name: 'node:http loop', entry: here('./fixtures/node-http-loop.cjs') },
+];
+
+export const suite = {
+  name: 'lambda',
+  title: 'Lambda mode: Runtime API loop',
+  subject: 'justfn',
+  baseline: 'aws-lambda-ric',
+  metrics: [
+    { key: 'start', label: 'spawn → 1st /next (ms)', decimals: 1, phase: 'start' },
+    { key: 'firstInvoke', label: '1st invocation (ms)', decimals: 2, phase: 'start' },
+    { key: 'rate', label: 'invocations/s', decimals: 0, phase: 'load' },
+    { key: 'cpu', label: 'CPU/inv (µs)', decimals: 1, phase: 'load' },
+    { key: 'rss', label: 'idle RSS (MiB)', decimals: 1, phase: 'load' },
+    { key: 'rssFirst', label: 'RSS after 1st inv (MiB)', decimals: 1, phase: 'start' },
+    { key: 'mockCpu', label: 'mock CPU/inv (µs)', decimals: 1, phase: 'load' },
+  ],
+  // The targets of issue 2's performance section, as ratios (or a difference) within one round.
+  comparisons: [
+    { metric: 'start', kind: 'ratio', label: 'start ×', target: { op: '<=', value: 0.9 } },
+    { metric: 'firstInvoke', kind: 'ratio', label: '1st invoke ×', target: { op: '<=', value: 1 } },
+    { metric: 'rate', kind: 'ratio', label: 'rate ×', target: { op: '>=', value: 1.4 } },
+    { metric: 'cpu', kind: 'ratio', label: 'CPU/inv ×', target: { op: '<=', value: 0.7 } },
+    { metric: 'rss', kind: 'delta', label: 'memory Δ MiB', target: { op: '<=', value: 5 } },
+  ],
+
+  /**
+   * @param {{ startRounds: number, loadRounds: number, slices: number, warmupMs: number, sliceMs: number,
+   *   idleMs: number, justfnMain: string }} options
+   * @param {(line: string) => void} log
+   */
+  async run(options, log) {
+    const RUNTIMES = runtimesFor(options.justfnMain);
+    const names = RUNTIMES.map((r) => r.name);
+    const byName = Object.fromEntries(RUNTIMES.map((r) => [r.name, r]));
+
+    const ceiling = await measureMockCeiling(options);
+    log(
+      `mock ceiling: ${ceiling.rate.toFixed(0)} invocations/s, mock CPU ${ceiling.mockCpu.toFixed(1)} µs/inv`,
+    );
+
+    // One unmeasured start of each, so that round 1 does not pay for a cold page cache.
+    for (const runtime of RUNTIMES) await measureStart(runtime);
+
+    log(`start rounds (${options.startRounds}): spawn → 1st /next ms / 1st invocation ms / RSS MiB`);
+    const start = await interleave(options.startRounds, names, (name) => measureStart(byName[name]), log);
+
+    log(
+      `load rounds (${options.loadRounds} × ${options.slices} slices of ${options.sliceMs} ms): ` +
+        'inv/s / CPU µs/inv / mock µs/inv',
+    );
+    const load = Object.fromEntries(names.map((name) => [name, { rate: [], cpu: [], mockCpu: [], rss: [] }]));
+    for (let round = 0; round < options.loadRounds; round++) {
+      const figures = await loadRound(RUNTIMES, round, options, log);
+      for (const name of names) {
+        for (const [metric, values] of Object.entries(figures[name])) load[name][metric].push(...values);
+      }
+    }
+
+    const samples = Object.fromEntries(names.map((name) => [name, { ...start[name], ...load[name] }]));
+    const sustained = (options.slices * options.sliceMs) / 1000;
+    return {
+      runtimes: names,
+      rounds: {
+        start: options.startRounds,
+        load: options.loadRounds,
+        slices: options.loadRounds * options.slices,
+      },
+      samples,
+      notes: [
+        `Start: ${options.startRounds} interleaved rounds (order rotated each round), one fresh process each; ` +
+          'the first event is handed out as soon as /next arrives.',
+        `Load: ${options.loadRounds} rounds; each spawns all three, warms each up for ${options.warmupMs} ms, then ` +
+          `serves them in turn, ${options.sliceMs} ms at a time, ${options.slices} times (${sustained} s each per round); ` +
+          `rate and CPU ratios pair the slices of one turn (${options.loadRounds * options.slices} pairs); ` +
+          `idle RSS is read after ${options.idleMs} ms without an event (${options.loadRounds} pairs).`,
+        'Figures are medians; ratio columns are medians of the per-round (per-turn) ratios, never ratios of lone figures.',
+        `Mock Runtime API ceiling (a raw-socket client, same mock, before the rounds): ${ceiling.rate.toFixed(0)} ` +
+          `invocations/s at ${ceiling.mockCpu.toFixed(1)} µs of mock CPU per invocation.`,
+      ],
+    };
+  },
+};
+
+function lambdaEnv(api) {
+  return {
+    AWS_LAMBDA_RUNTIME_API: api.address,
+    LAMBDA_TASK_ROOT: FUNCTION_DIR,
+    _HANDLER: 'index.handler',
+    AWS_LAMBDA_FUNCTION_NAME: 'bench',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
+    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/bench',
+    AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]0123456789abcdef',
+  };
+}
+
+/**
+ * Spawns one runtime against its own mock and waits for its first response; the mock then holds `/next`
+ * (the runtime idles) until told to serve. The caller must `stop()` it.
+ */
+async function launch(runtime) {
+  const api = await startMockRuntimeApi();
+  const child = spawnClean(process.execPath, [runtime.entry, 'index.handler'], {
+    cwd: FUNCTION_DIR,
+    env: lambdaEnv(api),
+  });
+  const stop = async () => {
+    await child.kill();
+    await api.close();
+  };
+  try {
+    await Promise.race([
+      api.until(() => api.firstResponseAt !== undefined || api.errors.length > 0, 20_000, 'a first response'),
+      child.exited.then(({ code, signal }) => {
+        throw new Error(`exited (code ${code}, signal ${signal}) before its first response`);
+      }),
+    ]);
+    if (api.errors.length > 0) throw new Error(`posted ${api.errors[0]}`);
+    if (api.firstResponseBody !== EXPECTED_RESULT) {
+      throw new Error(`answered ${JSON.stringify(api.firstResponseBody)}, expected ${EXPECTED_RESULT}`);
+    }
+  } catch (error) {
+    const output = child.output().trim();
+    await stop();
+    throw new Error(`${runtime.name}: ${error.message}${output ? `\n--- its output ---\n${output}` : ''}`);
+  }
+  return { api, child, stop, name: runtime.name };
+}
+
+async function measureStart(runtime) {
+  const { api, child, stop } = await launch(runtime);
+  const rssFirst = rssMiB(child.pid);
+  await stop();
+  await sleep(50);
+  return {
+    start: api.firstNextAt - child.spawnedAt,
+    firstInvoke: api.firstResponseAt - api.firstEventAt,
+    rssFirst,
+  };
+}
+
+/** Serves one live runtime for `ms` and returns its rate, its CPU and the mock's CPU per invocation. */
+async function serveFor(live, ms) {
+  const { api, child } = live;
+  const before = { at: performance.now(), n: api.responses, cpu: cpuMicros(child.pid), own: ownCpuMicros() };
+  api.serve();
+  await sleep(ms);
+  api.hold();
+  const after = { at: performance.now(), n: api.responses, cpu: cpuMicros(child.pid), own: ownCpuMicros() };
+  if (api.errors.length > 0) throw new Error(`${live.name} posted ${api.errors[0]}`);
+  if (child.hasExited()) throw new Error(`${live.name} exited while serving:\n${child.output()}`);
+  const count = after.n - before.n;
+  return {
+    rate: (count * 1000) / (after.at - before.at),
+    cpu: (after.cpu - before.cpu) / count,
+    mockCpu: (after.own - before.own) / count,
+  };
+}
+
+/**
+ * One load round: all runtimes alive at once (the idle ones wait on an unanswered /next and use no CPU),
+ * served in turn in short slices, so that a ratio compares figures taken seconds apart, not minutes.
+ */
+async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs }, log) {
+  const live = [];
+  const figures = Object.fromEntries(
+    runtimes.map((r) => [r.name, { rate: [], cpu: [], mockCpu: [], rss: [] }]),
+  );
+  try {
+    for (const runtime of runtimes) live.push(await launch(runtime));
+    for (const one of live) await serveFor(one, warmupMs);
+    for (let slice = 0; slice < slices; slice++) {
+      const turn = round * slices + slice;
+      const parts = [];
+      for (const one of rotated(live, turn)) {
+        const { rate, cpu, mockCpu } = await serveFor(one, sliceMs);
+        figures[one.name].rate.push(rate);
+        figures[one.name].cpu.push(cpu);
+        figures[one.name].mockCpu.push(mockCpu);
+        parts.push(`${one.name} ${rate.toFixed(0)}/${cpu.toFixed(1)}/${mockCpu.toFixed(1)}`);
+      }
+      log(`  round ${round + 1} turn ${slice + 1}: ${parts.join(' | ')}`);
+    }
+    await sleep(idleMs);
+    for (const one of live) figures[one.name].rss.push(rssMiB(one.child.pid));
+    log(
+      `  round ${round + 1} idle RSS MiB: ${live.map((one) => `${one.name} ${figures[one.name].rss[0].toFixed(1)}`).join(' | ')}`,
+    );
+    return figures;
+  } finally {
+    for (const one of live) await one.stop();
+  }
+}
+
+/** How fast the mock can go: a client that writes the protocol's bytes by hand (fixtures/raw-net-loop.cjs). */
+async function measureMockCeiling({ warmupMs, sliceMs }) {
+  const raw = await launch({ name: 'raw net client', entry: here('./fixtures/raw-net-loop.cjs') });
+  try {
+    await serveFor(raw, warmupMs);
+    return await serveFor(raw, sliceMs);
+  } finally {
+    await raw.stop();
+  }
+}

@@ -1,0 +1,121 @@
+// What the bench needs before it can measure anything: its own dependencies (aws-lambda-ric compiles a
+// native addon at install, hence the Debian build tools) and an up-to-date build of justfn.
+import { execFileSync } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Debian packages aws-lambda-ric@3's install needs (it builds curl and aws-lambda-cpp, then node-gyp). */
+const TOOLS = [
+  { bin: 'cmake', pkg: 'cmake' },
+  { bin: 'autoconf', pkg: 'autoconf' },
+  { bin: 'automake', pkg: 'automake' },
+  // Debian's libtool package installs libtoolize (the `libtool` script itself is in libtool-bin).
+  { bin: 'libtoolize', pkg: 'libtool' },
+  { bin: 'g++', pkg: 'g++' },
+  { bin: 'make', pkg: 'make' },
+  { bin: 'python3', pkg: 'python3' },
+];
+
+function onPath(bin) {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      accessSync(path.join(dir, bin), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Debian packages whose tools are missing, e.g. `['libtool', 'g++']`. */
+export function missingBuildTools() {
+  return TOOLS.filter((tool) => !onPath(tool.bin)).map((tool) => tool.pkg);
+}
+
+const missingToolsMessage = (packages) =>
+  `missing build tools for aws-lambda-ric's native addon: ${packages.join(', ')}\n` +
+  `  install them with: apt-get install -y ${packages.join(' ')}`;
+
+/**
+ * Installs bench/node_modules with `npm ci` when it is missing or older than bench/package-lock.json, after
+ * checking the build tools; then checks that aws-lambda-ric's addon was really built (npm skips install
+ * scripts that bench/package.json's allowScripts does not approve).
+ */
+export function ensureBenchDeps(benchDir, log) {
+  const addon = path.join(benchDir, 'node_modules/aws-lambda-ric/dist/rapid-client.node');
+  const installed = path.join(benchDir, 'node_modules/.package-lock.json');
+  const fresh =
+    existsSync(addon) &&
+    existsSync(installed) &&
+    statSync(installed).mtimeMs >= statSync(path.join(benchDir, 'package-lock.json')).mtimeMs;
+  const missing = missingBuildTools();
+  if (fresh) {
+    if (missing.length > 0)
+      log(`note: ${missingToolsMessage(missing)}\n  (not needed now: bench/node_modules is installed)`);
+    return;
+  }
+  if (missing.length > 0) throw new Error(missingToolsMessage(missing));
+  log('installing bench dependencies (npm ci in bench/; aws-lambda-ric compiles its addon, about a minute)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: benchDir, stdio: 'inherit' });
+  if (!existsSync(addon)) {
+    throw new Error(
+      `aws-lambda-ric's native addon was not built (${addon} is missing): check allowScripts in bench/package.json`,
+    );
+  }
+}
+
+const SOURCES = [
+  'runtime',
+  'adapters',
+  'bootstrap',
+  'scripts/build.mjs',
+  'package.json',
+  'package-lock.json',
+];
+const OUTPUTS = ['dist/main.cjs', 'dist/lambda.cjs', 'dist/lambda.cjs.cache'];
+
+function newestMtime(file) {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (!stat) return 0;
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(file).map((entry) => newestMtime(path.join(file, entry))));
+}
+
+/** Runs justfn's build when dist/ is missing or older than any of its sources. */
+export function ensureBuild(root, log) {
+  const outputs = OUTPUTS.map((file) => statSync(path.join(root, file), { throwIfNoEntry: false }));
+  const oldestOutput = outputs.some((stat) => !stat) ? 0 : Math.min(...outputs.map((stat) => stat.mtimeMs));
+  const newestSource = Math.max(...SOURCES.map((file) => newestMtime(path.join(root, file))));
+  if (oldestOutput >= newestSource) return;
+  if (!existsSync(path.join(root, 'node_modules/esbuild'))) {
+    throw new Error('justfn is not installed: run `npm ci` at the repository root first');
+  }
+  log(
+    oldestOutput === 0
+      ? 'building justfn (dist/ is missing)'
+      : 'building justfn (dist/ is older than its sources)',
+  );
+  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+}
+
+/**
+ * Copies justfn's dist/ to a private folder for the length of the run: the work tree is shared, and a build
+ * started by someone else deletes dist/ first, which would break a spawn in the middle of the rounds. The
+ * bundles are self-contained (they load only Node built-ins and each other, by relative path), and V8 keys its
+ * code cache on the source, not the file name, so the copy starts exactly as the original does.
+ */
+export function snapshotDist(root) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'justfn-bench-'));
+  cpSync(path.join(root, 'dist'), dir, { recursive: true });
+  return { main: path.join(dir, 'main.cjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
