@@ -1,0 +1,184 @@
+import { JustfnError } from '../../runtime/errors.js';
+import { encodeHeaderValue } from './cloudevents-header-value.js';
+import { isJsonMediaType, parseMediaType } from './cloudevents-media-type.js';
+import { toCloudEventJson } from './cloudevents-structured.js';
+import { type CloudEventJson, show } from './cloudevents-types.js';
+import type { HttpResponse } from './request.js';
+
+/** The `source` of a reply event when {@link ReplyOptions.replySource} is not given. */
+export const DEFAULT_REPLY_SOURCE = 'urn:justfn:function';
+
+/** How a handler's plain result is wrapped into a reply CloudEvent. */
+export interface ReplyOptions {
+  /** `type` of the reply; default `<incoming type>.response`. */
+  replyType?: string;
+  /** `source` of the reply; default {@link DEFAULT_REPLY_SOURCE}. */
+  replySource?: string;
+  /** Becomes the reply's `id`: fresh per invocation. */
+  requestId: string;
+}
+
+const NON_ASCII = /[\u0080-\uffff]/;
+const ACCEPTED: HttpResponse = Object.freeze({ statusCode: 202, headers: Object.freeze({}), body: '' });
+
+/**
+ * Turns a handler's result for a CloudEvent into the HTTP response Knative Eventing expects (data-plane
+ * §Reply events): `null`/`undefined` → 202, empty body; a CloudEvent (has `specversion`, `id`, `source`,
+ * `type`; a plain object or an SDK `CloudEvent`) → 200 with it in binary mode (HTTP binding §3.1);
+ * anything else → 200 with a reply event carrying it as `data` (`text/plain; charset=utf-8` for a
+ * string, `application/octet-stream` for bytes, `application/json` otherwise). Never a 2xx with a
+ * non-CloudEvent body: Knative's broker turns that into a retried 502. Throws
+ * `JustfnError('BAD_HANDLER_RESULT')` for an invalid reply event and `'STRINGIFY_RESULT'` for data
+ * that JSON cannot hold.
+ *
+ * @example
+ * toCloudEventResponse({ ok: true }, incoming, { requestId: 'c0ffee', replySource: '/users' })
+ * // 200, ce-type: <incoming type>.response, content-type: application/json, body '{"ok":true}'
+ */
+export function toCloudEventResponse(
+  result: unknown,
+  incoming: CloudEventJson,
+  options: ReplyOptions,
+): HttpResponse {
+  if (result === null || result === undefined) return { ...ACCEPTED, headers: {} };
+  const event = isCloudEventShaped(result) ? result : wrap(result, incoming, options);
+  return toBinaryResponse(event);
+}
+
+function isBytes(value: unknown): value is ArrayBufferView {
+  return ArrayBuffer.isView(value);
+}
+
+function isCloudEventShaped(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || isBytes(value)) return false;
+  const v = value as Record<string, unknown>;
+  return v.specversion !== undefined && v.id !== undefined && v.source !== undefined && v.type !== undefined;
+}
+
+function wrap(result: unknown, incoming: CloudEventJson, options: ReplyOptions): Record<string, unknown> {
+  const datacontenttype =
+    typeof result === 'string'
+      ? 'text/plain; charset=utf-8'
+      : isBytes(result)
+        ? 'application/octet-stream'
+        : 'application/json';
+  return {
+    specversion: '1.0',
+    id: options.requestId,
+    source: options.replySource ?? DEFAULT_REPLY_SOURCE,
+    type: options.replyType ?? `${incoming.type}.response`,
+    datacontenttype,
+    data: result,
+  };
+}
+
+// A JSON-shaped copy to validate; binary data set aside. The SDK keeps `data_base64` beside a typed
+// array `data` (a lossy Uint32Array when built from base64), so `data_base64` wins when both are there.
+function normalize(source: Record<string, unknown>): { attributes: Record<string, unknown>; bytes?: Buffer } {
+  const attributes: Record<string, unknown> = {};
+  let bytes: Buffer | undefined;
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    if (value === undefined) continue;
+    if (key === 'data' && isBytes(value)) {
+      if (typeof source.data_base64 !== 'string')
+        bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      continue;
+    }
+    attributes[key] = value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : value;
+  }
+  return bytes === undefined ? { attributes } : { attributes, bytes };
+}
+
+function toBinaryResponse(source: Record<string, unknown>): HttpResponse {
+  const { attributes, bytes } = normalize(source);
+  try {
+    toCloudEventJson(attributes, '');
+  } catch (error) {
+    throw new JustfnError('BAD_HANDLER_RESULT', `reply CloudEvent: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const headers: Record<string, string> = {};
+  for (const key in attributes) {
+    if (key === 'data' || key === 'data_base64' || key === 'datacontenttype') continue;
+    headers[`ce-${key}`] = encodeHeaderValue(String(attributes[key]));
+  }
+  const declared = attributes.datacontenttype as string | undefined;
+  let body: Buffer | string = '';
+  if (bytes !== undefined) body = bytes;
+  else if (typeof attributes.data_base64 === 'string') body = Buffer.from(attributes.data_base64, 'base64');
+  else if (Object.hasOwn(attributes, 'data')) {
+    // json-format.md §3.1.2: an absent datacontenttype means application/json; say so explicitly.
+    headers['content-type'] = declared ?? 'application/json';
+    return { statusCode: 200, headers, body: encodeData(attributes.data, declared ?? 'application/json') };
+  }
+  if (declared !== undefined) headers['content-type'] = declared;
+  return { statusCode: 200, headers, body };
+}
+
+function encodeData(data: unknown, contentType: string): string {
+  const type = parseMediaType(contentType);
+  if (type !== undefined && isJsonMediaType(type.essence)) return stringify(data);
+  // Validated above: non-JSON data is a string. Node writes strings as UTF-8.
+  const text = data as string;
+  const charset = type?.charset;
+  const ascii = charset === 'us-ascii' || charset === 'ascii';
+  if (charset === undefined || charset === 'utf-8' || (ascii && !NON_ASCII.test(text))) return text;
+  throw new JustfnError(
+    'BAD_HANDLER_RESULT',
+    `reply CloudEvent: data cannot be sent as charset ${show(charset)}`,
+  );
+}
+
+function stringify(data: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch (error) {
+    throw new JustfnError('STRINGIFY_RESULT', `reply data: ${(error as Error).message}`, { cause: error });
+  }
+  if (text === undefined) throw new JustfnError('STRINGIFY_RESULT', `reply data: ${typeof data} is not JSON`);
+  return text;
+}
+
+// Knative data-plane §Response codes: what the sender retries.
+function isRetried(status: number): boolean {
+  return status >= 500 || status === 404 || status === 408 || status === 409 || status === 429;
+}
+
+/**
+ * The response for a batch, given the response each event's invocation produced: 202 with an empty
+ * body when all succeeded (replies in a batch are dropped: a 202 is never routed as a reply), otherwise
+ * the first failure the sender retries (5xx, 404, 408, 409, 429), else the first failure. A retry
+ * re-delivers the whole batch; Eventing is at-least-once, so handlers already tolerate duplicates.
+ *
+ * @example
+ * toBatchResponse(events.map((event) => toCloudEventResponse(results.get(event), event, options)))
+ */
+export function toBatchResponse(responses: readonly HttpResponse[]): HttpResponse {
+  let failed: HttpResponse | undefined;
+  for (const response of responses) {
+    const status = response.statusCode;
+    if (status >= 200 && status <= 299) continue;
+    if (isRetried(status)) return response;
+    failed ??= response;
+  }
+  return failed ?? { ...ACCEPTED, headers: {} };
+}
+
+/**
+ * The response for a CloudEvent the runtime refused (400 `INVALID_CLOUDEVENT`, 415
+ * `UNSUPPORTED_MEDIA_TYPE`): the error's status and a JSON body `{"errorType", "errorMessage"}`.
+ *
+ * @example
+ * toCloudEventErrorResponse(new JustfnError('INVALID_CLOUDEVENT', 'ce-source: required header is missing'))
+ * // 400, body {"errorType":"CloudEvents.Invalid","errorMessage":"ce-source: required header is missing"}
+ */
+export function toCloudEventErrorResponse(error: JustfnError): HttpResponse {
+  return {
+    statusCode: error.status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ errorType: error.name, errorMessage: error.message }),
+  };
+}
