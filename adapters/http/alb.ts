@@ -2,15 +2,9 @@
 // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html
 // ("Receive events from the load balancer", "Respond to the load balancer", "Multi-value headers").
 import type { AlbEvent } from './event-types.js';
-import {
-  forEachQueryPair,
-  isTextBody,
-  PLACEHOLDERS,
-  setOwn,
-  splitUrl,
-  walkHeaders,
-} from './formats-shared.js';
+import { forEachQueryPair, isTextBody, setOwn, splitUrl, walkHeaders } from './formats-shared.js';
 import type { HttpEventFormat, HttpRequest, HttpResponse } from './request.js';
+import { PLACEHOLDERS } from './request-context.js';
 import {
   addHeaders,
   addMultiValueHeaders,
@@ -45,7 +39,7 @@ function toEvent(req: HttpRequest, options: AlbOptions = {}): AlbEvent {
   // stay exactly as sent, '+' included.
   const parameters: Record<string, string | string[]> = {};
   forEachQueryPair(query, false, (key, value) => collect(parameters, key, value, multi));
-  const text = isTextBody(req.body, facts.contentType, facts.contentEncoding);
+  const base64 = req.body.length > 0 && !isTextBody(req.body, facts.contentType, facts.contentEncoding);
   const event = {
     requestContext: { elb: { targetGroupArn: options.targetGroupArn ?? PLACEHOLDERS.targetGroupArn } },
     httpMethod: req.method,
@@ -59,8 +53,8 @@ function toEvent(req: HttpRequest, options: AlbOptions = {}): AlbEvent {
     event.headers = headers as Record<string, string>;
   }
   // ALB always sends `body`, "" when there is none.
-  event.body = req.body.toString(text ? 'utf8' : 'base64');
-  event.isBase64Encoded = req.body.length > 0 && !text;
+  event.body = req.body.toString(base64 ? 'base64' : 'utf8');
+  event.isBase64Encoded = base64;
   return event;
 }
 

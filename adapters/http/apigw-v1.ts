@@ -5,15 +5,14 @@
 import type { ApiGatewayV1Event, ApiGatewayV1Identity } from './event-types.js';
 import {
   forEachQueryPair,
-  formatRequestTime,
+  type HeaderFacts,
   isTextBody,
-  PLACEHOLDERS,
   setOwn,
   splitUrl,
-  toDomain,
   walkHeaders,
 } from './formats-shared.js';
 import type { HttpEventFormat, HttpRequest, HttpResponse } from './request.js';
+import { formatRequestTime, PLACEHOLDERS, toDomain } from './request-context.js';
 import {
   addHeaders,
   addMultiValueHeaders,
@@ -51,13 +50,12 @@ function toEvent(req: HttpRequest, options: ApiGatewayV1Options = {}): ApiGatewa
     if (Array.isArray(values)) values.push(value);
     else setOwn(multiValueHeaders, name, [value]);
   });
-  const { domainName, domainPrefix } = toDomain(facts.host);
   // The catch-all route a proxy API uses: `/{proxy+}`, plus `/` for the root, which `{proxy+}` cannot
   // match. `proxy` stays percent-encoded, as API Gateway sends it.
   const root = path === '/';
   const resource = root ? '/' : '/{proxy+}';
   const parameters = toQueryParameters(query);
-  const text = req.body.length > 0 && isTextBody(req.body, facts.contentType, facts.contentEncoding);
+  const base64 = req.body.length > 0 && !isTextBody(req.body, facts.contentType, facts.contentEncoding);
   return {
     resource,
     path,
@@ -68,25 +66,37 @@ function toEvent(req: HttpRequest, options: ApiGatewayV1Options = {}): ApiGatewa
     multiValueQueryStringParameters: parameters.multi,
     pathParameters: root ? null : { proxy: path.slice(1) },
     stageVariables: null,
-    requestContext: {
-      accountId: options.accountId ?? PLACEHOLDERS.accountId,
-      apiId: options.apiId ?? PLACEHOLDERS.apiId,
-      domainName,
-      domainPrefix,
-      extendedRequestId: req.requestId,
-      httpMethod: req.method,
-      identity: toIdentity(req.remoteAddress, facts.userAgent),
-      path,
-      protocol: `HTTP/${req.httpVersion}`,
-      requestId: req.requestId,
-      requestTime: formatRequestTime(req.receivedAt),
-      requestTimeEpoch: req.receivedAt,
-      resourceId: options.resourceId ?? PLACEHOLDERS.resourceId,
-      resourcePath: resource,
-      stage: options.stage ?? '$default',
-    },
-    body: req.body.length === 0 ? null : req.body.toString(text ? 'utf8' : 'base64'),
-    isBase64Encoded: req.body.length > 0 && !text,
+    requestContext: toRequestContext(req, path, resource, facts, options),
+    body: req.body.length === 0 ? null : req.body.toString(base64 ? 'base64' : 'utf8'),
+    isBase64Encoded: base64,
+  };
+}
+
+// Only from the connection, the clock and the options: no header can add an authorizer or change a field.
+function toRequestContext(
+  req: HttpRequest,
+  path: string,
+  resource: string,
+  facts: HeaderFacts,
+  options: ApiGatewayV1Options,
+): ApiGatewayV1Event['requestContext'] {
+  const { domainName, domainPrefix } = toDomain(facts.host);
+  return {
+    accountId: options.accountId ?? PLACEHOLDERS.accountId,
+    apiId: options.apiId ?? PLACEHOLDERS.apiId,
+    domainName,
+    domainPrefix,
+    extendedRequestId: req.requestId,
+    httpMethod: req.method,
+    identity: toIdentity(req.remoteAddress, facts.userAgent),
+    path,
+    protocol: `HTTP/${req.httpVersion}`,
+    requestId: req.requestId,
+    requestTime: formatRequestTime(req.receivedAt),
+    requestTimeEpoch: req.receivedAt,
+    resourceId: options.resourceId ?? PLACEHOLDERS.resourceId,
+    resourcePath: resource,
+    stage: options.stage ?? '$default',
   };
 }
 

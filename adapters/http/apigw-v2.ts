@@ -7,16 +7,15 @@ import type { ApiGatewayV2Event } from './event-types.js';
 import {
   decodePath,
   forEachQueryPair,
-  formatRequestTime,
+  type HeaderFacts,
   isTextBody,
-  PLACEHOLDERS,
   setOwn,
   splitCookies,
   splitUrl,
-  toDomain,
   walkHeaders,
 } from './formats-shared.js';
 import type { HttpEventFormat, HttpRequest, HttpResponse } from './request.js';
+import { formatRequestTime, PLACEHOLDERS, toDomain } from './request-context.js';
 import {
   addCookies,
   addHeaders,
@@ -49,8 +48,6 @@ function toEvent(req: HttpRequest, options: ApiGatewayV2Options = {}): ApiGatewa
     const previous = headers[lower];
     setOwn(headers, lower, typeof previous === 'string' ? `${previous},${value}` : value);
   });
-  const { domainName, domainPrefix } = toDomain(facts.host);
-  const stage = options.stage ?? '$default';
   // Built field by field so the event reads in AWS's order, without keys for absent optional fields.
   const event = {
     version: '2.0',
@@ -62,7 +59,23 @@ function toEvent(req: HttpRequest, options: ApiGatewayV2Options = {}): ApiGatewa
   event.headers = headers;
   const parameters = toQueryParameters(query);
   if (parameters !== undefined) event.queryStringParameters = parameters;
-  event.requestContext = {
+  event.requestContext = toRequestContext(req, path, facts, options);
+  const base64 = req.body.length > 0 && !isTextBody(req.body, facts.contentType, facts.contentEncoding);
+  // An empty body has no `body` field at all, as AWS sends it.
+  if (req.body.length > 0) event.body = req.body.toString(base64 ? 'base64' : 'utf8');
+  event.isBase64Encoded = base64;
+  return event;
+}
+
+// Only from the connection, the clock and the options: no header can add an authorizer or change a field.
+function toRequestContext(
+  req: HttpRequest,
+  path: string,
+  facts: HeaderFacts,
+  options: ApiGatewayV2Options,
+): ApiGatewayV2Event['requestContext'] {
+  const { domainName, domainPrefix } = toDomain(facts.host);
+  return {
     accountId: options.accountId ?? PLACEHOLDERS.accountId,
     apiId: options.apiId ?? PLACEHOLDERS.apiId,
     domainName,
@@ -79,15 +92,10 @@ function toEvent(req: HttpRequest, options: ApiGatewayV2Options = {}): ApiGatewa
     },
     requestId: req.requestId,
     routeKey: '$default',
-    stage,
+    stage: options.stage ?? '$default',
     time: formatRequestTime(req.receivedAt),
     timeEpoch: req.receivedAt,
   };
-  const text = req.body.length > 0 && isTextBody(req.body, facts.contentType, facts.contentEncoding);
-  // An empty body has no `body` field at all, as AWS sends it.
-  if (req.body.length > 0) event.body = req.body.toString(text ? 'utf8' : 'base64');
-  event.isBase64Encoded = req.body.length > 0 && !text;
-  return event;
 }
 
 // Duplicate keys are comma-joined; keys and values are decoded ('+' is a space).

@@ -77,7 +77,8 @@ const DROPPED = new Set([
  * assertFieldText('a\r\nSet-Cookie: x=1', 'headers.X') // throws BAD_HANDLER_RESULT
  */
 export function assertFieldText(text: string, field: string): void {
-  if (INVALID_VALUE.test(text)) throw malformed(`${field} contains CR, LF or another control character`);
+  if (INVALID_VALUE.test(text))
+    throw malformed(`${field} contains CR, LF or another character a header cannot carry`);
 }
 
 /**
