@@ -144,6 +144,16 @@ describe('walkHeaders', () => {
     expect(facts.host).toBe('h2.example:8443');
   });
 
+  it('lower-cases any number of distinct names (the name cache is bounded, not the answer)', () => {
+    const raw = Array.from({ length: 3000 }, (_, i) => [`X-Name-${i}`, `${i}`]).flat();
+    let count = 0;
+    walkHeaders(raw, (name, lower, value) => {
+      expect([name, lower]).toEqual([`X-Name-${value}`, `x-name-${value}`]);
+      count++;
+    });
+    expect(count).toBe(3000);
+  });
+
   it('keeps a real Host over :authority', () => {
     const seen: string[] = [];
     const facts = walkHeaders([':authority', 'a', 'host', 'b'], (_n, lower) => seen.push(lower));
