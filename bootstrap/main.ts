@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
+import type { startHttp } from './http.js';
 import type { startLambda } from './lambda.js';
 import { loadBundle } from './load-bundle.js';
 import { OptionError, type Options, readOptions } from './options.js';
@@ -19,8 +21,10 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   }
   // The telemetry fd belongs to the runtime, not to the function's children (as AWS's runtime does).
   delete env._LAMBDA_TELEMETRY_LOG_FD;
-  const handler = argv[0] ?? options.handler ?? 'index.handler';
-  const taskRoot = path.resolve(options.taskRoot ?? process.cwd());
+  // The argument is a handler string, or a directory whose index.handler (or _HANDLER) to serve.
+  const target = argv[0] !== undefined && isDirectory(argv[0]) ? { dir: argv[0] } : { handler: argv[0] };
+  const handler = target.handler ?? options.handler ?? 'index.handler';
+  const taskRoot = path.resolve(target.dir ?? options.taskRoot ?? process.cwd());
   // A real `import()`: the mode bundles run from a code-cached script, which has no module loader of its own.
   const importModule = (specifier: string) => import(specifier);
   const mode = options.mode === 'auto' ? (options.runtimeApi ? 'lambda' : 'http') : options.mode;
@@ -36,8 +40,16 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     await bundle.startLambda({ options, handler, taskRoot, importModule });
     return;
   }
-  process.stderr.write('justfn: HTTP mode is not built yet\n');
-  process.exit(2);
+  const bundle = loadBundle<{ startHttp: typeof startHttp }>(path.join(__dirname, 'http.cjs'));
+  await bundle.startHttp({ options, handler, taskRoot, importModule });
+}
+
+function isDirectory(candidate: string): boolean {
+  try {
+    return statSync(candidate).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Build step: compiles a bundle and stores V8's code cache beside it (`scripts/build.mjs`). */

@@ -57,6 +57,7 @@ const noHttp2 = {
 const bundles = [
   { entry: 'bootstrap/main.ts', out: 'main.cjs' },
   { entry: 'bootstrap/lambda.ts', out: 'lambda.cjs', cache: true },
+  { entry: 'bootstrap/http.ts', out: 'http.cjs', cache: true },
   { entry: 'bootstrap/cli.ts', out: 'cli.cjs' },
 ];
 

@@ -1,0 +1,178 @@
+import type { FastifyReply } from 'fastify';
+import type { InvocationInfo } from '../../runtime/context.js';
+import { JustfnError, toErrorPayload } from '../../runtime/errors.js';
+import type { Outcome } from '../../runtime/invoke.js';
+import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
+import { stringifyResult } from '../../runtime/result.js';
+import type { InvocationScope } from '../../runtime/scope.js';
+import { type CloudEventJson, toCloudEventResponse } from './cloudevents.js';
+import type { HttpInvocation } from './http-source.js';
+import type { HttpEventFormat, HttpRequest, HttpResponse } from './request.js';
+import { badResultResponse, functionErrorResponse, send } from './responses.js';
+import { createHttpStreamSink } from './stream-sink.js';
+
+export interface InvocationFactoryOptions {
+  /** The format plain requests become, and its name (the metrics' `event` label). */
+  format: HttpEventFormat<unknown, unknown>;
+  formatName: string;
+  /** Seconds per invocation. */
+  timeout: number;
+  invokedFunctionArn: string;
+  exposeErrors: boolean;
+  replySource?: string | undefined;
+  replyType?: string | undefined;
+  scope: InvocationScope;
+  log: { error(fields: object, message: string): void; warn(fields: object, message: string): void };
+  metrics: MetricsRecorder;
+}
+
+/** How one kind of invocation turns its outcome into the HTTP answer. */
+type Answer = (outcome: Extract<Outcome, { ok: true }>) => HttpResponse;
+type Failure = (outcome: Extract<Outcome, { ok: false }>) => HttpResponse;
+
+/**
+ * Makes invocations out of requests: the event a handler gets, and how its outcome is answered — the
+ * event format's response, a CloudEvent reply, or the raw Lambda invoke answer. Every answer carries
+ * `x-request-id`, is recorded in the metrics, and happens once: a late outcome (after a drain timeout
+ * answered for it) is ignored.
+ */
+export function createInvocationFactory(options: InvocationFactoryOptions) {
+  const { log, metrics, scope } = options;
+
+  const make = (
+    req: HttpRequest,
+    reply: FastifyReply,
+    event: unknown,
+    kind: string,
+    answer: Answer,
+    onAnswer: (response: HttpResponse | undefined) => void,
+    failure: Failure = ({ error, timedOut }) =>
+      functionErrorResponse(error, timedOut === true, options.exposeErrors),
+  ): HttpInvocation => {
+    const info: InvocationInfo = {
+      requestId: req.requestId,
+      deadlineMs: req.receivedAt + options.timeout * 1000,
+      invokedFunctionArn: options.invokedFunctionArn,
+    };
+    let answered = false;
+    let streaming = false;
+    return {
+      event,
+      info,
+      openStream() {
+        const sink = createHttpStreamSink(reply.raw, { 'x-request-id': req.requestId });
+        return {
+          ...sink,
+          start(head) {
+            streaming = true;
+            reply.hijack();
+            sink.start(head);
+          },
+        };
+      },
+      respond(outcome) {
+        if (answered) return;
+        answered = true;
+        const seconds = (Date.now() - req.receivedAt) / 1000;
+        if (!outcome.ok) {
+          const label = outcome.timedOut ? 'timeout' : 'error';
+          metrics.invocation(kind, label, seconds);
+          scope.run(info, () =>
+            log.error(errorFields(outcome, info), outcome.timedOut ? 'Invoke Timeout' : 'Invoke Error'),
+          );
+          if (streaming) reply.raw.destroy();
+          return onAnswer(streaming ? undefined : failure(outcome));
+        }
+        if (streaming || outcome.streamed) {
+          metrics.invocation(kind, 'success', seconds);
+          return onAnswer(undefined);
+        }
+        let response: HttpResponse;
+        try {
+          response = answer(outcome);
+          metrics.invocation(kind, 'success', seconds);
+        } catch (error) {
+          metrics.invocation(kind, 'error', seconds);
+          const payload = toErrorPayload(error);
+          scope.run(info, () =>
+            log.error({ requestId: info.requestId, err: error, errorType: payload.errorType }, 'Bad Result'),
+          );
+          response = badResultResponse(payload, options.exposeErrors);
+        }
+        onAnswer(response);
+      },
+    };
+  };
+
+  const single =
+    (req: HttpRequest, reply: FastifyReply, done: () => void) => (response: HttpResponse | undefined) => {
+      if (response) send(reply, response, req.requestId);
+      done();
+    };
+
+  return {
+    /** A plain request: the configured API Gateway / ALB event. */
+    plain(req: HttpRequest, reply: FastifyReply, done: () => void): HttpInvocation {
+      const event = options.format.toEvent(req);
+      return make(
+        req,
+        reply,
+        event,
+        options.formatName,
+        ({ value }) => options.format.toResponse(value),
+        single(req, reply, done),
+      );
+    },
+
+    /** One CloudEvent; `collect` is given its answer instead of sending it (one event of a batch). */
+    cloudEvent(
+      req: HttpRequest,
+      reply: FastifyReply,
+      event: CloudEventJson,
+      done: () => void,
+      collect?: (response: HttpResponse) => void,
+    ): HttpInvocation {
+      const reply_ = {
+        replySource: options.replySource,
+        replyType: options.replyType,
+        requestId: req.requestId,
+      };
+      const answer: Answer = ({ value }) => toCloudEventResponse(value, event, definedOnly(reply_));
+      const onAnswer = collect
+        ? (response: HttpResponse | undefined) => {
+            collect(response ?? { statusCode: 500, headers: {}, body: '' });
+            done();
+          }
+        : single(req, reply, done);
+      return make(req, reply, event, 'cloudevent', answer, onAnswer);
+    },
+
+    /** The raw Lambda invoke endpoint (`JUSTFN_INVOKE_API=1`): Lambda's Invoke API answers. */
+    raw(req: HttpRequest, reply: FastifyReply, event: unknown, done: () => void): HttpInvocation {
+      const answer: Answer = ({ value }) => json(200, stringifyResult(value), {});
+      // As Lambda's Invoke API: a function error is a 200 with X-Amz-Function-Error and the error body.
+      const failure: Failure = ({ error }) =>
+        json(200, JSON.stringify(error), { 'x-amz-function-error': 'Unhandled' });
+      return make(req, reply, event, 'invoke', answer, single(req, reply, done), failure);
+    },
+  };
+}
+
+function errorFields(outcome: Extract<Outcome, { ok: false }>, info: InvocationInfo): object {
+  const thrown = outcome.thrown;
+  return {
+    requestId: info.requestId,
+    errorType: outcome.error.errorType,
+    ...(thrown instanceof Error && !(thrown instanceof JustfnError && outcome.timedOut)
+      ? { err: thrown }
+      : { error: outcome.error }),
+  };
+}
+
+function json(statusCode: number, body: string, headers: Record<string, string>): HttpResponse {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body };
+}
+
+function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

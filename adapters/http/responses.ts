@@ -1,0 +1,51 @@
+import type { FastifyReply } from 'fastify';
+import { type ErrorCode, type ErrorPayload, errorCatalog } from '../../runtime/errors.js';
+import type { HttpResponse } from './request.js';
+
+/** A request justfn refused (bad input, overload, draining): status from the catalog, a precise message. */
+export function errorResponse(
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): HttpResponse {
+  const { type, status } = errorCatalog[code];
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ errorType: type, errorMessage: message }),
+  };
+}
+
+/**
+ * What an HTTP caller sees of a failed invocation: API Gateway's own answers (a bare 500, a 504), never
+ * the error itself unless `JUSTFN_EXPOSE_ERRORS=1` asked for it (local work).
+ */
+export function functionErrorResponse(error: ErrorPayload, timedOut: boolean, expose: boolean): HttpResponse {
+  const statusCode = timedOut ? 504 : 500;
+  const body = expose
+    ? JSON.stringify(error)
+    : timedOut
+      ? '{"message":"Endpoint request timed out"}'
+      : '{"message":"Internal Server Error"}';
+  return { statusCode, headers: { 'content-type': 'application/json' }, body };
+}
+
+/** A handler result API Gateway or ALB would reject: their 502. */
+export function badResultResponse(error: ErrorPayload, expose: boolean): HttpResponse {
+  return {
+    statusCode: 502,
+    headers: { 'content-type': 'application/json' },
+    body: expose ? JSON.stringify(error) : '{"message":"Internal Server Error"}',
+  };
+}
+
+/** Writes an {@link HttpResponse} through fastify, adding the invocation's `x-request-id`. */
+export function send(reply: FastifyReply, response: HttpResponse, requestId: string): void {
+  if (reply.sent || reply.raw.headersSent) return;
+  reply.code(response.statusCode);
+  if (response.statusMessage) reply.raw.statusMessage = response.statusMessage;
+  reply.headers(response.headers);
+  reply.header('x-request-id', requestId);
+  // Bytes, not a string: fastify would otherwise add a charset to the handler's content type.
+  reply.send(typeof response.body === 'string' ? Buffer.from(response.body) : response.body);
+}

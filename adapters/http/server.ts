@@ -1,0 +1,229 @@
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { JustfnError } from '../../runtime/errors.js';
+import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
+import { isCloudEventRequest, parseCloudEvents, toBatchResponse } from './cloudevents.js';
+import type { createInvocationFactory } from './http-invocations.js';
+import type { HttpInvocation, HttpSource } from './http-source.js';
+import type { HttpRequest, HttpResponse } from './request.js';
+import { errorResponse, send } from './responses.js';
+
+export interface HttpServerOptions {
+  maxBody: number;
+  /** Serve the raw Lambda invoke endpoint (`JUSTFN_INVOKE_API=1`). */
+  invokeApi: boolean;
+  source: HttpSource;
+  invocations: ReturnType<typeof createInvocationFactory>;
+  /** `GET /_/health/ready`: ready to serve, and if not, why. */
+  readiness: () => { ready: boolean; reasons: string[] };
+  metrics: MetricsRecorder;
+  log: { warn(fields: object, message: string): void; error(fields: object, message: string): void };
+}
+
+const INVOKE_PATH = '/2015-03-31/functions/function/invocations';
+const EMPTY = Buffer.alloc(0);
+// Header limits: Node's own 16 KiB for all header bytes (431 above it), and a bounded header count.
+const MAX_HEADER_SIZE = 16 * 1024;
+const MAX_HEADERS = 200;
+
+/**
+ * The HTTP source's server: fastify on `$PORT`. Plain requests and CloudEvents become invocations
+ * in-process (no loopback hop); `/_/health/live` and `/_/health/ready` are reserved; the raw Lambda
+ * invoke endpoint only when asked for. Bodies over `JUSTFN_MAX_BODY` get a 413, oversized headers a
+ * 431, a full queue a 503 with `Retry-After`, a draining instance a 503.
+ */
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const { source, invocations, metrics } = options;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.maxBody,
+    http: { maxHeaderSize: MAX_HEADER_SIZE, headersTimeout: 10_000, requestTimeout: 120_000 },
+    keepAliveTimeout: 65_000,
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    exposeHeadRoutes: false,
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, metrics),
+  });
+  app.server.maxHeadersCount = MAX_HEADERS;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler((error: { code?: string; message: string }, request, reply) => {
+    const response = toRequestError(error);
+    metrics.rejected(response.reason);
+    send(reply, response.response, requestIdOf(request));
+  });
+
+  app.get('/_/health/live', (_request, reply) => reply.send({ status: 'live' }));
+  app.get('/_/health/ready', (_request, reply) => {
+    const { ready, reasons } = options.readiness();
+    reply
+      .code(ready && !source.closed ? 200 : 503)
+      .send(
+        ready && !source.closed
+          ? { status: 'ready' }
+          : { status: 'not ready', reasons: source.closed ? ['draining'] : reasons },
+      );
+  });
+  app.all('/_/*', (request, reply) => {
+    metrics.rejected('not_found');
+    send(
+      reply,
+      errorResponse('NOT_FOUND', `${request.url.split('?')[0]} is reserved by justfn`),
+      requestIdOf(request),
+    );
+  });
+  if (options.invokeApi) app.post(INVOKE_PATH, (request, reply) => invokeApi(request, reply));
+  app.all('*', (request, reply) => handle(request, reply));
+
+  function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | FastifyReply {
+    const req = toHttpRequest(request);
+    if (source.closed) return refuse(reply, req, 'DRAINING', 'this instance is shutting down', 'draining');
+    return new Promise((resolve) => {
+      const done = () => resolve(reply);
+      try {
+        if (!isCloudEventRequest(req)) return submit(reply, req, invocations.plain(req, reply, done), done);
+        const parsed = parseCloudEvents(req);
+        if (parsed.mode !== 'batch')
+          return submit(reply, req, invocations.cloudEvent(req, reply, parsed.event, done), done);
+        if (parsed.events.length > source.capacity()) {
+          return resolve(refuse(reply, req, 'OVERLOADED', 'too many invocations waiting', 'overloaded'));
+        }
+        const responses: HttpResponse[] = [];
+        let left = parsed.events.length;
+        if (left === 0) return resolve(sent(reply, { statusCode: 202, headers: {}, body: '' }, req));
+        for (const event of parsed.events) {
+          const one = { ...req, requestId: crypto.randomUUID() };
+          const invocation = invocations.cloudEvent(
+            one,
+            reply,
+            event,
+            () => {},
+            (response) => {
+              responses.push(response);
+              if (--left === 0) resolve(sent(reply, toBatchResponse(responses), req));
+            },
+          );
+          source.submit(invocation);
+        }
+      } catch (error) {
+        if (!(error instanceof JustfnError)) throw error;
+        metrics.rejected(error.status === 415 ? 'unsupported_media_type' : 'bad_request');
+        resolve(sent(reply, errorResponse(error.code, error.message), req));
+      }
+    });
+  }
+
+  function submit(reply: FastifyReply, req: HttpRequest, invocation: HttpInvocation, done: () => void): void {
+    if (source.submit(invocation)) return;
+    refuse(reply, req, 'OVERLOADED', 'too many invocations running and waiting', 'overloaded');
+    done();
+  }
+
+  function refuse(
+    reply: FastifyReply,
+    req: HttpRequest,
+    code: 'DRAINING' | 'OVERLOADED',
+    message: string,
+    reason: string,
+  ) {
+    metrics.rejected(reason);
+    const headers: Record<string, string> =
+      code === 'OVERLOADED' ? { 'retry-after': '1' } : { connection: 'close' };
+    return sent(reply, errorResponse(code, message, headers), req);
+  }
+
+  function invokeApi(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | FastifyReply {
+    const req = toHttpRequest(request);
+    let event: unknown;
+    try {
+      event = req.body.length === 0 ? {} : JSON.parse(req.body.toString('utf8'));
+    } catch (error) {
+      metrics.rejected('bad_request');
+      return sent(
+        reply,
+        errorResponse('BAD_REQUEST', `the invoke payload is not JSON: ${(error as Error).message}`),
+        req,
+      );
+    }
+    if (source.closed) return refuse(reply, req, 'DRAINING', 'this instance is shutting down', 'draining');
+    return new Promise((resolve) => {
+      const done = () => resolve(reply);
+      submit(reply, req, invocations.raw(req, reply, event, done), done);
+    });
+  }
+
+  return app;
+}
+
+function sent(reply: FastifyReply, response: HttpResponse, req: HttpRequest): FastifyReply {
+  send(reply, response, req.requestId);
+  return reply;
+}
+
+const requestIds = new WeakMap<FastifyRequest, string>();
+function requestIdOf(request: FastifyRequest): string {
+  let id = requestIds.get(request);
+  if (!id) requestIds.set(request, (id = crypto.randomUUID()));
+  return id;
+}
+
+function toHttpRequest(request: FastifyRequest): HttpRequest {
+  const raw = request.raw;
+  return {
+    method: raw.method ?? 'GET',
+    url: raw.url ?? '/',
+    rawHeaders: raw.rawHeaders,
+    body: (request.body as Buffer | undefined) ?? EMPTY,
+    remoteAddress: raw.socket.remoteAddress ?? '',
+    httpVersion: raw.httpVersion,
+    requestId: requestIdOf(request),
+    receivedAt: Date.now(),
+  };
+}
+
+function toRequestError(error: { code?: string; message: string }): {
+  response: HttpResponse;
+  reason: string;
+} {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        reason: 'payload_too_large',
+        response: errorResponse(
+          'PAYLOAD_TOO_LARGE',
+          'the request body is larger than JUSTFN_MAX_BODY allows',
+        ),
+      };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return {
+        reason: 'bad_request',
+        response: errorResponse('BAD_REQUEST', 'Content-Length does not match the body'),
+      };
+    default:
+      return {
+        reason: 'bad_request',
+        response: errorResponse('BAD_REQUEST', 'the request could not be read'),
+      };
+  }
+}
+
+/** Errors Node's HTTP parser raises before fastify sees a request: answered here, in JSON. */
+function answerClientError(error: Error & { code?: string }, socket: Socket, metrics: MetricsRecorder): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) return;
+  const [status, reason, response] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          'headers_too_large',
+          errorResponse('HEADERS_TOO_LARGE', `request headers are larger than ${MAX_HEADER_SIZE} bytes`),
+        ]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'timeout', errorResponse('BAD_REQUEST', 'the request took too long to arrive')]
+        : [400, 'bad_request', errorResponse('BAD_REQUEST', 'malformed HTTP request')];
+  metrics.rejected(reason);
+  const body = String(response.body);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}

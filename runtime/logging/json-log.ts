@@ -1,0 +1,73 @@
+import { format } from 'node:util';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { InvocationScope } from '../scope.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export interface JsonLogOptions {
+  level: LogLevel;
+  scope: InvocationScope;
+  /** Added to every line (`service`). */
+  service: string;
+  /** Default: stdout, written synchronously so nothing is lost when the process exits. */
+  destination?: DestinationStream;
+}
+
+type LogMethod = (...args: unknown[]) => void;
+
+/** The `console` methods that user code calls, routed to the JSON log. */
+export interface ConsoleMethods {
+  trace: LogMethod;
+  debug: LogMethod;
+  info: LogMethod;
+  log: LogMethod;
+  warn: LogMethod;
+  error: LogMethod;
+}
+
+/**
+ * HTTP mode's log: pino JSON lines on stdout; every line written during an invocation (the handler's
+ * `console.*` included) carries its `requestId`, and concurrent invocations stay apart because the id
+ * comes from the invocation scope (AsyncLocalStorage), not from a global.
+ *
+ * @example
+ * const { logger, console: methods } = createJsonLog({ level: 'info', scope, service: 'users' });
+ * Object.assign(console, methods);
+ * logger.error({ err }, 'invocation failed');
+ */
+export function createJsonLog(options: JsonLogOptions): { logger: Logger; console: ConsoleMethods } {
+  const { scope } = options;
+  const logger = pino(
+    {
+      level: options.level,
+      base: { service: options.service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin: () => {
+        const entry = scope.current();
+        return entry ? { requestId: entry.requestId } : {};
+      },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+  // console.* keeps its printf semantics; an Error among the arguments is kept whole, as `err`.
+  const method =
+    (level: LogLevel): LogMethod =>
+    (...args) => {
+      if (!logger.isLevelEnabled(level)) return;
+      const error = args.find((arg) => arg instanceof Error);
+      if (error) logger[level]({ err: error }, format(...args));
+      else logger[level](format(...args));
+    };
+  return {
+    logger,
+    console: {
+      trace: method('trace'),
+      debug: method('debug'),
+      info: method('info'),
+      log: method('info'),
+      warn: method('warn'),
+      error: method('error'),
+    },
+  };
+}

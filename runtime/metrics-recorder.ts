@@ -1,0 +1,35 @@
+/** What the sources report; cheap calls on the hot path. */
+export interface MetricsRecorder {
+  /** An invocation ended: `outcome` is `success`, `error` or `timeout`. */
+  invocation(event: string, outcome: string, seconds: number): void;
+  /** A request was refused before it became an invocation. */
+  rejected(reason: string): void;
+}
+
+/**
+ * A recorder that keeps what it is told until the real one is attached: the HTTP source starts serving
+ * before prom-client is loaded (it is not needed for the first request), and no count is lost meanwhile.
+ *
+ * @example
+ * const deferred = createDeferredRecorder();
+ * deferred.rejected('overloaded');
+ * deferred.attach(createMetrics(gauges, init).recorder); // replays the rejection
+ */
+export function createDeferredRecorder(
+  limit = 100_000,
+): MetricsRecorder & { attach(target: MetricsRecorder): void } {
+  let target: MetricsRecorder | undefined;
+  const pending: ((recorder: MetricsRecorder) => void)[] = [];
+  const later = (call: (recorder: MetricsRecorder) => void) => {
+    if (target) call(target);
+    else if (pending.length < limit) pending.push(call);
+  };
+  return {
+    invocation: (event, outcome, seconds) => later((r) => r.invocation(event, outcome, seconds)),
+    rejected: (reason) => later((r) => r.rejected(reason)),
+    attach(recorder) {
+      target = recorder;
+      for (const call of pending.splice(0)) call(recorder);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { Agent, request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { startHttpRuntime } from '../../helpers/http-runtime.js';
+
+describe('HTTP mode: SIGTERM drains', () => {
+  it('50 requests in flight all complete with 200, new ones are refused, exit 0', async () => {
+    const runtime = await startHttpRuntime('http/index.slow', { JUSTFN_DRAIN_TIMEOUT: '20' });
+    const agent = new Agent({ connections: 60 });
+    const inFlight = Array.from({ length: 50 }, () =>
+      request(`${runtime.url}/?ms=600`, { dispatcher: agent }).then(async (r) => ({
+        status: r.statusCode,
+        body: await r.body.text(),
+      })),
+    );
+    await runtime.waitForLog(() => false, 300).catch(() => {}); // let them all arrive
+    runtime.process.child.kill('SIGTERM');
+    await runtime.waitForLog((l) => l.msg === 'draining: finishing accepted requests');
+    const refused = await request(`${runtime.url}/?ms=1`, { dispatcher: agent }).then(
+      (r) => r.statusCode,
+      (e: NodeJS.ErrnoException) => e.code ?? 'error',
+    );
+    expect([503, 'ECONNREFUSED', 'UND_ERR_SOCKET']).toContain(refused);
+    const answers = await Promise.all(inFlight);
+    expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
+    expect(new Set(answers.map((a) => JSON.parse(a.body).id)).size).toBe(50);
+    expect(await runtime.process.exited).toBe(0);
+    await agent.close();
+  });
+
+  it('past JUSTFN_DRAIN_TIMEOUT the requests still running are answered before the exit', async () => {
+    const runtime = await startHttpRuntime('http/index.slow', { JUSTFN_DRAIN_TIMEOUT: '1' });
+    const slow = request(`${runtime.url}/?ms=5000`).then((r) => r.statusCode);
+    await runtime.waitForLog(() => false, 200).catch(() => {});
+    runtime.process.child.kill('SIGTERM');
+    expect(await slow).toBe(504);
+    expect(await runtime.process.exited).toBe(0);
+  });
+
+  it('a second signal exits at once', async () => {
+    const runtime = await startHttpRuntime('http/index.slow', { JUSTFN_DRAIN_TIMEOUT: '30' });
+    const slow = request(`${runtime.url}/?ms=20000`).catch(() => undefined);
+    await runtime.waitForLog(() => false, 200).catch(() => {});
+    runtime.process.child.kill('SIGTERM');
+    await runtime.waitForLog((l) => l.msg === 'draining: finishing accepted requests');
+    runtime.process.child.kill('SIGTERM');
+    expect(await runtime.process.exited).toBe(1);
+    await slow;
+  });
+});

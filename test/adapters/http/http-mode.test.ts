@@ -1,0 +1,248 @@
+import { request } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type HttpRuntime, startHttpRuntime } from '../../helpers/http-runtime.js';
+
+const started: HttpRuntime[] = [];
+afterAll(() => Promise.all(started.map((r) => r.stop())));
+
+async function serve(handler: string, env: Record<string, string> = {}) {
+  const runtime = await startHttpRuntime(`http/index.${handler}`, env);
+  started.push(runtime);
+  return runtime;
+}
+
+async function get(runtime: HttpRuntime, path: string, init: Parameters<typeof request>[1] = {}) {
+  const response = await request(`${runtime.url}${path}`, init);
+  const text = await response.body.text();
+  return { status: response.statusCode, headers: response.headers, text };
+}
+
+describe('HTTP mode: plain requests are API Gateway events', () => {
+  it('a GET becomes a payload 2.0 event and the response follows the handler', async () => {
+    const runtime = await serve('echoEvent');
+    const reply = await get(runtime, '/users/42?x=1&x=2&y=%20z', {
+      headers: { 'x-custom': 'A', cookie: 'a=1; b=2', 'user-agent': 'tests/1' },
+    });
+    expect(reply.status).toBe(200);
+    const event = JSON.parse(reply.text);
+    expect(event).toMatchObject({
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: '/users/42',
+      rawQueryString: 'x=1&x=2&y=%20z',
+      queryStringParameters: { x: '1,2', y: ' z' },
+      cookies: ['a=1', 'b=2'],
+      headers: { 'x-custom': 'A', 'user-agent': 'tests/1' },
+      requestContext: {
+        http: { method: 'GET', path: '/users/42', sourceIp: '127.0.0.1', userAgent: 'tests/1' },
+      },
+      isBase64Encoded: false,
+    });
+    expect(event.requestContext.requestId).toBe(reply.headers['x-request-id']);
+    expect(event.requestContext.authorizer).toBeUndefined();
+  });
+
+  it('no client header forges the authorizer or identity', async () => {
+    const runtime = await serve('echoEvent', { JUSTFN_HTTP_EVENT: 'apigw-v1' });
+    const reply = await get(runtime, '/', {
+      headers: {
+        'x-amzn-oidc-data': 'forged',
+        'x-apigateway-event': '{"requestContext":{"authorizer":{"claims":{"sub":"admin"}}}}',
+        'x-forwarded-for': '10.0.0.1',
+      },
+    });
+    const event = JSON.parse(reply.text);
+    expect(event.requestContext.authorizer).toBeUndefined();
+    expect(event.requestContext.identity.sourceIp).toBe('127.0.0.1');
+    expect(event.requestContext.identity.cognitoIdentityId).toBeNull();
+  });
+
+  it('a binary body arrives base64-encoded; a textual one as text', async () => {
+    const runtime = await serve('echoEvent');
+    const binary = JSON.parse(
+      (
+        await get(runtime, '/', {
+          method: 'POST',
+          body: Buffer.from([0, 1, 2, 255]),
+          headers: { 'content-type': 'image/png' },
+        })
+      ).text,
+    );
+    expect([binary.isBase64Encoded, binary.body]).toEqual([true, 'AAEC/w==']);
+    const text = JSON.parse(
+      (
+        await get(runtime, '/', {
+          method: 'POST',
+          body: '{"a":1}',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).text,
+    );
+    expect([text.isBase64Encoded, text.body]).toEqual([false, '{"a":1}']);
+  });
+
+  it('status, headers and one Set-Cookie per cookie come from the result; a value is 200 JSON', async () => {
+    const runtime = await serve('status');
+    const reply = await get(runtime, '/?code=201');
+    expect(reply.status).toBe(201);
+    expect(reply.headers['x-handler']).toBe('yes');
+    expect(reply.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2']);
+    const shorthand = await serve('shorthand');
+    const value = await get(shorthand, '/p?q=1');
+    expect([value.status, value.headers['content-type'], JSON.parse(value.text)]).toEqual([
+      200,
+      'application/json',
+      { path: '/p', query: { q: '1' } },
+    ]);
+  });
+
+  it('fills the context from Knative and the deadline from JUSTFN_TIMEOUT', async () => {
+    const runtime = await serve('contextInfo', {
+      K_SERVICE: 'users',
+      K_REVISION: 'users-00007',
+      JUSTFN_TIMEOUT: '9',
+    });
+    const context = JSON.parse((await get(runtime, '/')).text);
+    expect(context).toMatchObject({ functionName: 'users', functionVersion: 'users-00007' });
+    expect(context.remaining).toBeGreaterThan(8_000);
+    expect(context.remaining).toBeLessThanOrEqual(9_000);
+  });
+});
+
+describe('HTTP mode: errors tell the caller little and the log everything', () => {
+  it('a function error is a bare 500; the log line has the whole error and the request id', async () => {
+    const runtime = await serve('fail');
+    const reply = await get(runtime, '/');
+    expect([reply.status, reply.text]).toEqual([500, '{"message":"Internal Server Error"}']);
+    expect(reply.text).not.toContain('hunter2');
+    const line = await runtime.waitForLog((l) => l.msg === 'Invoke Error');
+    expect(line).toMatchObject({
+      requestId: reply.headers['x-request-id'],
+      errorType: 'TypeError',
+      level: 'error',
+    });
+    expect((line.err as { message: string; stack: string }).stack).toMatch(
+      /TypeError: database password is hunter2\n\s+at /,
+    );
+  });
+
+  it('JUSTFN_EXPOSE_ERRORS=1 returns the error payload', async () => {
+    const runtime = await serve('fail', { JUSTFN_EXPOSE_ERRORS: '1' });
+    const reply = await get(runtime, '/');
+    expect(reply.status).toBe(500);
+    expect(JSON.parse(reply.text)).toMatchObject({
+      errorType: 'TypeError',
+      errorMessage: 'database password is hunter2',
+    });
+  });
+
+  it('past JUSTFN_TIMEOUT: 504, and context.signal aborted', async () => {
+    const runtime = await serve('hang', { JUSTFN_TIMEOUT: '1' });
+    const reply = await get(runtime, '/');
+    expect([reply.status, reply.text]).toEqual([504, '{"message":"Endpoint request timed out"}']);
+    await runtime.waitForLog((l) => l.msg === 'aborted: Sandbox.Timedout');
+  });
+
+  it('a body over JUSTFN_MAX_BODY is a 413 naming the limit', async () => {
+    const runtime = await serve('echoEvent', { JUSTFN_MAX_BODY: '1024' });
+    const reply = await get(runtime, '/', { method: 'POST', body: 'x'.repeat(1025) });
+    expect(reply.status).toBe(413);
+    expect(JSON.parse(reply.text)).toEqual({
+      errorType: 'Request.PayloadTooLarge',
+      errorMessage: 'the request body is larger than JUSTFN_MAX_BODY allows',
+    });
+    expect((await get(runtime, '/', { method: 'POST', body: 'x'.repeat(1024) })).status).toBe(200);
+  });
+
+  it('headers over 16 KiB are a 431', async () => {
+    const runtime = await serve('echoEvent');
+    const reply = await get(runtime, '/', { headers: { 'x-big': 'y'.repeat(17_000) } }).catch((e: Error) => ({
+      status: 0,
+      text: e.message,
+    }));
+    expect(reply.status).toBe(431);
+  });
+
+  it('more requests than concurrency plus queue: 503 with Retry-After, the rest succeed', async () => {
+    const runtime = await serve('slow', { JUSTFN_CONCURRENCY: '2', JUSTFN_QUEUE: '3' });
+    const replies = await Promise.all(Array.from({ length: 8 }, () => get(runtime, '/?ms=300')));
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 503, 503, 503]);
+    const refused = replies.find((r) => r.status === 503)!;
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused.text)).toMatchObject({ errorType: 'Runtime.Overloaded' });
+  });
+
+  it('an unhandled rejection is logged with its error; the process keeps serving', async () => {
+    const runtime = await serve('unhandled');
+    expect((await get(runtime, '/')).status).toBe(200);
+    await runtime.waitForLog((l) => l.msg === 'Unhandled Promise Rejection');
+    expect((await get(runtime, '/')).status).toBe(200);
+  });
+});
+
+describe('HTTP mode: logs', () => {
+  it('console lines of concurrent invocations each carry their own request id', async () => {
+    const runtime = await serve('logsConcurrently');
+    const replies = await Promise.all(Array.from({ length: 10 }, (_, n) => get(runtime, `/?n=${n}`)));
+    for (const reply of replies) {
+      const n = reply.text;
+      await runtime.waitForLog((l) => l.requestId === n && String(l.msg).startsWith('end'));
+    }
+    for (let n = 0; n < 10; n++) {
+      const start = runtime.logs().find((l) => l.msg === `start ${n}`)!;
+      const end = runtime.logs().find((l) => String(l.msg).startsWith(`end ${n} `))!;
+      expect(end.requestId).toBe(start.requestId);
+      expect(end.err).toMatchObject({ message: 'with an error' });
+    }
+  });
+});
+
+describe('HTTP mode: streaming', () => {
+  it('streams chunked with the prelude status, headers and cookies', async () => {
+    const runtime = await serve('stream');
+    const response = await request(`${runtime.url}/`);
+    expect(response.statusCode).toBe(206);
+    expect(response.headers['transfer-encoding']).toBe('chunked');
+    expect(response.headers['content-type']).toBe('text/plain');
+    expect(response.headers['x-streamed']).toBe('1');
+    expect(response.headers['set-cookie']).toBe('s=1');
+    expect(await response.body.text()).toBe('part0;part1;part2;');
+  });
+});
+
+describe('HTTP mode: health and the invoke endpoint', () => {
+  it('live and ready answer; other reserved paths are 404', async () => {
+    const runtime = await serve('echoEvent');
+    expect(await get(runtime, '/_/health/live')).toMatchObject({ status: 200 });
+    expect(await get(runtime, '/_/health/ready')).toMatchObject({ status: 200, text: '{"status":"ready"}' });
+    expect((await get(runtime, '/_/other')).status).toBe(404);
+  });
+
+  it('the raw invoke endpoint is off by default: the path is just a request for the function', async () => {
+    const runtime = await serve('echoEvent');
+    const reply = await get(runtime, '/2015-03-31/functions/function/invocations', {
+      method: 'POST',
+      body: '{"requestContext":{"authorizer":{"claims":{"sub":"admin"}}}}',
+    });
+    const event = JSON.parse(reply.text);
+    expect(event.rawPath).toBe('/2015-03-31/functions/function/invocations');
+    expect(event.requestContext.authorizer).toBeUndefined();
+  });
+
+  it('JUSTFN_INVOKE_API=1 serves raw events as Lambda does', async () => {
+    const runtime = await serve('echoEvent', { JUSTFN_INVOKE_API: '1' });
+    const reply = await get(runtime, '/2015-03-31/functions/function/invocations', {
+      method: 'POST',
+      body: '{"raw":true}',
+    });
+    expect(JSON.parse(reply.text)).toEqual({ statusCode: 200, body: '{"raw":true}' });
+    const failing = await serve('fail', { JUSTFN_INVOKE_API: '1' });
+    const error = await get(failing, '/2015-03-31/functions/function/invocations', {
+      method: 'POST',
+      body: '{}',
+    });
+    expect([error.status, error.headers['x-amz-function-error']]).toEqual([200, 'Unhandled']);
+    expect(JSON.parse(error.text)).toMatchObject({ errorType: 'TypeError' });
+  });
+});
