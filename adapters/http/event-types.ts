@@ -33,7 +33,12 @@ export interface ApiGatewayV2Event {
   isBase64Encoded: boolean;
 }
 
-/** API Gateway REST identity: only `sourceIp` and `userAgent` are known off AWS; the rest is null. */
+/**
+ * API Gateway REST identity: only `sourceIp` and `userAgent` are known off AWS; the rest is null.
+ *
+ * @example
+ * apigwV1.toEvent(req).requestContext.identity.sourceIp // the socket's peer address
+ */
 export interface ApiGatewayV1Identity {
   accessKey: null;
   accountId: null;

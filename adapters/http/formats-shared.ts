@@ -73,7 +73,12 @@ export function decodePath(path: string): string {
   }
 }
 
-/** The request headers every format reads for itself, each the first value sent. */
+/**
+ * The request headers every format reads for itself, each the first value sent.
+ *
+ * @example
+ * const facts: HeaderFacts = { host: 'a.example', userAgent: 'curl/8', contentType: 'text/plain', contentEncoding: undefined };
+ */
 export interface HeaderFacts {
   host: string | undefined;
   userAgent: string | undefined;

@@ -1,7 +1,12 @@
 import { JustfnError } from '../../runtime/errors.js';
 import { setOwn } from './formats-shared.js';
 
-/** Response headers being built: lower-case names, one string or several. */
+/**
+ * Response headers being built: lower-case names, one string or several.
+ *
+ * @example
+ * const headers: ResponseHeaders = { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] };
+ */
 export type ResponseHeaders = Record<string, string | string[]>;
 
 /**
