@@ -1,0 +1,56 @@
+/** What a secret becomes in printed text. */
+export const REDACTED = '[redacted]';
+
+/** `scheme://user:password@` — the password group is the secret part of a connection URL. */
+const credentials = /^([a-z][a-z0-9+.-]*:\/\/[^/?#:@\s]*):([^@/?#\s]*)@/i;
+
+/**
+ * Replaces every occurrence of every secret in `text`, longest first (so a secret that contains another
+ * is removed whole). Empty strings are not secrets.
+ *
+ * @example
+ * redactSecrets('connect to postgres://app:s3cret@db', new Set(['s3cret'])); // 'connect to postgres://app:[redacted]@db'
+ */
+export function redactSecrets(text: string, secrets: Iterable<string>): string {
+  const ordered = [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const secret of ordered) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}
+
+/**
+ * A connection URL fit to print: the password, if any, replaced by `***`.
+ *
+ * @example
+ * redactUrl('postgres://app:s3cret@db:5432/users'); // 'postgres://app:***@db:5432/users'
+ */
+export function redactUrl(url: string): string {
+  return url.replace(credentials, (_all, head: string, password: string) =>
+    password === '' ? `${head}:@` : `${head}:***@`,
+  );
+}
+
+/**
+ * The strings to treat as secret for one value taken from a variable or a file: the value, and when it is a
+ * URL with a password, the password as written and decoded (drivers report either).
+ *
+ * @example
+ * secretForms('postgres://app:p%40ss@db/x'); // ['postgres://app:p%40ss@db/x', 'p%40ss', 'p@ss']
+ */
+export function secretForms(value: string): string[] {
+  if (value === '') return [];
+  const forms = [value];
+  const password = credentials.exec(value)?.[2];
+  if (password) {
+    forms.push(password);
+    try {
+      const decoded = decodeURIComponent(password);
+      if (decoded !== password) forms.push(decoded);
+    } catch {
+      // Not percent-encoded after all: the raw form is already recorded.
+    }
+  }
+  return forms;
+}

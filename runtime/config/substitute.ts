@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type ConfigPath, type Problem, pathKey } from './problems.js';
+import { secretForms } from './redact.js';
+
+/**
+ * Where substitutions take their values: the environment (passed in, never `process.env`) and the directory
+ * `${file:...}` paths are relative to (the config file's).
+ *
+ * @example
+ * const options: SubstituteOptions = { env: { DATABASE_URL: 'postgres://db/x' }, baseDir: '/var/task' };
+ */
+export interface SubstituteOptions {
+  env: Record<string, string | undefined>;
+  baseDir: string;
+}
+
+/**
+ * The document with every substitution done, and what it read.
+ *
+ * @example
+ * const { value, secrets, problems } = substitute(parsed, { env, baseDir });
+ */
+export interface Substituted {
+  value: unknown;
+  /** Every value that came from a variable or a file (and a URL's password in it): never print these. */
+  secrets: Set<string>;
+  /** Names of the variables referenced, in order of first use. */
+  variables: string[];
+  /** Absolute paths of the `${file:...}` references, in order of first use. */
+  files: string[];
+  problems: Problem[];
+  /** Paths (as {@link pathKey}) of strings that held a substitution. */
+  touched: Set<string>;
+  /** Paths of strings that were exactly one substitution: a number or boolean may come from them. */
+  whole: Set<string>;
+}
+
+const token = /\$\$\{|\$\{([^}]*)\}|\$\{[^}]*/g;
+const variable = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
+// biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own ${...} syntax, not JS.
+const usage = 'use ${VAR}, ${VAR:-default} or ${file:PATH}, and $${ for a literal ${';
+
+/**
+ * Replaces `${VAR}`, `${VAR:-default}` (the default when VAR is unset or empty) and `${file:PATH}` (the
+ * file's contents less one trailing newline) in every string value, and `$${` with a literal `${`. Keys are
+ * left alone. Never throws: what cannot be resolved becomes a problem, and the string is left empty.
+ *
+ * @example
+ * substitute({ url: '${DB:-postgres://localhost/dev}' }, { env: {}, baseDir: '.' }).value;
+ * // { url: 'postgres://localhost/dev' }
+ */
+export function substitute(document: unknown, options: SubstituteOptions): Substituted {
+  const state: Substituted = {
+    value: undefined,
+    secrets: new Set(),
+    variables: [],
+    files: [],
+    problems: [],
+    touched: new Set(),
+    whole: new Set(),
+  };
+  state.value = walk(document, [], options, state);
+  return state;
+}
+
+function walk(value: unknown, path: ConfigPath, options: SubstituteOptions, state: Substituted): unknown {
+  if (typeof value === 'string') return substituteString(value, path, options, state);
+  if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, i], options, state));
+  if (value !== null && typeof value === 'object') {
+    // fromEntries defines own properties, so a `__proto__` key stays a key.
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, walk(item, [...path, key], options, state)]),
+    );
+  }
+  return value;
+}
+
+function substituteString(text: string, path: ConfigPath, options: SubstituteOptions, state: Substituted) {
+  let failed = false;
+  let count = 0;
+  const out = text.replace(token, (match: string, inner: string | undefined) => {
+    if (match === '$${') return '${';
+    count += 1;
+    const resolved = inner === undefined ? undefined : resolveExpression(inner, options, state);
+    if (resolved === undefined || typeof resolved === 'object') {
+      failed = true;
+      const message =
+        resolved?.problem ??
+        `${JSON.stringify(match.length > 40 ? `${match.slice(0, 40)}...` : match)} is not a valid substitution: ${usage}`;
+      state.problems.push({ path, message });
+      return '';
+    }
+    return resolved;
+  });
+  if (count === 0) return out;
+  state.touched.add(pathKey(path));
+  if (count === 1 && !failed && isWhole(text)) state.whole.add(pathKey(path));
+  return failed ? '' : out;
+}
+
+function isWhole(text: string): boolean {
+  token.lastIndex = 0;
+  const match = token.exec(text);
+  token.lastIndex = 0;
+  return match !== null && match.index === 0 && match[0].length === text.length && match[0] !== '$${';
+}
+
+type Resolution = string | { problem: string } | undefined;
+
+function resolveExpression(inner: string, options: SubstituteOptions, state: Substituted): Resolution {
+  if (inner.startsWith('file:')) return readSecretFile(inner.slice(5), options, state);
+  const parsed = variable.exec(inner);
+  if (!parsed) return undefined;
+  const [, name = '', fallback] = parsed;
+  if (!state.variables.includes(name)) state.variables.push(name);
+  const value = options.env[name];
+  if (fallback !== undefined && (value === undefined || value === '')) return fallback;
+  if (value === undefined) return { problem: `\${${name}} is not set` };
+  for (const form of secretForms(value)) state.secrets.add(form);
+  return value;
+}
+
+function readSecretFile(file: string, options: SubstituteOptions, state: Substituted): Resolution {
+  if (file === '') return undefined;
+  const absolute = resolve(options.baseDir, file);
+  if (!state.files.includes(absolute)) state.files.push(absolute);
+  let contents: string;
+  try {
+    contents = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { problem: `\${file:${file}} cannot be read (${code})` };
+  }
+  const value = contents.replace(/\r?\n$/, '');
+  for (const form of secretForms(value)) state.secrets.add(form);
+  return value;
+}

@@ -1,0 +1,58 @@
+import { Compile, type Validator } from 'typebox/compile';
+import { normalise, type SchemaNode, type Walk } from './normalise.js';
+import type { Problem } from './problems.js';
+import { serviceSchema } from './schema.js';
+import type { ServiceConfig } from './service-config.js';
+
+const schema = serviceSchema as unknown as SchemaNode;
+let compiled: Validator | undefined;
+
+/**
+ * Where substitutions were made in the document, so that their values are never quoted and a whole
+ * `${VAR}` may stand for a number or a boolean.
+ *
+ * @example
+ * validateService(doc, { touched: new Set(), whole: new Set() });
+ */
+export interface SubstitutionMarks {
+  touched: ReadonlySet<string>;
+  whole: ReadonlySet<string>;
+}
+
+/**
+ * Validates a parsed, substituted `justfn.yaml` against `serviceSchema` and applies the defaults. Returns
+ * the config when there is no problem, or every problem found (one per place).
+ *
+ * @example
+ * const result = validateService({ name: 'users' }, { touched: new Set(), whole: new Set() });
+ * if (result.ok) result.config.http; // { port: 8080, event: 'apigw-v2' }
+ */
+export function validateService(
+  document: unknown,
+  marks: SubstitutionMarks,
+): { ok: true; config: ServiceConfig } | { ok: false; problems: Problem[] } {
+  const walk: Walk = { ...marks, problems: [] };
+  const value = normalise(schema, document, [], walk) as Record<string, unknown> | undefined;
+  if (walk.problems.length > 0 || !value) return { ok: false, problems: walk.problems };
+  if (value.grpc === undefined && value.http === undefined) {
+    value.http = normalise(schema.properties?.http ?? {}, {}, ['http'], walk);
+  }
+  const config = value as unknown as ServiceConfig;
+  for (const [name, resource] of Object.entries(config.resources)) {
+    if (resource.kind === 'postgres' && resource.pool.min > resource.pool.max) {
+      walk.problems.push({
+        path: ['resources', name, 'pool', 'min'],
+        message: `must not exceed pool.max (${resource.pool.max}), got ${resource.pool.min}`,
+      });
+    }
+  }
+  // The walker covers what the schema says; this keeps the two from drifting apart unnoticed.
+  compiled ??= Compile(serviceSchema) as unknown as Validator;
+  if (walk.problems.length === 0 && !compiled.Check(config)) {
+    for (const error of compiled.Errors(config)) {
+      const path = error.instancePath.split('/').slice(1);
+      walk.problems.push({ path, message: error.message });
+    }
+  }
+  return walk.problems.length > 0 ? { ok: false, problems: walk.problems } : { ok: true, config };
+}

@@ -1,0 +1,226 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are justfn.yaml's own ${...} syntax.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../runtime/config/config-error.js';
+import { loadServiceConfig } from '../../../runtime/config/load.js';
+
+const root = mkdtempSync(join(tmpdir(), 'justfn-config-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let cases = 0;
+/** Writes `text` as justfn.yaml in a fresh directory; returns its path. */
+function file(text: string, extra: Record<string, string> = {}): string {
+  const dir = join(root, String(++cases));
+  mkdirSync(dir);
+  for (const [name, contents] of Object.entries(extra)) writeFileSync(join(dir, name), contents);
+  writeFileSync(join(dir, 'justfn.yaml'), text);
+  return join(dir, 'justfn.yaml');
+}
+
+/** The problem lines loading `text` gives, with the path shown as `justfn.yaml`. */
+function problems(text: string, env: Record<string, string | undefined> = {}): string[] {
+  const path = file(text);
+  try {
+    loadServiceConfig(path, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe((error as ConfigError).problems.join('\n'));
+    return (error as ConfigError).problems.map((line) => line.replaceAll(path, 'justfn.yaml'));
+  }
+  throw new Error('the file loaded');
+}
+
+const db = (lines: string) => `name: users\nresources:\n  db:\n    kind: postgres\n${lines}`;
+
+describe('loadServiceConfig: one precise line per problem', () => {
+  it('bad YAML, with line and column', () => {
+    expect(problems('name: users\nresources:\n  db: { kind: postgres\n  auth: x\n')).toEqual([
+      'justfn.yaml:4:3: bad YAML: Flow map in block collection must be sufficiently indented and end with a }',
+    ]);
+    expect(problems('name: users\nname: again\n')).toEqual([
+      'justfn.yaml:2:1: bad YAML: Map keys must be unique',
+    ]);
+    expect(problems('name: users\n  handler: x\n')).toEqual([
+      'justfn.yaml:1:7: bad YAML: Nested mappings are not allowed in compact mappings',
+    ]);
+    expect(problems('name: users\n---\nname: other\n')).toEqual([
+      'justfn.yaml:2:1: bad YAML: Source contains multiple documents; please use YAML.parseAllDocuments()',
+    ]);
+  });
+
+  it('unknown keys, at any depth', () => {
+    expect(problems(db('    url: postgres://db/users\n    colour: red\n'))).toEqual([
+      'justfn.yaml: resources.db.colour: unknown key',
+    ]);
+    expect(problems('name: users\nhttp: { prot: 80 }\ndeploy: { knative: { minscale: 1 } }\n')).toEqual([
+      'justfn.yaml: http.prot: unknown key',
+      'justfn.yaml: deploy.knative.minscale: unknown key',
+    ]);
+  });
+
+  it('wrong types and out-of-range values', () => {
+    expect(problems(db('    url: postgres://db/users\n    pool: { min: 1, max: ten }\n'))).toEqual([
+      'justfn.yaml: resources.db.pool.max: expected an integer, got "ten"',
+    ]);
+    expect(problems('name: Users_1\ntimeout: 0\nmemory: 1.5\nhttp: { port: 70000, event: apigw }\n')).toEqual(
+      [
+        'justfn.yaml: name: expected a DNS label: lowercase letters, digits and -, starting with a letter, got "Users_1"',
+        'justfn.yaml: timeout: must be at least 1, got 0',
+        'justfn.yaml: memory: expected an integer, got 1.5',
+        'justfn.yaml: http.port: must be at most 65535, got 70000',
+        'justfn.yaml: http.event: expected one of apigw-v2, apigw-v1, alb, got "apigw"',
+      ],
+    );
+    expect(problems(db('    url: postgres://db/users\n    pool: { min: 5, max: 2 }\n'))).toEqual([
+      'justfn.yaml: resources.db.pool.min: must not exceed pool.max (2), got 5',
+    ]);
+    expect(problems('name: users\nresources:\n  db:\n')).toEqual([
+      'justfn.yaml: resources.db: expected a mapping, got nothing',
+    ]);
+  });
+
+  it('missing keys, kinds and names', () => {
+    expect(problems('handler: index.handler\n')).toEqual(['justfn.yaml: name: required']);
+    expect(problems(db(''))).toEqual(['justfn.yaml: resources.db.url: required']);
+    expect(problems('name: users\nresources:\n  a: { url: x }\n  b: { kind: redis }\n')).toEqual([
+      'justfn.yaml: resources.a.kind: required (one of postgres, grpc, http)',
+      'justfn.yaml: resources.b.kind: expected one of postgres, grpc, http, got "redis"',
+    ]);
+    expect(problems("name: users\nresources:\n  my-db: { kind: http, origin: 'http://x' }\n")).toEqual([
+      'justfn.yaml: resources.my-db: not a valid name: a resource name is a JavaScript identifier (letters, digits, _ and $, not starting with a digit), other than then, constructor, toJSON and __proto__',
+    ]);
+    expect(problems('')).toEqual(['justfn.yaml: expected a mapping, got nothing']);
+  });
+
+  it('a missing variable and an unreadable secret file', () => {
+    expect(problems(db('    url: ${DATABASE_URL}\n'))).toEqual([
+      'justfn.yaml: resources.db.url: ${DATABASE_URL} is not set',
+    ]);
+    const yaml =
+      'name: users\nresources:\n  auth:\n    kind: grpc\n    target: ${file:/run/secrets/x}\n    proto: a.proto\n    service: a.A\n';
+    expect(problems(yaml)).toEqual([
+      'justfn.yaml: resources.auth.target: ${file:/run/secrets/x} cannot be read (ENOENT)',
+    ]);
+  });
+
+  it('grpc and http together', () => {
+    expect(
+      problems('name: users\nhttp: { port: 8080 }\ngrpc: { proto: users.proto, service: users.v1.Users }\n'),
+    ).toEqual([
+      'justfn.yaml: grpc: cannot be used together with http: a function serves either HTTP or gRPC on $PORT',
+    ]);
+  });
+
+  it('several problems at once, each on its own line', () => {
+    expect(problems(db('    url: ${DATABASE_URL}\n    pool: { max: ten }\n    colour: red\n'))).toEqual([
+      'justfn.yaml: resources.db.url: ${DATABASE_URL} is not set',
+      'justfn.yaml: resources.db.pool.max: expected an integer, got "ten"',
+      'justfn.yaml: resources.db.colour: unknown key',
+    ]);
+  });
+
+  it('never shows a value that came from a variable or a file', () => {
+    const env = { DATABASE_URL: 'mysql://app:hunter2@db/users', TIMEOUT: 'hunter3' };
+    const lines = problems(`timeout: \${TIMEOUT}\n${db('    url: ${DATABASE_URL}\n')}`, env);
+    expect(lines).toEqual([
+      'justfn.yaml: timeout: expected an integer, got a value from a substitution',
+      'justfn.yaml: resources.db.url: expected a PostgreSQL URL, postgres://user:password@host:5432/database, got a value from a substitution',
+    ]);
+    expect(lines.join('\n')).not.toMatch(/hunter/);
+  });
+
+  it('a file that cannot be read, and an error without a stack', () => {
+    const missing = join(root, 'nowhere', 'justfn.yaml');
+    const error = (() => {
+      try {
+        loadServiceConfig(missing, {});
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error?.problems).toEqual([`${missing}: cannot be read (ENOENT)`]);
+    expect(error?.code).toBe('CONFIG_INVALID');
+    expect(error?.name).toBe('Runtime.InvalidConfig');
+    expect(error?.stack).toBe(`Runtime.InvalidConfig: ${missing}: cannot be read (ENOENT)`);
+  });
+});
+
+describe('loadServiceConfig: a valid file', () => {
+  it('applies every default', () => {
+    const { config, variables, files, secrets } = loadServiceConfig(file('name: users\n'), {});
+    expect(config).toEqual({
+      name: 'users',
+      handler: 'index.handler',
+      timeout: 300,
+      concurrency: 64,
+      http: { port: 8080, event: 'apigw-v2' },
+      resources: {},
+    });
+    expect([variables, files, [...secrets]]).toEqual([[], [], []]);
+  });
+
+  it('loads the example of DESIGN §5, with resource and deploy defaults, deeply frozen', () => {
+    const path = file(designExample);
+    const env = { DATABASE_URL: 'postgres://users:${file:ignored}@db:5432/users' };
+    const loaded = loadServiceConfig(path, env);
+    expect(loaded.config.resources).toEqual({
+      db: { kind: 'postgres', url: env.DATABASE_URL, pool: { min: 1, max: 10 } },
+      auth: {
+        kind: 'grpc',
+        target: 'auth.default.svc.cluster.local:50051',
+        proto: 'protos/auth.proto',
+        service: 'auth.v1.Auth',
+      },
+      billing: { kind: 'http', origin: 'http://billing.default.svc.cluster.local', warm: '/' },
+    });
+    expect(loaded.config.deploy).toEqual({
+      image: 'registry.example.com/users:1.4.2',
+      knative: { minScale: 0, maxScale: 20, target: 50 },
+      kubernetes: { replicas: 2, host: 'users.example.com' },
+      lambda: { architecture: 'arm64' },
+    });
+    expect(loaded.config.http).toEqual({ port: 8080, event: 'apigw-v2' });
+    expect(Object.isFrozen(loaded.config.resources.db)).toBe(true);
+    expect(loaded.variables).toEqual(['DATABASE_URL']);
+    expect(loaded.baseDir).toBe(join(path, '..'));
+  });
+
+  it('in gRPC mode has no http block', () => {
+    const { config } = loadServiceConfig(
+      file('name: users\ngrpc: { proto: u.proto, service: users.v1.Users }\n'),
+      {},
+    );
+    expect(config.grpc).toEqual({ proto: 'u.proto', service: 'users.v1.Users' });
+    expect(config.http).toBeUndefined();
+  });
+});
+
+const designExample = `name: users
+handler: src/users.handler
+timeout: 30
+memory: 512
+concurrency: 50
+http:
+  port: 8080
+  event: apigw-v2
+resources:
+  db:
+    kind: postgres
+    url: \${DATABASE_URL}
+    pool: { min: 1, max: 10 }
+  auth:
+    kind: grpc
+    target: auth.default.svc.cluster.local:50051
+    proto: protos/auth.proto
+    service: auth.v1.Auth
+  billing:
+    kind: http
+    origin: http://billing.default.svc.cluster.local
+deploy:
+  image: registry.example.com/users:1.4.2
+  knative: { minScale: 0, maxScale: 20, target: 50 }
+  kubernetes: { replicas: 2, host: users.example.com }
+  lambda: { architecture: arm64 }
+`;
