@@ -73,6 +73,7 @@ export async function startHttp(start: HttpStart): Promise<void> {
   const invocations = createInvocationFactory({
     format: formats[options.httpEvent] ?? apigwV2,
     formatName: options.httpEvent,
+    formatOptions: options.httpEvent === 'alb' ? { multiValueHeaders: options.albMultiValue } : {},
     timeout: options.timeout,
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionInfo.functionName}`,
     exposeErrors: options.exposeErrors,

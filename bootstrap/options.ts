@@ -96,6 +96,13 @@ export const optionTable = {
     parse: oneOf('apigw-v2', 'apigw-v1', 'alb'),
     doc: 'the event plain HTTP requests become: `apigw-v2`, `apigw-v1`, `alb`',
   },
+  albMultiValue: {
+    env: ['JUSTFN_ALB_MULTI_VALUE'],
+    default: false,
+    shown: 'off',
+    parse: flag,
+    doc: 'ALB events with `multiValueHeaders` and `multiValueQueryStringParameters` (the target group setting)',
+  },
   timeout: {
     env: ['JUSTFN_TIMEOUT'],
     default: 300,

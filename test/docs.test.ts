@@ -53,3 +53,14 @@ describe('docs stay in step with the code', () => {
     for (const [vars, shown] of rows) expect(shown, vars).toBe(shownDefault(byVariables.get(vars!)!));
   });
 });
+
+describe('docs/metrics.md', () => {
+  it('lists every metric justfn registers', async () => {
+    const { createMetrics } = await import('../runtime/metrics.js');
+    const { registry } = createMetrics({ inFlight: () => 0, queued: () => 0 }, 0);
+    const text = readFileSync(path.join(repoRoot, 'docs', 'metrics.md'), 'utf8');
+    const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names.length).toBeGreaterThan(20);
+    for (const name of names) expect(text, name).toContain(`\`${name}\``);
+  });
+});

@@ -15,6 +15,8 @@ export interface InvocationFactoryOptions {
   /** The format plain requests become, and its name (the metrics' `event` label). */
   format: HttpEventFormat<unknown, unknown>;
   formatName: string;
+  /** What the request cannot say (ALB's multi-value setting, the stage): both directions use it. */
+  formatOptions?: unknown;
   /** Seconds per invocation. */
   timeout: number;
   invokedFunctionArn: string;

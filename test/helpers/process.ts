@@ -4,6 +4,8 @@ import path from 'node:path';
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 export const fixtures = path.join(repoRoot, 'test', 'fixtures');
 export const handlers = path.join(fixtures, 'handlers');
+/** Third-party samples (AWS events, CloudEvents conformance), copied unchanged into the repository. */
+export const testdata = path.join(fixtures, 'testdata');
 /** What `bootstrap/bootstrap` runs. */
 export const mainBundle = path.join(repoRoot, 'dist', 'main.cjs');
 /** The real entry point: POSIX sh, which finds Node on PATH and execs dist/main.cjs. */

@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../../helpers/emulator.js';
-import { repoRoot } from '../../helpers/process.js';
+import { testdata } from '../../helpers/process.js';
 
-const samples = path.join(repoRoot, '..', 'shared', 'testdata', 'aws-lambda-events');
+const samples = path.join(testdata, 'aws-lambda-events');
 const files = readdirSync(samples).filter((f) => f.endsWith('.json'));
 
 let emulator: Awaited<ReturnType<typeof startTestEmulator>>;

@@ -1,18 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpRequest } from '../../../adapters/http/request.js';
+import { testdata } from '../../helpers/process.js';
 
 // Third-party samples (aws/aws-lambda-go events/testdata), replayed as they are.
-const samples = path.join(
-  import.meta.dirname,
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'testdata',
-  'aws-lambda-events',
-);
+const samples = path.join(testdata, 'aws-lambda-events');
 
 /** A parsed sample: untyped JSON, read field by field in the tests. */
 // biome-ignore lint/suspicious/noExplicitAny: see above.
