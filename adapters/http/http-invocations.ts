@@ -115,15 +115,10 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
   return {
     /** A plain request: the configured API Gateway / ALB event. */
     plain(req: HttpRequest, reply: FastifyReply, done: () => void): HttpInvocation {
-      const event = options.format.toEvent(req);
-      return make(
-        req,
-        reply,
-        event,
-        options.formatName,
-        ({ value }) => options.format.toResponse(value),
-        single(req, reply, done),
-      );
+      const { format, formatOptions } = options;
+      const event = format.toEvent(req, formatOptions);
+      const answer: Answer = ({ value }) => format.toResponse(value, formatOptions);
+      return make(req, reply, event, options.formatName, answer, single(req, reply, done));
     },
 
     /** One CloudEvent; `collect` is given its answer instead of sending it (one event of a batch). */

@@ -76,7 +76,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.all('*', (request, reply) => handle(request, reply));
 
   function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | FastifyReply {
-    const req = toHttpRequest(request);
+    const unread = readUnparsedBody(request, options.maxBody);
+    return unread ? unread.then((body) => dispatch(request, reply, body)) : dispatch(request, reply);
+  }
+
+  function dispatch(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    body?: Buffer,
+  ): Promise<FastifyReply> | FastifyReply {
+    const req = toHttpRequest(request, body);
     if (source.closed) return refuse(reply, req, 'DRAINING', 'this instance is shutting down', 'draining');
     return new Promise((resolve) => {
       const done = () => resolve(reply);
@@ -167,18 +176,41 @@ function requestIdOf(request: FastifyRequest): string {
   return id;
 }
 
-function toHttpRequest(request: FastifyRequest): HttpRequest {
+function toHttpRequest(request: FastifyRequest, body?: Buffer): HttpRequest {
   const raw = request.raw;
   return {
     method: raw.method ?? 'GET',
     url: raw.url ?? '/',
     rawHeaders: raw.rawHeaders,
-    body: (request.body as Buffer | undefined) ?? EMPTY,
+    body: body ?? (request.body as Buffer | undefined) ?? EMPTY,
     remoteAddress: raw.socket.remoteAddress ?? '',
     httpVersion: raw.httpVersion,
     requestId: requestIdOf(request),
     receivedAt: Date.now(),
   };
+}
+
+/**
+ * fastify reads no body for GET and HEAD, but API Gateway passes one on (its samples have GET bodies):
+ * the handler gets it too, under the same limit.
+ */
+function readUnparsedBody(request: FastifyRequest, limit: number): Promise<Buffer> | undefined {
+  const raw = request.raw;
+  if (request.body !== undefined || raw.readableEnded) return undefined;
+  if (!raw.headers['transfer-encoding'] && !(Number(raw.headers['content-length']) > 0)) return undefined;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    raw.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        raw.destroy();
+        reject(Object.assign(new Error('body too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE' }));
+      } else chunks.push(chunk);
+    });
+    raw.on('end', () => resolve(Buffer.concat(chunks)));
+    raw.on('error', reject);
+  });
 }
 
 function toRequestError(error: { code?: string; message: string }): {
