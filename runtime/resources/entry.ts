@@ -71,6 +71,8 @@ export class Entry {
 
   /** Builds a new instance and opens it; on failure closes it and throws a {@link ResourceError}. */
   async open(signal: AbortSignal, permanent?: (error: ResourceError) => void): Promise<void> {
+    if (this.resource && this.health.state === 'open') return;
+    const started = performance.now();
     this.health.attempts += 1;
     this.set('opening', false);
     let resource: Resource;
@@ -86,6 +88,12 @@ export class Entry {
     this.health.target = redactSecrets(resource.target, this.secrets);
     try {
       await this.bounded('open', signal, (s) => resource.open(s));
+      const { name, config, health } = this;
+      const ms = Math.round(performance.now() - started);
+      this.context.log.info(
+        { resource: name, kind: config.kind, target: health.target, ms },
+        `resource '${name}' open`,
+      );
       this.set('open', true);
     } catch (error) {
       this.resource = undefined;

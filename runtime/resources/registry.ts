@@ -1,6 +1,7 @@
 import type { ResourceConfig } from '../config/service-config.js';
 import { JustfnError } from '../errors.js';
 import { Entry } from './entry.js';
+import type { ResourceLog } from './resource.js';
 import { ResourceError } from './resource-error.js';
 import {
   DEFAULT_IDLE_MS,
@@ -14,171 +15,196 @@ import { createResourcesObject } from './resources-object.js';
 import { retryOpen } from './retry-open.js';
 import { anySignal } from './timing.js';
 
-type Phase = 'closed' | 'opening' | 'open' | 'closing';
-
 /**
  * Creates the registry for `justfn.yaml`'s `resources:`. Nothing connects until `open()`.
  *
  * @example
  * const { config, baseDir, secrets } = loadServiceConfig(file, env);
- * const registry = createResourceRegistry(config.resources, { baseDir, secrets, log });
+ * const registry = createResourceRegistry<Resources>(config.resources, { baseDir, secrets, log });
  */
 export function createResourceRegistry<R extends object = Record<string, unknown>>(
   declared: Readonly<Record<string, ResourceConfig>>,
   options: RegistryOptions,
 ): ResourceRegistry<R> {
-  const { log } = options;
-  const listeners = new Set<(health: RegistryHealth) => void>(options.onState ? [options.onState] : []);
-  const entries: Entry[] = Object.entries(declared).map(([name, config]) => {
-    const timeoutMs = config.timeout !== undefined ? config.timeout * 1000 : options.openTimeoutMs;
-    const context = {
-      name,
-      baseDir: options.baseDir,
-      log,
-      timeoutMs: timeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
-      applicationName: options.applicationName ?? 'justfn',
-    };
-    return new Entry(name, config, context, options.secrets ?? new Set(), () => notify());
-  });
-  const byName = new Map(entries.map((e) => [e.name, e]));
-  let phase: Phase = 'closed';
-  let lifetime = new AbortController();
-  let opening: Promise<unknown> | undefined;
-  let closing: Promise<void> | undefined;
-  let refreshing: Promise<boolean> | undefined;
-  let lastUsedAt = Date.now();
+  return new Registry<R>(declared, options);
+}
 
-  function health(): RegistryHealth {
-    const live = phase === 'open' || phase === 'opening';
-    const ready = live && entries.every((e) => e.health.state === 'open' && e.health.healthy);
-    return { ready, resources: Object.fromEntries(entries.map((e) => [e.name, { ...e.health }])) };
+type Phase = 'closed' | 'opening' | 'open' | 'closing';
+
+class Registry<R extends object> implements ResourceRegistry<R> {
+  readonly resources: R;
+  private readonly entries: Entry[];
+  private readonly log: ResourceLog;
+  private readonly listeners = new Set<(health: RegistryHealth) => void>();
+  private phase: Phase = 'closed';
+  /** Aborted by `close()`: stops openings, retries and refreshes in flight. */
+  private lifetime = new AbortController();
+  private opening: Promise<unknown> | undefined;
+  private closing: Promise<void> | undefined;
+  private refreshing: Promise<boolean> | undefined;
+  /** Wall clock, not a timer: timers do not run while Lambda has the process frozen. */
+  private lastUsedAt = Date.now();
+
+  constructor(declared: Readonly<Record<string, ResourceConfig>>, options: RegistryOptions) {
+    this.log = options.log;
+    if (options.onState) this.listeners.add(options.onState);
+    this.entries = Object.entries(declared).map(([name, config]) => {
+      const timeoutMs = config.timeout !== undefined ? config.timeout * 1000 : options.openTimeoutMs;
+      const context = {
+        name,
+        baseDir: options.baseDir,
+        log: options.log,
+        timeoutMs: timeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
+        applicationName: options.applicationName ?? 'justfn',
+      };
+      return new Entry(name, config, context, options.secrets ?? new Set(), () => this.notify());
+    });
+    const byName = new Map(this.entries.map((e) => [e.name, e]));
+    this.resources = createResourcesObject<R>([...byName.keys()], (name) => clientOf(byName.get(name), name));
   }
 
-  function notify(): void {
-    const snapshot = health();
-    for (const listener of listeners) {
-      try {
-        listener(snapshot);
-      } catch (error) {
-        log.error({ err: (error as Error).message }, 'an onState listener threw');
-      }
+  health(): RegistryHealth {
+    const live = this.phase === 'open' || this.phase === 'opening';
+    const ready = live && this.entries.every((e) => e.health.state === 'open' && e.health.healthy);
+    return { ready, resources: Object.fromEntries(this.entries.map((e) => [e.name, { ...e.health }])) };
+  }
+
+  open(): Promise<void> {
+    if (this.phase === 'open') return Promise.resolve();
+    if (this.phase === 'closing') {
+      return Promise.reject(new JustfnError('RESOURCE_UNAVAILABLE', 'resources are closing'));
+    }
+    if (this.phase === 'opening' && this.opening) return this.opening.then(() => this.mustBeOpen());
+    this.phase = 'opening';
+    const run = this.openAll();
+    this.opening = run;
+    return run;
+  }
+
+  async openWithRetry(retry: RetryOptions = {}): Promise<boolean> {
+    if (this.phase === 'open') return true;
+    if (this.phase === 'closing') return false;
+    if (this.phase === 'opening' && this.opening) {
+      return this.opening.then(
+        () => this.phase === 'open',
+        () => false,
+      );
+    }
+    this.phase = 'opening';
+    if (retry.onState) this.listeners.add(retry.onState);
+    const run = this.retryAll(retry);
+    this.opening = run;
+    try {
+      return await run;
+    } finally {
+      if (retry.onState) this.listeners.delete(retry.onState);
     }
   }
 
-  function opened(): void {
-    if (phase !== 'opening') return;
-    phase = 'open';
-    lastUsedAt = Date.now();
-    log.info({ resources: [...byName.keys()] }, 'resources open');
-    notify();
+  async check(): Promise<RegistryHealth> {
+    await Promise.all(this.entries.map((entry) => entry.probe('check', this.lifetime.signal)));
+    return this.health();
   }
 
-  async function closeOpened(): Promise<void> {
-    for (const entry of [...entries].reverse()) if (entry.resource) await entry.close();
+  ensureFresh(idleMs = DEFAULT_IDLE_MS): Promise<boolean> {
+    if (this.refreshing) return this.refreshing;
+    const now = Date.now();
+    const idle = now - this.lastUsedAt;
+    this.lastUsedAt = now;
+    if (this.phase !== 'open' || idle < idleMs) return Promise.resolve(false);
+    this.log.info(
+      { idleMs: idle },
+      `resources idle for ${idle} ms: re-validating before the next invocation`,
+    );
+    const signal = this.lifetime.signal;
+    this.refreshing = Promise.all(this.entries.map((entry) => entry.probe('refresh', signal))).then(() => {
+      this.refreshing = undefined;
+      this.lastUsedAt = Date.now();
+      return true;
+    });
+    return this.refreshing;
   }
 
-  async function openAll(): Promise<void> {
-    const signal = lifetime.signal;
-    for (const entry of entries) entry.health.attempts = 0;
-    const results = await Promise.allSettled(entries.map((entry) => entry.open(signal)));
+  markUsed(): void {
+    this.lastUsedAt = Date.now();
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    if (this.phase === 'closed' && !this.entries.some((e) => e.resource)) return Promise.resolve();
+    this.phase = 'closing';
+    this.lifetime.abort(new Error('closing'));
+    this.closing = this.closeAll();
+    return this.closing;
+  }
+
+  private async closeAll(): Promise<void> {
+    await Promise.allSettled([this.opening, this.refreshing]);
+    for (const entry of [...this.entries].reverse()) await entry.close();
+    this.lifetime = new AbortController();
+    this.opening = undefined;
+    this.phase = 'closed';
+    this.closing = undefined;
+    this.notify();
+  }
+
+  private async openAll(): Promise<void> {
+    const signal = this.lifetime.signal;
+    for (const entry of this.entries) entry.health.attempts = 0;
+    const results = await Promise.allSettled(this.entries.map((entry) => entry.open(signal)));
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as ResourceError] : []));
-    if (failures.length === 0) return opened();
-    for (const failure of failures)
-      log.error({ resource: failure.resource, kind: failure.kind }, failure.message);
-    if (phase === 'opening') {
-      await closeOpened();
-      phase = 'closed';
+    if (failures.length === 0) return this.opened();
+    for (const { resource, kind, message } of failures) this.log.error({ resource, kind }, message);
+    if (this.phase === 'opening') {
+      // All or nothing: Lambda reports the failure and exits; a caller that retries starts clean.
+      for (const entry of [...this.entries].reverse()) if (entry.resource) await entry.close();
+      this.phase = 'closed';
     }
     throw ResourceError.combine(failures);
   }
 
-  async function retryAll(retry: RetryOptions): Promise<boolean> {
-    await retryOpen(entries, anySignal([lifetime.signal, retry.signal]), retry, log);
-    if (!entries.every((e) => e.health.state === 'open')) return false;
-    opened();
-    return phase === 'open';
-  }
-
-  function clientOf(name: string): unknown {
-    const entry = byName.get(name);
-    if (entry?.resource && entry.health.state === 'open') return entry.resource.client;
-    const state = entry
-      ? `${entry.health.state}${entry.health.error ? `: ${entry.health.error}` : ''}`
-      : 'unknown';
-    throw new JustfnError(
-      'RESOURCE_UNAVAILABLE',
-      `context.resources.${name}: resource '${name}' is not open (${state})`,
-    );
-  }
-
-  const registry: ResourceRegistry<R> = {
-    resources: createResourcesObject<R>([...byName.keys()], clientOf),
-    health,
-    open() {
-      if (phase === 'open') return Promise.resolve();
-      if (phase === 'closing')
-        return Promise.reject(new JustfnError('RESOURCE_UNAVAILABLE', 'resources are closing'));
-      if (phase === 'opening' && opening) return opening.then(() => undefined);
-      phase = 'opening';
-      const run = openAll();
-      opening = run;
-      return run;
-    },
-    async openWithRetry(retry = {}) {
-      if (phase === 'open') return true;
-      if (phase === 'closing') return false;
-      if (phase === 'opening' && opening)
-        return opening.then(
-          () => phase === 'open',
-          () => false,
-        );
-      phase = 'opening';
-      if (retry.onState) listeners.add(retry.onState);
-      const run = retryAll(retry);
-      opening = run;
-      try {
-        return await run;
-      } finally {
-        if (retry.onState) listeners.delete(retry.onState);
+  private async retryAll(retry: RetryOptions): Promise<boolean> {
+    try {
+      await retryOpen(this.entries, anySignal([this.lifetime.signal, retry.signal]), retry, this.log);
+    } finally {
+      // Stopped early: what opened stays open for close(); open() may be called again.
+      if (this.phase === 'opening' && !this.entries.every((e) => e.health.state === 'open')) {
+        this.phase = 'closed';
       }
-    },
-    async check() {
-      await Promise.all(entries.map((entry) => entry.probe('check', lifetime.signal)));
-      return health();
-    },
-    ensureFresh(idleMs = DEFAULT_IDLE_MS) {
-      if (refreshing) return refreshing;
-      const now = Date.now();
-      const idle = now - lastUsedAt;
-      lastUsedAt = now;
-      if (phase !== 'open' || idle < idleMs) return Promise.resolve(false);
-      log.info({ idleMs: idle }, `resources idle for ${idle} ms: re-validating before the next invocation`);
-      refreshing = Promise.all(entries.map((entry) => entry.probe('refresh', lifetime.signal))).then(() => {
-        refreshing = undefined;
-        lastUsedAt = Date.now();
-        return true;
-      });
-      return refreshing;
-    },
-    markUsed() {
-      lastUsedAt = Date.now();
-    },
-    close() {
-      if (closing) return closing;
-      if (phase === 'closed' && !entries.some((e) => e.resource)) return Promise.resolve();
-      phase = 'closing';
-      lifetime.abort(new Error('closing'));
-      closing = (async () => {
-        await Promise.allSettled([opening, refreshing]);
-        for (const entry of [...entries].reverse()) await entry.close();
-        lifetime = new AbortController();
-        opening = undefined;
-        phase = 'closed';
-        closing = undefined;
-        notify();
-      })();
-      return closing;
-    },
-  };
-  return registry;
+    }
+    this.opened();
+    return this.phase === 'open';
+  }
+
+  private opened(): void {
+    if (this.phase !== 'opening') return;
+    this.phase = 'open';
+    this.lastUsedAt = Date.now();
+    this.log.info({ resources: this.entries.map((e) => e.name) }, 'resources open');
+    this.notify();
+  }
+
+  private mustBeOpen(): void {
+    if (this.phase !== 'open') throw new JustfnError('RESOURCE_UNAVAILABLE', 'resources did not open');
+  }
+
+  private notify(): void {
+    const snapshot = this.health();
+    for (const listener of this.listeners) {
+      try {
+        listener(snapshot);
+      } catch (error) {
+        this.log.error({ err: (error as Error).message }, 'an onState listener threw');
+      }
+    }
+  }
+}
+
+function clientOf(entry: Entry | undefined, name: string): unknown {
+  if (entry?.resource && entry.health.state === 'open') return entry.resource.client;
+  const reason = entry?.health.error ? `: ${entry.health.error}` : '';
+  throw new JustfnError(
+    'RESOURCE_UNAVAILABLE',
+    `context.resources.${name}: resource '${name}' is not open (${entry?.health.state ?? 'unknown'}${reason})`,
+  );
 }

@@ -39,7 +39,7 @@ export type ResourcesOf<Kinds extends Record<string, ResourceKind>> = {
 
 /**
  * A `.d.ts` declaring `Resources` for the resources in a loaded `justfn.yaml`, so handlers can be typed
- * without writing the type by hand (`justfn types` writes it next to the handler).
+ * without writing the type by hand (the CLI writes it next to the handler).
  *
  * @example
  * writeFileSync('resources.d.ts', toResourcesDts(loadServiceConfig('justfn.yaml', env).config));

@@ -151,6 +151,32 @@ describe('resource registry', () => {
     expect(attempts.slice(0, 3)).toEqual([1, 2, 3]);
   });
 
+  it('after an interrupted openWithRetry, open() opens only what is not open yet', async () => {
+    const capture = captureLog();
+    const up = await startHttp();
+    cleanup.push(up.close);
+    const port = await freePort();
+    const registry = createResourceRegistry(
+      {
+        a: { kind: 'http', origin: up.origin, warm: '/', timeout: 1 },
+        b: { kind: 'http', origin: `http://127.0.0.1:${port}`, warm: '/', timeout: 1 },
+      },
+      { baseDir: '.', log: capture.log },
+    );
+    cleanup.push(() => registry.close());
+    const stop = new AbortController();
+    const opened = registry.openWithRetry({ signal: stop.signal, initialDelayMs: 5, maxDelayMs: 20 });
+    await capture.waitFor((l) => l.obj.resource === 'b' && l.obj.attempt === 2);
+    stop.abort();
+    expect(await opened).toBe(false);
+    expect(registry.health().resources.a?.state).toBe('open');
+    const down = await startHttp(undefined, port);
+    cleanup.push(down.close);
+    await registry.open();
+    expect([up.requests.length, down.requests.length]).toEqual([1, 1]);
+    expect(registry.health().ready).toBe(true);
+  });
+
   it('ensureFresh does nothing until the resources have been idle for idleMs of wall-clock time', async () => {
     const { registry, servers } = await three();
     await registry.open();

@@ -40,9 +40,10 @@ export interface SeenRequest {
   userAgent: string | undefined;
 }
 
-/** A real HTTP server on 127.0.0.1:0 that records every request; `handle` may hold a response back. */
+/** A real HTTP server on 127.0.0.1 that records every request; `handle` may hold a response back. */
 export async function startHttp(
   handle?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+  port = 0,
 ) {
   const requests: SeenRequest[] = [];
   const server = createServer(async (req, res) => {
@@ -50,11 +51,11 @@ export async function startHttp(
     if (handle) await handle(req, res);
     if (!res.writableEnded) res.end('ok');
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `http://127.0.0.1:${bound}`,
     requests,
     connections: () => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n))),
     close: () =>
