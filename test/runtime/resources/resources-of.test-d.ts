@@ -6,6 +6,7 @@ import type { ServiceFile } from '../../../runtime/config/schema.js';
 import type { ServiceConfig } from '../../../runtime/config/service-config.js';
 import { createResourceRegistry } from '../../../runtime/resources/registry.js';
 import type { GrpcClient, ResourcesOf } from '../../../runtime/resources/resources-of.js';
+import type { Resources as Generated } from './generated-resources.js';
 
 describe('ResourcesOf', () => {
   type Resources = ResourcesOf<{ db: 'postgres'; auth: 'grpc'; billing: 'http' }>;
@@ -34,6 +35,12 @@ describe('ResourcesOf', () => {
   it('types registry.resources', () => {
     const registry = createResourceRegistry<Resources>({}, { baseDir: '.', log: console });
     expectTypeOf(registry.resources.db.query).toBeFunction();
+  });
+});
+
+describe('the generated declaration', () => {
+  it('is the same type as the hand-written one', () => {
+    expectTypeOf<Generated>().toEqualTypeOf<ResourcesOf<{ db: 'postgres'; auth: 'grpc'; billing: 'http' }>>();
   });
 });
 
