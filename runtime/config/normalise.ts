@@ -1,6 +1,11 @@
 import { type ConfigPath, type Problem, pathKey } from './problems.js';
 
-/** The part of JSON Schema that `serviceSchema` uses, as this walker reads it. */
+/**
+ * The part of JSON Schema that `serviceSchema` uses, as this walker reads it.
+ *
+ * @example
+ * const port: SchemaNode = { type: 'integer', minimum: 1, maximum: 65535, default: 8080 };
+ */
 export interface SchemaNode {
   type?: string;
   properties?: Record<string, SchemaNode>;

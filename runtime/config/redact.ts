@@ -1,4 +1,9 @@
-/** What a secret becomes in printed text. */
+/**
+ * What a secret becomes in printed text.
+ *
+ * @example
+ * redactSecrets('pw=hunter2', ['hunter2']) === `pw=${REDACTED}`; // true
+ */
 export const REDACTED = '[redacted]';
 
 /** `scheme://user:password@` — the password group is the secret part of a connection URL. */

@@ -3,7 +3,12 @@
  * A type-level test keeps these in step with the schema (each is assignable to the schema's static type).
  */
 
-/** The kinds a resource can be; `ResourcesOf` maps each to its client type. */
+/**
+ * The kinds a resource can be; `ResourcesOf` maps each to its client type.
+ *
+ * @example
+ * const kind: ResourceKind = 'postgres';
+ */
 export type ResourceKind = 'postgres' | 'grpc' | 'http';
 
 /**

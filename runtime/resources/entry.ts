@@ -165,7 +165,8 @@ export class Entry {
     const what = action === 'open' ? 'cannot open' : `${action} failed`;
     return withTimeout(task, ms, signal, () => new Error(`timed out after ${ms} ms`)).catch(
       (cause: unknown) => {
-        throw signal.aborted ? this.error(what, new Error('closed while opening')) : this.error(what, cause);
+        if (!signal.aborted) throw this.error(what, cause);
+        throw this.error(what, new Error(action === 'open' ? 'closed while opening' : 'closed'));
       },
     );
   }

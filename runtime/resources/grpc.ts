@@ -12,6 +12,9 @@ import type { GrpcClient } from './resources-of.js';
  * - An idle channel drops its connection after 4 minutes, below the 350 s idle timeout of AWS NLBs and
  *   similar middleboxes (grpc-node#2285): the next call reconnects instead of writing into a connection
  *   that a middlebox has silently forgotten.
+ *
+ * @example
+ * new Client(target, grpc.credentials.createInsecure(), grpcChannelOptions);
  */
 export const grpcChannelOptions: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 300_000,

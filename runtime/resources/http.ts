@@ -8,6 +8,9 @@ import type { Resource, ResourceContext } from './resource.js';
  * request can be written into a socket the peer has just closed: 4 s is under Node's own 5 s server
  * keep-alive, and the 50 s cap on server `Keep-Alive: timeout` hints is under the 60 s idle timeout of AWS
  * load balancers and nginx's 75 s (undici's default cap is 10 minutes).
+ *
+ * @example
+ * new Pool('http://billing', { ...httpPoolOptions, connect: { timeout: 5000 } });
  */
 export const httpPoolOptions = { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 50_000 } as const;
 

@@ -41,8 +41,10 @@ export function createPostgresResource(
       { resource: name, kind: 'postgres', err: describeCause(error, secrets) },
       `resource '${name}': a PostgreSQL connection failed; the pool drops it`,
     );
-  pool.on('error', onError);
+  // Every client gets a listener for its whole life, idle or checked out; the pool re-emits an idle
+  // client's error, which must be listened to as well or it would end the process, and is logged already.
   pool.on('connect', (client) => client.on('error', onError));
+  pool.on('error', () => {});
   let closing: Promise<void> | undefined;
 
   const topUp = async () => {
@@ -57,6 +59,8 @@ export function createPostgresResource(
     target: redactUrl(config.url),
     open: () => warm(pool, Math.max(config.pool.min, 1)),
     check: async () => {
+      // Every connection busy is no sign of trouble: waiting for one would fail readiness under load.
+      if (pool.idleCount === 0 && pool.totalCount >= config.pool.max) return;
       await pool.query('SELECT 1');
     },
     refresh: async () => {

@@ -1,9 +1,19 @@
 import type { ResourceHealth } from './entry.js';
 import type { ResourceLog } from './resource.js';
 
-/** How long one resource may take to open, check or refresh when `justfn.yaml` gives no `timeout`. */
+/**
+ * How long one resource may take to open, check or refresh when `justfn.yaml` gives no `timeout`.
+ *
+ * @example
+ * createResourceRegistry(resources, { baseDir, log, openTimeoutMs: DEFAULT_OPEN_TIMEOUT_MS * 2 });
+ */
 export const DEFAULT_OPEN_TIMEOUT_MS = 5_000;
-/** The idle gap after which `ensureFresh()` re-validates: well under the 350 s idle timeout of AWS NLBs. */
+/**
+ * The idle gap after which `ensureFresh()` re-validates: well under the 350 s idle timeout of AWS NLBs.
+ *
+ * @example
+ * await registry.ensureFresh(DEFAULT_IDLE_MS);
+ */
 export const DEFAULT_IDLE_MS = 60_000;
 
 /**
