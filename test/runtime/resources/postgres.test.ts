@@ -179,6 +179,30 @@ describe('postgres resource', () => {
     await Promise.all([greeter.stop(), billing.close()]);
   });
 
+  it('check() reports PostgreSQL down, then healthy again once it is back, logging each change once', async () => {
+    const { registry, capture } = setup({ min: 1, max: 2 });
+    await registry.open();
+    await db.stop();
+    expect((await registry.check()).ready).toBe(false);
+    expect((await registry.check()).resources.db).toMatchObject({ state: 'open', healthy: false });
+    expect(registry.health().resources.db?.error).toMatch(/^resource 'db' \(postgres, .*\): check failed: /);
+    await db.start();
+    expect((await registry.check()).ready).toBe(true);
+    const changes = capture.lines.filter((l) => /check failed|healthy again/.test(l.msg)).map((l) => l.level);
+    expect(changes).toEqual(['warn', 'info']);
+    expect(capture.text()).not.toContain(db.password);
+    await registry.close();
+  });
+
+  it('check() does not wait for a connection when every one is busy', async () => {
+    const { registry } = setup({ min: 1, max: 1 });
+    await registry.open();
+    const busy = await registry.resources.db.connect();
+    expect((await registry.check()).ready).toBe(true);
+    busy.release();
+    await registry.close();
+  });
+
   it('closes twice without error', async () => {
     const { registry, app } = setup({ min: 1, max: 2 });
     await registry.open();
