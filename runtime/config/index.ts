@@ -9,9 +9,8 @@ export {
   postgresResourceSchema,
   resourceNamePattern,
   resourceSchemas,
-  type ServiceFile,
-  serviceSchema,
-} from './schema.js';
+} from './resource-schemas.js';
+export { type ServiceFile, serviceSchema } from './schema.js';
 export type {
   DeployConfig,
   GrpcResourceConfig,
