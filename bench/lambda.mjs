@@ -10,11 +10,12 @@
 //   Short alternating slices matter here: this machine's speed drifts by 2× or more within minutes, so a
 //   ratio is only trusted between figures taken seconds apart.
 
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startMockRuntimeApi } from './lib/mock-runtime-api.mjs';
-import { cpuMicros, ownCpuMicros, rssMiB } from './lib/proc.mjs';
+import { cpuMicros, createQuietGate, machineBusyMicros, ownCpuMicros, rssMiB } from './lib/proc.mjs';
 import { interleave, rotated } from './lib/rounds.mjs';
 import { spawnClean } from './lib/spawn.mjs';
 
@@ -38,13 +39,14 @@ export const suite = {
   subject: 'justfn',
   baseline: 'aws-lambda-ric',
   metrics: [
-    { key: 'start', label: 'spawn → 1st /next (ms)', decimals: 1, phase: 'start' },
-    { key: 'firstInvoke', label: '1st invocation (ms)', decimals: 2, phase: 'start' },
-    { key: 'rate', label: 'invocations/s', decimals: 0, phase: 'load' },
-    { key: 'cpu', label: 'CPU/inv (µs)', decimals: 1, phase: 'load' },
-    { key: 'rss', label: 'idle RSS (MiB)', decimals: 1, phase: 'load' },
-    { key: 'rssFirst', label: 'RSS after 1st inv (MiB)', decimals: 1, phase: 'start' },
-    { key: 'mockCpu', label: 'mock CPU/inv (µs)', decimals: 1, phase: 'load' },
+    { key: 'start', label: 'spawn → 1st /next (ms)', decimals: 1 },
+    { key: 'firstInvoke', label: '1st invocation (ms)', decimals: 2 },
+    { key: 'rate', label: 'invocations/s', decimals: 0 },
+    { key: 'cpu', label: 'CPU/inv (µs)', decimals: 1 },
+    { key: 'rss', label: 'idle RSS (MiB)', decimals: 1 },
+    { key: 'rssFirst', label: 'RSS after 1st inv (MiB)', decimals: 1 },
+    { key: 'mockCpu', label: 'mock CPU/inv (µs)', decimals: 1 },
+    { key: 'otherCpu', label: 'other processes (% CPU)', decimals: 0 },
   ],
   // The targets of issue 2's performance section, as ratios (or a difference) within one round.
   comparisons: [
@@ -74,15 +76,26 @@ export const suite = {
     for (const runtime of RUNTIMES) await measureStart(runtime);
 
     log(`start rounds (${options.startRounds}): spawn → 1st /next ms / 1st invocation ms / RSS MiB`);
-    const start = await interleave(options.startRounds, names, (name) => measureStart(byName[name]), log);
+    const quiet = createQuietGate();
+    const start = await interleave(
+      options.startRounds,
+      names,
+      async (name) => {
+        await quiet.wait();
+        return measureStart(byName[name]);
+      },
+      log,
+    );
 
     log(
       `load rounds (${options.loadRounds} × ${options.slices} slices of ${options.sliceMs} ms): ` +
-        'inv/s / CPU µs/inv / mock µs/inv',
+        'inv/s / CPU µs/inv / mock µs/inv / other processes % CPU',
     );
-    const load = Object.fromEntries(names.map((name) => [name, { rate: [], cpu: [], mockCpu: [], rss: [] }]));
+    const load = Object.fromEntries(
+      names.map((name) => [name, { rate: [], cpu: [], mockCpu: [], otherCpu: [], rss: [] }]),
+    );
     for (let round = 0; round < options.loadRounds; round++) {
-      const figures = await loadRound(RUNTIMES, round, options, log);
+      const figures = await loadRound(RUNTIMES, round, { ...options, quiet }, log);
       for (const name of names) {
         for (const [metric, values] of Object.entries(figures[name])) load[name][metric].push(...values);
       }
@@ -104,10 +117,14 @@ export const suite = {
         `Load: ${options.loadRounds} rounds; each spawns all three, warms each up for ${options.warmupMs} ms, then ` +
           `serves them in turn, ${options.sliceMs} ms at a time, ${options.slices} times (${sustained} s each per round); ` +
           `rate and CPU ratios pair the slices of one turn (${options.loadRounds * options.slices} pairs); ` +
-          `idle RSS is read after ${options.idleMs} ms without an event (${options.loadRounds} pairs).`,
+          `idle RSS is read after ${options.idleMs / 1000} s without an event (${options.loadRounds} pairs), ` +
+          "by which time V8's memory reducer may or may not have shrunk a heap grown under load.",
         'Figures are medians; ratio columns are medians of the per-round (per-turn) ratios, never ratios of lone figures.',
+        "mock CPU/inv is the bench driver's own CPU per invocation (the mock runs in it); other processes is the " +
+          'share of the whole machine that anything else used during the load slices (the machine is shared).',
         `Mock Runtime API ceiling (a raw-socket client, same mock, before the rounds): ${ceiling.rate.toFixed(0)} ` +
           `invocations/s at ${ceiling.mockCpu.toFixed(1)} µs of mock CPU per invocation.`,
+        `Shared machine: ${quiet.summary()}.`,
       ],
     };
   },
@@ -171,21 +188,34 @@ async function measureStart(runtime) {
   };
 }
 
-/** Serves one live runtime for `ms` and returns its rate, its CPU and the mock's CPU per invocation. */
+/**
+ * Serves one live runtime for `ms` and returns its rate, its CPU and the mock's CPU per invocation, and the
+ * share of the machine that other processes took meanwhile (colleagues' builds and tests share it).
+ */
 async function serveFor(live, ms) {
   const { api, child } = live;
-  const before = { at: performance.now(), n: api.responses, cpu: cpuMicros(child.pid), own: ownCpuMicros() };
+  const snapshot = () => ({
+    at: performance.now(),
+    n: api.responses,
+    cpu: cpuMicros(child.pid),
+    own: ownCpuMicros(),
+    busy: machineBusyMicros(),
+  });
+  const before = snapshot();
   api.serve();
   await sleep(ms);
   api.hold();
-  const after = { at: performance.now(), n: api.responses, cpu: cpuMicros(child.pid), own: ownCpuMicros() };
+  const after = snapshot();
   if (api.errors.length > 0) throw new Error(`${live.name} posted ${api.errors[0]}`);
   if (child.hasExited()) throw new Error(`${live.name} exited while serving:\n${child.output()}`);
   const count = after.n - before.n;
+  const wallMicros = (after.at - before.at) * 1000;
+  const other = after.busy - before.busy - (after.cpu - before.cpu) - (after.own - before.own);
   return {
-    rate: (count * 1000) / (after.at - before.at),
+    rate: (count * 1e6) / wallMicros,
     cpu: (after.cpu - before.cpu) / count,
     mockCpu: (after.own - before.own) / count,
+    otherCpu: Math.max(0, (100 * other) / (wallMicros * cpus().length)),
   };
 }
 
@@ -193,10 +223,10 @@ async function serveFor(live, ms) {
  * One load round: all runtimes alive at once (the idle ones wait on an unanswered /next and use no CPU),
  * served in turn in short slices, so that a ratio compares figures taken seconds apart, not minutes.
  */
-async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs }, log) {
+async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs, quiet }, log) {
   const live = [];
   const figures = Object.fromEntries(
-    runtimes.map((r) => [r.name, { rate: [], cpu: [], mockCpu: [], rss: [] }]),
+    runtimes.map((r) => [r.name, { rate: [], cpu: [], mockCpu: [], otherCpu: [], rss: [] }]),
   );
   try {
     for (const runtime of runtimes) live.push(await launch(runtime));
@@ -205,11 +235,12 @@ async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs },
       const turn = round * slices + slice;
       const parts = [];
       for (const one of rotated(live, turn)) {
-        const { rate, cpu, mockCpu } = await serveFor(one, sliceMs);
-        figures[one.name].rate.push(rate);
-        figures[one.name].cpu.push(cpu);
-        figures[one.name].mockCpu.push(mockCpu);
-        parts.push(`${one.name} ${rate.toFixed(0)}/${cpu.toFixed(1)}/${mockCpu.toFixed(1)}`);
+        await quiet.wait();
+        const f = await serveFor(one, sliceMs);
+        for (const [metric, value] of Object.entries(f)) figures[one.name][metric].push(value);
+        parts.push(
+          `${one.name} ${f.rate.toFixed(0)}/${f.cpu.toFixed(1)}/${f.mockCpu.toFixed(1)}/${f.otherCpu.toFixed(0)}%`,
+        );
       }
       log(`  round ${round + 1} turn ${slice + 1}: ${parts.join(' | ')}`);
     }

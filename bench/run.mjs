@@ -2,7 +2,7 @@
 // bench/results/latest.md and latest.json and prints the tables.
 //
 //   node bench/run.mjs [suite ...] [--quick] [--start-rounds N] [--load-rounds N] [--slices N] [--slice-ms N]
-//                      [--warmup-ms N] [--check]
+//                      [--warmup-ms N] [--idle-ms N] [--check]
 //
 // --check exits 1 when justfn misses a target; by default a finished run exits 0 whatever it measured.
 import { execFileSync } from 'node:child_process';
@@ -31,6 +31,7 @@ const { values: flags, positionals } = parseArgs({
     slices: { type: 'string' },
     'slice-ms': { type: 'string' },
     'warmup-ms': { type: 'string' },
+    'idle-ms': { type: 'string' },
     check: { type: 'boolean', default: false },
   },
 });
@@ -42,7 +43,9 @@ const options = {
   slices: number(flags.slices, flags.quick ? 2 : 3),
   sliceMs: number(flags['slice-ms'], flags.quick ? 500 : 1000),
   warmupMs: number(flags['warmup-ms'], flags.quick ? 500 : 1000),
-  idleMs: 1000,
+  // V8 shrinks a grown heap only some seconds after the load stops (its memory reducer), so idle RSS is read
+  // after a long idle spell; all runtimes idle at once, so this costs the wall time once per load round.
+  idleMs: number(flags['idle-ms'], flags.quick ? 5000 : 20_000),
 };
 
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -62,6 +65,11 @@ async function main() {
 
   const machine = describeMachine();
   log(`machine: ${machine.cpu} × ${machine.cores}, Node ${machine.node}, load ${machine.loadavg}`);
+  if (os.loadavg()[0] > 0.5) {
+    log(
+      'note: other processes are busy on this machine; figures will be noisier (see "other processes (% CPU)")',
+    );
+  }
   const summaries = [];
   for (const name of names) {
     const { suite } = await SUITES[name]();

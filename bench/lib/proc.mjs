@@ -2,6 +2,9 @@
 // adds nothing while the runtime runs.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let ticksPerSecond;
 
@@ -40,4 +43,50 @@ export function rssMiB(pid) {
 export function ownCpuMicros() {
   const { user, system } = process.cpuUsage();
   return user + system;
+}
+
+/**
+ * CPU time the whole machine has been busy (all CPUs, every state but idle and iowait) in µs, from the first
+ * line of /proc/stat. Less the measured processes' own time, it shows how much else ran meanwhile.
+ */
+export function machineBusyMicros() {
+  const line = readFileSync('/proc/stat', 'latin1').slice(0, 256).split('\n')[0];
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = ticks.reduce((a, b) => a + b, 0) - ticks[3] - ticks[4];
+  return (busy * 1e6) / clockTicksPerSecond();
+}
+
+/**
+ * A gate to pass before each measurement, while the measured processes are idle themselves: it waits (at
+ * most `maxWaitMs`) until the machine has been nearly idle for a short spell. The machine is shared with
+ * other people's builds and tests; a measurement taken while one of them runs compares a runtime with that
+ * job, not with its peers. `summary()` says how long it waited and how often it gave up.
+ */
+export function createQuietGate({ busyShare = 0.15, spellMs = 300, maxWaitMs = 10_000 } = {}) {
+  const cores = cpus().length;
+  let passes = 0;
+  let busyPasses = 0;
+  let waitedMs = 0;
+  return {
+    async wait() {
+      const started = performance.now();
+      for (;;) {
+        const busy = machineBusyMicros();
+        const at = performance.now();
+        await sleep(spellMs);
+        const share = (machineBusyMicros() - busy) / ((performance.now() - at) * 1000 * cores);
+        const waited = performance.now() - started;
+        if (share <= busyShare || waited >= maxWaitMs) {
+          passes += 1;
+          waitedMs += waited - spellMs;
+          if (share > busyShare) busyPasses += 1;
+          return;
+        }
+      }
+    },
+    summary: () =>
+      `before each measurement the bench waited for other processes to use under ${busyShare * 100}% of the ` +
+      `machine for ${spellMs} ms (at most ${maxWaitMs / 1000} s): ${(waitedMs / 1000).toFixed(0)} s waited in all, ` +
+      `${busyPasses} of ${passes} measurements started on a busy machine anyway`,
+  };
 }
