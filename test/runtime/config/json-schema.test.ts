@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { optionTable } from '../../../bootstrap/options.js';
 import { renderJsonSchema, toJsonSchema } from '../../../runtime/config/json-schema.js';
+import { resourceSchemas } from '../../../runtime/config/resource-schemas.js';
 import { serviceSchema } from '../../../runtime/config/schema.js';
 
 const committed = fileURLToPath(new URL('../../../schema/justfn.schema.json', import.meta.url));
@@ -57,5 +58,38 @@ describe('schema defaults', () => {
     expect(property('http')?.properties?.port?.default).toBe(optionTable.port.default);
     expect(property('http')?.properties?.event?.default).toBe(optionTable.httpEvent.default);
     expect(property('handler')?.default).toBe('index.handler');
+  });
+});
+
+interface Node {
+  type?: string;
+  default?: unknown;
+  properties?: Record<string, Node>;
+}
+
+/** Every leaf key of an object schema, dotted, with its default. */
+function leaves(node: Node, prefix = ''): [string, unknown][] {
+  return Object.entries(node.properties ?? {}).flatMap(([key, child]) =>
+    child.type === 'object' && child.properties
+      ? leaves(child, `${prefix}${key}.`)
+      : [[`${prefix}${key}`, child.default]],
+  );
+}
+
+describe('docs/resources.md', () => {
+  const rows = readFileSync(docs, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => line.split(' | ').map((cell) => cell.replace(/^\|?\s*|\s*\|?$/g, '')));
+  const row = (key: string) => rows.find((cells) => cells[0] === `\`${key}\``);
+
+  it('lists every key of the schema with its default', () => {
+    const keys = leaves(serviceSchema as unknown as Node).filter(([key]) => key !== 'resources');
+    keys.push(['resources.<name>', undefined]);
+    for (const schema of Object.values(resourceSchemas)) keys.push(...leaves(schema as unknown as Node));
+    for (const [key, fallback] of keys) {
+      expect(row(key), key).toBeDefined();
+      if (fallback !== undefined) expect(row(key)?.[2], key).toMatch(new RegExp(`^\`${String(fallback)}\``));
+    }
   });
 });
