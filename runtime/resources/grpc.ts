@@ -24,14 +24,19 @@ export const grpcChannelOptions: grpc.ChannelOptions = {
 };
 
 /**
- * Loads `proto` and returns the client constructor for the fully-qualified `service` in it. Throws an
- * Error saying which services the file does have when `service` is not one of them.
+ * Loads `proto` and returns the client constructor for the fully-qualified `service` in it; `import`s
+ * resolve from the file's directory, then `includeDirs`. Throws an Error saying which services the file
+ * does have when `service` is not one of them.
  *
  * @example
  * const Auth = loadGrpcService('/var/task/protos/auth.proto', 'auth.v1.Auth');
  * const client = new Auth('auth:50051', grpc.credentials.createInsecure());
  */
-export function loadGrpcService(proto: string, service: string): grpc.ServiceClientConstructor {
+export function loadGrpcService(
+  proto: string,
+  service: string,
+  includeDirs: readonly string[] = [],
+): grpc.ServiceClientConstructor {
   const definition = loadSync(proto, {
     // The options grpc-js's own examples use: field names as in the .proto, 64-bit integers and enums as
     // strings, defaults and oneof names filled in.
@@ -40,7 +45,7 @@ export function loadGrpcService(proto: string, service: string): grpc.ServiceCli
     enums: String,
     defaults: true,
     oneofs: true,
-    includeDirs: [dirname(proto)],
+    includeDirs: [dirname(proto), ...includeDirs],
   });
   const found = definition[service];
   if (!found || 'format' in found) {
@@ -71,7 +76,7 @@ export function createGrpcResource(
   config: GrpcResourceConfig,
   context: ResourceContext,
 ): Resource<GrpcClient> {
-  const Client = loadGrpcService(resolve(context.baseDir, config.proto), config.service);
+  const Client = loadGrpcService(resolve(context.baseDir, config.proto), config.service, [context.baseDir]);
   const connect = () => new Client(config.target, grpc.credentials.createInsecure(), grpcChannelOptions);
   let client = connect();
   let closed = false;
