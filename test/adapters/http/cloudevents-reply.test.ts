@@ -78,6 +78,14 @@ describe('toCloudEventResponse', () => {
     expect(response.headers['ce-source']).toBe(DEFAULT_REPLY_SOURCE);
   });
 
+  it.each([
+    [{ requestId: '' }, 'reply CloudEvent: id: must not be empty'],
+    [{ requestId: 'r', replyType: '' }, 'reply CloudEvent: type: must not be empty'],
+    [{ requestId: 'r', replySource: 'a\nb' }, 'reply CloudEvent: source: character U+000A is not allowed'],
+  ])('refuses reply options %j that make an invalid event', (opts, message) => {
+    expectCloudEventError(() => toCloudEventResponse(1, incoming, opts), 'BAD_HANDLER_RESULT', message);
+  });
+
   it('sends a CloudEvent result as it is, in binary mode, percent-encoded', () => {
     const event = {
       specversion: '1.0',
