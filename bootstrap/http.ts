@@ -1,31 +1,24 @@
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { format } from 'node:util';
 import { alb } from '../adapters/http/alb.js';
 import { apigwV1 } from '../adapters/http/apigw-v1.js';
 import { apigwV2 } from '../adapters/http/apigw-v2.js';
 import { createInvocationFactory } from '../adapters/http/http-invocations.js';
-import { createHttpSource, type HttpInvocation } from '../adapters/http/http-source.js';
+import { createHttpSource, type HttpInvocation, type HttpSource } from '../adapters/http/http-source.js';
 import type { HttpEventFormat } from '../adapters/http/request.js';
 import { createHttpServer } from '../adapters/http/server.js';
 import type { FunctionInfo } from '../runtime/context.js';
 import { JustfnError } from '../runtime/errors.js';
 import { loadHandler } from '../runtime/handler-loader.js';
-import { createJsonLog, type LogLevel } from '../runtime/logging/json-log.js';
-import { createLambdaLog } from '../runtime/logging/lambda-log.js';
 import { runLoop } from '../runtime/loop.js';
-import { createDeferredRecorder } from '../runtime/metrics-recorder.js';
-import { createConcurrentScope, type InvocationScope } from '../runtime/scope.js';
+import { createDeferredRecorder, type MetricsRecorder } from '../runtime/metrics-recorder.js';
+import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
+import { createConcurrentScope } from '../runtime/scope.js';
 import { awslambda } from '../runtime/streaming.js';
 import { cgroupMemoryLimitMb } from './cgroup.js';
 import type { Options } from './options.js';
-
-export interface HttpStart {
-  options: Options;
-  handler: string;
-  taskRoot: string;
-  importModule: (specifier: string) => Promise<unknown>;
-}
+import { createRuntimeLog, type RuntimeLog } from './runtime-log.js';
+import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
 
 const formats: Record<string, HttpEventFormat<unknown, unknown>> = {
   'apigw-v2': apigwV2 as HttpEventFormat<unknown, unknown>,
@@ -33,61 +26,65 @@ const formats: Record<string, HttpEventFormat<unknown, unknown>> = {
   alb: alb as HttpEventFormat<unknown, unknown>,
 };
 
-/** The runtime's own log lines in HTTP mode: structured fields and a message. */
-export interface RuntimeLog {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-  fatal(fields: object, message: string): void;
-}
-
 /**
  * HTTP mode (Knative, containers): fastify on `$PORT`, `JUSTFN_CONCURRENCY` loops over one bounded queue,
- * JSON logs with the request id on every line, metrics on their own port, and a drain on SIGTERM that
- * answers every accepted request before the process exits 0.
+ * JSON logs with the request id on every line, the resources of `justfn.yaml` opened in the background
+ * (readiness waits for them), metrics on their own port, and a drain on SIGTERM that answers every
+ * accepted request, closes the resources, then exits 0.
  */
-export async function startHttp(start: HttpStart): Promise<void> {
-  const { options } = start;
+export async function startHttp(start: ServiceStart): Promise<void> {
   const scope = createConcurrentScope();
+  const service = await resolveOrExit(
+    start,
+    createRuntimeLog(start.options, scope, start.options.functionName ?? 'justfn'),
+  );
+  const { options } = service;
   const functionInfo = describeFunction(options);
   const log = createRuntimeLog(options, scope, functionInfo.functionName);
   if (!options.noGlobalAwslambda) Object.assign(globalThis, { awslambda });
 
   let handler: Awaited<ReturnType<typeof loadHandler>>;
   try {
-    handler = await loadHandler(start.handler, {
-      taskRoot: start.taskRoot,
+    handler = await loadHandler(service.handler, {
+      taskRoot: service.taskRoot,
       importModule: start.importModule,
     });
   } catch (error) {
     log.fatal(
-      { err: error, handler: start.handler, taskRoot: start.taskRoot },
+      { err: error, handler: service.handler, taskRoot: service.taskRoot },
       'Init Error: the handler cannot be loaded',
     );
     process.exit(1);
   }
 
+  const shutdown = new AbortController();
+  const registry = await createRegistry(service, log);
+  // Resources open in the background, retried with backoff: the server listens at once, readiness waits.
+  const opened = registry.openWithRetry({ signal: shutdown.signal }).catch((error: unknown) => {
+    log.fatal({ err: error }, 'a resource cannot be opened, and retrying will not help');
+    return false;
+  });
+  const recheck = setInterval(() => void registry.check().catch(() => {}), 5_000).unref();
+
   const source = createHttpSource({ concurrency: options.concurrency, queue: options.queue });
   const metrics = createDeferredRecorder();
-  const shutdown = new AbortController();
-  const invocations = createInvocationFactory({
-    format: formats[options.httpEvent] ?? apigwV2,
-    formatName: options.httpEvent,
-    formatOptions: options.httpEvent === 'alb' ? { multiValueHeaders: options.albMultiValue } : {},
-    timeout: options.timeout,
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionInfo.functionName}`,
-    exposeErrors: options.exposeErrors,
-    replySource: `urn:justfn:${functionInfo.functionName}`,
-    scope,
-    log,
-    metrics,
-  });
   const app = createHttpServer({
     maxBody: options.maxBody,
     invokeApi: options.invokeApi,
     source,
-    invocations,
-    readiness: () => ({ ready: true, reasons: [] }),
+    invocations: createInvocationFactory({
+      format: formats[options.httpEvent] ?? apigwV2,
+      formatName: options.httpEvent,
+      formatOptions: options.httpEvent === 'alb' ? { multiValueHeaders: options.albMultiValue } : {},
+      timeout: options.timeout,
+      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionInfo.functionName}`,
+      exposeErrors: options.exposeErrors,
+      replySource: `urn:justfn:${functionInfo.functionName}`,
+      scope,
+      log,
+      metrics,
+    }),
+    readiness: () => readiness(registry.health()),
     metrics,
     log,
   });
@@ -95,6 +92,7 @@ export async function startHttp(start: HttpStart): Promise<void> {
     handler,
     functionInfo,
     scope,
+    resources: registry.resources,
     enforceDeadline: options.timeout,
     shutdown: shutdown.signal,
   };
@@ -108,7 +106,6 @@ export async function startHttp(start: HttpStart): Promise<void> {
     log.fatal({ err: error, port: options.port }, `cannot listen on ${options.host}:${options.port}`);
     process.exit(1);
   });
-  const initSeconds = process.uptime();
   const port = (app.server.address() as AddressInfo).port;
   log.info(
     {
@@ -116,26 +113,13 @@ export async function startHttp(start: HttpStart): Promise<void> {
       handler: handler.name,
       event: options.httpEvent,
       concurrency: options.concurrency,
+      resources: Object.keys(service.config?.config.resources ?? {}),
       revision: options.functionVersion,
       configuration: options.configuration,
     },
     `justfn is serving ${handler.name} on ${options.host}:${port}`,
   );
-
-  // Metrics load after the first request can already be served: prom-client is not on the cold path.
-  let closeMetrics = async () => {};
-  if (options.metricsPort !== 0) {
-    setImmediate(async () => {
-      const { createMetrics } = await import('../runtime/metrics.js');
-      const { startMetricsServer } = await import('../adapters/http/metrics-server.js');
-      const created = createMetrics({ inFlight: source.running, queued: source.queued }, initSeconds);
-      metrics.attach(created.recorder);
-      const server = await startMetricsServer(created.registry, options.metricsPort, options.host).catch(
-        (error: Error) => log.error({ err: error }, `cannot serve metrics on port ${options.metricsPort}`),
-      );
-      if (server) closeMetrics = server.close;
-    });
-  }
+  const closeMetrics = serveMetrics(options, service, registry, source, metrics, log);
 
   let draining = false;
   const drain = async (reason: string, exitCode: number) => {
@@ -151,15 +135,20 @@ export async function startHttp(start: HttpStart): Promise<void> {
     app.server.close();
     await source.drain(options.drainTimeout * 1000, (invocation: HttpInvocation) => {
       shutdown.abort(new JustfnError('DRAINING', 'The instance is shutting down'));
+      const error = new JustfnError('DRAINING', 'The drain timeout passed');
       invocation.respond({
         ok: false,
-        error: { errorType: 'Runtime.Draining', errorMessage: 'The drain timeout passed', trace: [] },
-        thrown: new JustfnError('DRAINING', 'The drain timeout passed'),
+        error: { errorType: error.name, errorMessage: error.message, trace: [] },
+        thrown: error,
         timedOut: true,
       });
     });
     app.server.closeAllConnections();
-    await closeMetrics();
+    clearInterval(recheck);
+    shutdown.abort();
+    await opened;
+    await registry.close();
+    await (await closeMetrics)();
     log.info({ reason }, 'drained: exiting');
     process.exit(exitCode);
   };
@@ -177,6 +166,73 @@ export async function startHttp(start: HttpStart): Promise<void> {
   });
 }
 
+async function resolveOrExit(start: ServiceStart, log: RuntimeLog): Promise<Service> {
+  try {
+    return await resolveService(start);
+  } catch (error) {
+    // Duck-typed: the config loader lives in its own bundle, with its own copy of ConfigError.
+    const problems = (error as { problems?: string[] }).problems ?? [String(error)];
+    log.fatal({ problems }, `Init Error: ${problems.join('; ')}`);
+    process.exit(2);
+  }
+}
+
+/**
+ * Metrics load after the server listens: prom-client is not on the cold path, and what happens before
+ * it loads is kept by the deferred recorder. Resolves to the function that closes the metrics server.
+ */
+function serveMetrics(
+  options: Options,
+  service: Service,
+  registry: ResourceRegistry,
+  source: HttpSource,
+  recorder: ReturnType<typeof createDeferredRecorder>,
+  log: RuntimeLog,
+): Promise<() => Promise<void>> {
+  const none = async () => {};
+  if (options.metricsPort === 0) return Promise.resolve(none);
+  const initSeconds = process.uptime();
+  return new Promise((resolve) =>
+    setImmediate(async () => {
+      const { createMetrics } = await import('../runtime/metrics.js');
+      const { startMetricsServer } = await import('../adapters/http/metrics-server.js');
+      const resources = () => resourceStates(service, registry.health());
+      const created = createMetrics(
+        { inFlight: source.running, queued: source.queued, resources },
+        initSeconds,
+      );
+      recorder.attach(created.recorder satisfies MetricsRecorder);
+      const server = await startMetricsServer(created.registry, options.metricsPort, options.host).catch(
+        (error: Error) => log.error({ err: error }, `cannot serve metrics on port ${options.metricsPort}`),
+      );
+      resolve(server ? server.close : none);
+    }),
+  );
+}
+
+function readiness(health: RegistryHealth): { ready: boolean; reasons: string[] } {
+  if (health.ready) return { ready: true, reasons: [] };
+  const reasons = Object.entries(health.resources)
+    .filter(([, resource]) => resource.state !== 'open' || !resource.healthy)
+    .map(
+      ([name, resource]) =>
+        `resource ${name}: ${resource.state}${resource.error ? ` (${resource.error})` : ''}`,
+    );
+  return { ready: false, reasons: reasons.length > 0 ? reasons : ['resources are opening'] };
+}
+
+function resourceStates(
+  service: Service,
+  health: RegistryHealth,
+): Record<string, { kind: string; up: boolean }> {
+  return Object.fromEntries(
+    Object.entries(service.config?.config.resources ?? {}).map(([name, config]) => {
+      const resource = health.resources[name];
+      return [name, { kind: config.kind, up: resource?.state === 'open' && resource.healthy }];
+    }),
+  );
+}
+
 function describeFunction(options: Options): FunctionInfo {
   const functionName = options.functionName ?? 'justfn';
   return {
@@ -185,37 +241,5 @@ function describeFunction(options: Options): FunctionInfo {
     memoryLimitInMB: options.memorySize ?? cgroupMemoryLimitMb() ?? '3008',
     logGroupName: options.logGroupName ?? `/aws/lambda/${functionName}`,
     logStreamName: options.logStreamName ?? hostname(),
-  };
-}
-
-/** JSON (pino) by default; Lambda's Text format when asked for. `console.*` goes the same way. */
-function createRuntimeLog(options: Options, scope: InvocationScope, service: string): RuntimeLog {
-  const level = (options.logLevel ?? 'info') as LogLevel;
-  if (options.logFormat === 'Text') {
-    const text = createLambdaLog({
-      format: 'Text',
-      level: level.toUpperCase() as Parameters<typeof createLambdaLog>[0]['level'],
-      scope,
-      stdout: (line) => process.stdout.write(line),
-    });
-    Object.assign(console, {
-      trace: text.trace,
-      debug: text.debug,
-      info: text.info,
-      log: text.log,
-      warn: text.warn,
-      error: text.error,
-    });
-    const line = (method: (...args: unknown[]) => void) => (fields: object, message: string) =>
-      method(message, format('%o', fields));
-    return { info: line(text.info), warn: line(text.warn), error: line(text.error), fatal: line(text.fatal) };
-  }
-  const { logger, console: methods } = createJsonLog({ level, scope, service });
-  Object.assign(console, methods);
-  return {
-    info: (fields, message) => logger.info(fields, message),
-    warn: (fields, message) => logger.warn(fields, message),
-    error: (fields, message) => logger.error(fields, message),
-    fatal: (fields, message) => logger.fatal(fields, message),
   };
 }

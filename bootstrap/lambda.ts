@@ -4,58 +4,126 @@ import {
   type LambdaInvocation,
   RuntimeApiFatalError,
 } from '../adapters/lambda/lambda-source.js';
-import { createRuntimeApiClient } from '../adapters/lambda/runtime-api-client.js';
+import { createRuntimeApiClient, type RuntimeApiClient } from '../adapters/lambda/runtime-api-client.js';
 import type { FunctionInfo } from '../runtime/context.js';
 import { JustfnError, toErrorPayload } from '../runtime/errors.js';
-import { loadHandler } from '../runtime/handler-loader.js';
+import { type LoadedHandler, loadHandler } from '../runtime/handler-loader.js';
 import { createLambdaLog, type LambdaLevel, type LambdaLog } from '../runtime/logging/lambda-log.js';
-import { runLoop, type Source } from '../runtime/loop.js';
-import { createSequentialScope } from '../runtime/scope.js';
+import { type LoopOptions, runLoop, type Source } from '../runtime/loop.js';
+import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
+import { createConcurrentScope, createSequentialScope } from '../runtime/scope.js';
+import { runSnapshotHooks } from '../runtime/snapstart.js';
 import { awslambda } from '../runtime/streaming.js';
 import type { Options } from './options.js';
+import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
 import { VERSION } from './version.js';
 
-/** AWS's exit codes: an uncaught exception, an unhandled rejection (`RICv3 src/index.mjs`). */
+/** AWS's exit codes: an uncaught exception (and a failed init), an unhandled rejection (`RICv3 src/index.mjs`). */
 export const EXIT_UNCAUGHT_EXCEPTION = 129;
 export const EXIT_UNHANDLED_REJECTION = 128;
 /** The Runtime API failed in a way the process cannot go on from. */
 export const EXIT_RUNTIME_API = 1;
 
-export interface LambdaStart {
-  options: Options;
-  handler: string;
-  taskRoot: string;
-  importModule: (specifier: string) => Promise<unknown>;
-}
-
 /**
- * Lambda mode: the console speaks Lambda's log formats, the handler is loaded (or `/init/error` is posted
- * and the process exits), then the loop runs until the Runtime API goes away.
+ * Lambda mode: the console speaks Lambda's log formats; `justfn.yaml` is read, the handler loaded and
+ * the resources opened and warmed (or `/init/error` is posted and the process exits); with SnapStart
+ * the restore protocol runs; then the loop runs — one, or `AWS_LAMBDA_MAX_CONCURRENCY` of them on
+ * Lambda Managed Instances — until the Runtime API goes away.
  */
-export async function startLambda(start: LambdaStart): Promise<never> {
-  const { options } = start;
-  const scope = createSequentialScope();
+export async function startLambda(start: ServiceStart): Promise<never> {
+  const managed = start.options.maxConcurrency !== undefined;
+  const scope = managed ? createConcurrentScope() : createSequentialScope();
   const log = createLambdaLog({
-    format: options.logFormat ?? 'Text',
-    level: (options.logLevel?.toUpperCase() ?? 'TRACE') as LambdaLevel,
+    format: start.options.logFormat ?? 'Text',
+    level: (start.options.logLevel?.toUpperCase() ?? 'TRACE') as LambdaLevel,
     scope,
-    telemetryFd: options.telemetryFd,
+    telemetryFd: start.options.telemetryFd,
     stdout: (line) => process.stdout.write(line),
   });
   patchConsole(log);
-  if (!options.noGlobalAwslambda) Object.assign(globalThis, { awslambda });
+  if (!start.options.noGlobalAwslambda) Object.assign(globalThis, { awslambda });
 
-  const api = createRuntimeApiClient(options.runtimeApi!, { userAgent: `justfn/${VERSION}` });
-  let current: LambdaInvocation | undefined;
+  const userAgent = `justfn/${VERSION}`;
+  const api = createRuntimeApiClient(start.options.runtimeApi!, { userAgent });
+  const crashes = reportCrashes(api, log, managed);
+
+  let service: Service;
+  let handler: LoadedHandler;
+  let registry: ResourceRegistry;
+  try {
+    service = await resolveService(start);
+    handler = await loadHandler(service.handler, {
+      taskRoot: service.taskRoot,
+      importModule: start.importModule,
+    });
+    registry = await createRegistry(service, resourceLog(log));
+    await registry.open();
+    if (service.options.initializationType === 'snap-start') await snapStart(api, registry, log);
+  } catch (error) {
+    return crashes.initFailed(error);
+  }
+  crashes.initialised();
+
+  const { options } = service;
+  const declared = Object.keys(service.config?.config.resources ?? {}).length > 0;
+  const loop: LoopOptions = {
+    handler,
+    functionInfo: functionInfo(options),
+    scope,
+    resources: registry.resources,
+    ...(declared && {
+      freshness: {
+        before: () => registry.ensureFresh(options.revalidateAfter * 1000),
+        after: () => registry.markUsed(),
+      },
+    }),
+  };
+  const loops = managed ? (options.maxConcurrency ?? 1) : 1;
+  const clients = [
+    api,
+    ...Array.from({ length: loops - 1 }, () => createRuntimeApiClient(options.runtimeApi!, { userAgent })),
+  ];
+  try {
+    await Promise.all(
+      clients.map((client) => runLoop(crashes.track(lambdaSource(client, log, managed)), loop)),
+    );
+  } catch (error) {
+    log.logError(error instanceof RuntimeApiFatalError ? 'Runtime API Error' : 'Runtime Error', error);
+    process.exit(EXIT_RUNTIME_API);
+  }
+  process.exit(0);
+}
+
+function lambdaSource(api: RuntimeApiClient, log: LambdaLog, managed: boolean) {
+  return createLambdaSource({
+    api,
+    log,
+    // The environment is process-wide: on managed instances the trace id lives in the context only.
+    setTraceId: managed
+      ? undefined
+      : (traceId) => {
+          if (traceId) process.env._X_AMZN_TRACE_ID = traceId;
+          else delete process.env._X_AMZN_TRACE_ID;
+        },
+  });
+}
+
+/**
+ * Errors nobody caught. Before the first invocation they are init errors; during one, that invocation's
+ * error; then the process exits with AWS's codes. On managed instances, where invocations run side by
+ * side, an unhandled rejection cannot be pinned on one of them: it is logged and the process goes on.
+ */
+function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) {
+  const current = new Set<LambdaInvocation>();
   let initialised = false;
-
-  // An error nobody caught belongs to the invocation in flight, or to init; then the process ends, as on AWS.
-  const crash = async (label: string, error: unknown, code: number) => {
+  const crash = async (label: string, error: unknown, code: number): Promise<never> => {
     log.logError(label, error);
     const payload = toErrorPayload(error);
     try {
-      if (current) await api.postError(current.info.requestId, payload, current.invocationId);
-      else if (!initialised) await api.postInitError(payload);
+      if (!initialised) await api.postInitError(payload);
+      for (const invocation of current) {
+        await api.postError(invocation.info.requestId, payload, invocation.invocationId);
+      }
     } finally {
       process.exit(code);
     }
@@ -65,46 +133,53 @@ export async function startLambda(start: LambdaStart): Promise<never> {
     (error) => void crash('Uncaught Exception', error, EXIT_UNCAUGHT_EXCEPTION),
   );
   process.on('unhandledRejection', (reason, promise) => {
-    const error = new JustfnError('UNHANDLED_REJECTION', String(reason));
-    Object.assign(error, { reason, promise });
-    void crash('Unhandled Promise Rejection', error, EXIT_UNHANDLED_REJECTION);
+    const error = Object.assign(new JustfnError('UNHANDLED_REJECTION', String(reason)), { reason, promise });
+    if (managed && initialised) log.logError('Unhandled Promise Rejection', error);
+    else void crash('Unhandled Promise Rejection', error, EXIT_UNHANDLED_REJECTION);
   });
-
-  let handler: Awaited<ReturnType<typeof loadHandler>>;
-  try {
-    handler = await loadHandler(start.handler, {
-      taskRoot: start.taskRoot,
-      importModule: start.importModule,
-    });
-  } catch (error) {
-    await crash('Init Error', error, EXIT_UNCAUGHT_EXCEPTION);
-    throw error;
-  }
-  initialised = true;
-
-  const source = createLambdaSource({
-    api,
-    log,
-    setTraceId: (traceId) => {
-      if (traceId) process.env._X_AMZN_TRACE_ID = traceId;
-      else delete process.env._X_AMZN_TRACE_ID;
+  return {
+    initFailed: (error: unknown) => crash('Init Error', error, EXIT_UNCAUGHT_EXCEPTION),
+    initialised: () => {
+      initialised = true;
     },
-  });
-  const tracked: Source<LambdaInvocation> = {
-    next: async () => (current = await source.next()),
-    complete: async (invocation, outcome) => {
-      await source.complete(invocation, outcome);
-      current = undefined;
+    /** The source, with its invocation in flight known until it is answered. */
+    track(source: Source<LambdaInvocation>): Source<LambdaInvocation> {
+      return {
+        next: async () => {
+          const invocation = await source.next();
+          if (invocation) current.add(invocation);
+          return invocation;
+        },
+        complete: async (invocation, outcome) => {
+          await source.complete(invocation, outcome);
+          current.delete(invocation);
+        },
+        openStream: (invocation) => source.openStream!(invocation),
+      };
     },
-    openStream: (invocation) => source.openStream!(invocation),
   };
-  try {
-    await runLoop(tracked, { handler, functionInfo: functionInfo(options), scope });
-  } catch (error) {
-    log.logError(error instanceof RuntimeApiFatalError ? 'Runtime API Error' : 'Runtime Error', error);
-    process.exit(EXIT_RUNTIME_API);
+}
+
+/**
+ * SnapStart on a custom runtime (docs: snapstart-runtime-hooks-custom): before the snapshot the
+ * resources close and the before-hooks run; `GET /restore/next` blocks across the snapshot; after the
+ * restore the resources reopen and the after-hooks run, or `/restore/error` is posted and the process
+ * exits.
+ */
+async function snapStart(api: RuntimeApiClient, registry: ResourceRegistry, log: LambdaLog): Promise<void> {
+  await runSnapshotHooks('before');
+  await registry.close();
+  const restored = await api.restoreNext();
+  if (restored.status !== 200) {
+    throw new RuntimeApiFatalError(`GET /restore/next: the Runtime API answered ${restored.status}`);
   }
-  process.exit(0);
+  try {
+    await registry.open();
+    await runSnapshotHooks('after');
+  } catch (error) {
+    log.logError('Restore Error', error);
+    await api.postRestoreError(toErrorPayload(error)).finally(() => process.exit(EXIT_UNCAUGHT_EXCEPTION));
+  }
 }
 
 function functionInfo(options: Options): FunctionInfo {
@@ -116,6 +191,13 @@ function functionInfo(options: Options): FunctionInfo {
     logGroupName: options.logGroupName ?? `/aws/lambda/${functionName}`,
     logStreamName: options.logStreamName ?? hostname(),
   };
+}
+
+/** The resources' own lines, in the function's log format. */
+function resourceLog(log: LambdaLog) {
+  const line = (method: (...args: unknown[]) => void) => (fields: object, message?: string) =>
+    method(message ?? '', fields);
+  return { info: line(log.info), warn: line(log.warn), error: line(log.error) };
 }
 
 function patchConsole(log: LambdaLog): void {

@@ -23,7 +23,6 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   delete env._LAMBDA_TELEMETRY_LOG_FD;
   // The argument is a handler string, or a directory whose index.handler (or _HANDLER) to serve.
   const target = argv[0] !== undefined && isDirectory(argv[0]) ? { dir: argv[0] } : { handler: argv[0] };
-  const handler = target.handler ?? options.handler ?? 'index.handler';
   const taskRoot = path.resolve(target.dir ?? options.taskRoot ?? process.cwd());
   // A real `import()`: the mode bundles run from a code-cached script, which has no module loader of its own.
   const importModule = (specifier: string) => import(specifier);
@@ -37,11 +36,11 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       process.exit(2);
     }
     const bundle = loadBundle<{ startLambda: typeof startLambda }>(path.join(__dirname, 'lambda.cjs'));
-    await bundle.startLambda({ options, handler, taskRoot, importModule });
+    await bundle.startLambda({ options, env, handlerArg: target.handler, taskRoot, importModule });
     return;
   }
   const bundle = loadBundle<{ startHttp: typeof startHttp }>(path.join(__dirname, 'http.cjs'));
-  await bundle.startHttp({ options, handler, taskRoot, importModule });
+  await bundle.startHttp({ options, env, handlerArg: target.handler, taskRoot, importModule });
 }
 
 function isDirectory(candidate: string): boolean {

@@ -242,6 +242,12 @@ export const optionTable = {
     parse: text,
     doc: '`snap-start` runs the SnapStart restore protocol (set by Lambda)',
   },
+  revalidateAfter: {
+    env: ['JUSTFN_REVALIDATE_AFTER'],
+    default: 60,
+    parse: integer(1, 86_400),
+    doc: 'seconds of idle (wall clock) after which resources are re-validated before the next invocation',
+  },
   verbose: {
     env: ['AWS_LAMBDA_RUNTIME_VERBOSE'],
     default: 0,
@@ -268,4 +274,29 @@ export function readOptions(env: Record<string, string | undefined>): Options {
     out[key] = name === undefined ? option.default : option.parse(env[name]!, name);
   }
   return Object.freeze(out) as Options;
+}
+
+/** The settings `justfn.yaml` may give, by option: what the file says, when it says it. */
+export type FileSettings = Partial<{ -readonly [K in keyof Options]: Options[K] }>;
+
+/**
+ * Environment over file over defaults: a setting from `justfn.yaml` is taken only where no variable of
+ * that option is set.
+ *
+ * @example
+ * mergeFileSettings(readOptions(env), env, { timeout: 30, port: 9000 }).timeout // 30, unless JUSTFN_TIMEOUT is set
+ */
+export function mergeFileSettings(
+  options: Options,
+  env: Record<string, string | undefined>,
+  file: FileSettings,
+): Options {
+  const merged: Record<string, unknown> = { ...options };
+  for (const [key, value] of Object.entries(file)) {
+    const option = (optionTable as Record<string, Option<unknown>>)[key];
+    if (value === undefined || !option) continue;
+    if (option.env.some((name) => env[name] !== undefined && env[name] !== '')) continue;
+    merged[key] = value;
+  }
+  return Object.freeze(merged) as Options;
 }

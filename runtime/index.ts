@@ -1,8 +1,12 @@
 // The `justfn` package: what a function's code may import. Everything here is platform-free.
+
+export type { ServiceConfig } from './config/service-config.js';
 export type { FunctionInfo, InvocationInfo } from './context.js';
 export { LambdaContext } from './context.js';
 export { type ErrorCode, type ErrorPayload, errorCatalog, JustfnError, toErrorPayload } from './errors.js';
 export type { Callback, Context, Handler, StreamingHandler } from './handler-types.js';
+export type { GrpcClient, ResourceClients, ResourcesOf } from './resources/resources-of.js';
+export { onAfterRestore, onBeforeSnapshot } from './snapstart.js';
 export {
   awslambda,
   type HttpPrelude,

@@ -31,6 +31,11 @@ export interface LoopOptions {
   shutdown?: AbortSignal;
   /** HTTP mode: the budget in seconds after which an invocation is answered as timed out. */
   enforceDeadline?: number;
+  /**
+   * Runs around each invocation: the resources are re-validated before it after an idle gap (a Lambda
+   * thaw), and marked used after it.
+   */
+  freshness?: { before(): Promise<unknown>; after(): void };
 }
 
 /**
@@ -55,10 +60,12 @@ async function runOne<I extends Invocation>(
   options: LoopOptions,
   resources: object,
 ): Promise<void> {
+  if (options.freshness) await options.freshness.before();
   const context = new LambdaContext(invocation.info, options.functionInfo, resources, options.shutdown);
   const outcome = await invoke(options.handler, invocation.event, context, {
     ...(source.openStream ? { openStream: () => source.openStream!(invocation) } : {}),
     ...(options.enforceDeadline === undefined ? {} : { enforceDeadline: options.enforceDeadline }),
   });
+  options.freshness?.after();
   await source.complete(invocation, outcome);
 }

@@ -54,11 +54,37 @@ const noHttp2 = {
   },
 };
 
+// Modules that a process may never need, each its own bundle, reached only through dynamic import():
+// the YAML parser and schema (only with a justfn.yaml), the resource registry and each resource kind
+// (only when declared), prom-client (after the HTTP server listens). esbuild turns such an import of an
+// external file into a lazy require, so a process pays for them only when it uses them.
+const splits = [
+  { module: 'runtime/config/load.ts', out: 'config.cjs' },
+  { module: 'runtime/resources/registry.ts', out: 'resources.cjs' },
+  { module: 'runtime/resources/postgres.ts', out: 'resource-postgres.cjs' },
+  { module: 'runtime/resources/grpc.ts', out: 'resource-grpc.cjs' },
+  { module: 'runtime/resources/http.ts', out: 'resource-http.cjs' },
+  { module: 'runtime/metrics.ts', out: 'metrics.cjs' },
+];
+
+const splitPoints = {
+  name: 'split-points',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const target = path.resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
+      const split = splits.find((s) => path.join(root, s.module) === target);
+      return split ? { path: `./${split.out}`, external: true } : undefined;
+    });
+  },
+};
+
 const bundles = [
   { entry: 'bootstrap/main.ts', out: 'main.cjs' },
   { entry: 'bootstrap/lambda.ts', out: 'lambda.cjs', cache: true },
   { entry: 'bootstrap/http.ts', out: 'http.cjs', cache: true },
   { entry: 'bootstrap/cli.ts', out: 'cli.cjs' },
+  ...splits.map(({ module, out }) => ({ entry: module, out })),
 ];
 
 // The `justfn` and `justfn/testing` imports: ES modules, dependencies left to the package manager.
@@ -96,7 +122,7 @@ await Promise.all([
       sourcemap: false,
       legalComments: 'none',
       logLevel: 'warning',
-      plugins: [lazyBuiltins, noHttp2],
+      plugins: [splitPoints, lazyBuiltins, noHttp2],
     }),
   ),
 ]);
@@ -118,16 +144,18 @@ if (withTypes) {
   );
 }
 
+rmSync(dist, { recursive: true, force: true });
+renameSync(out, dist);
+
 // Compile each process bundle once and keep V8's code cache beside it. A clean environment: flags in
 // NODE_OPTIONS would make V8 refuse the cache in processes started without them.
 for (const { out: name } of bundles.filter((b) => b.cache)) {
-  const file = path.join(out, name);
+  const file = path.join(dist, name);
   execFileSync(
     process.execPath,
-    ['-e', `require(${JSON.stringify(path.join(out, 'main.cjs'))}).writeCodeCache(${JSON.stringify(file)})`],
+    ['-e', `require(${JSON.stringify(path.join(dist, 'main.cjs'))}).writeCodeCache(${JSON.stringify(file)})`],
     { env: { PATH: process.env.PATH ?? '' }, stdio: 'inherit' },
   );
 }
 
-rmSync(dist, { recursive: true, force: true });
-renameSync(out, dist);
+

@@ -1,16 +1,17 @@
 import { redactSecrets, redactUrl, secretForms } from '../config/redact.js';
 import type { ResourceConfig } from '../config/service-config.js';
-import { createGrpcResource } from './grpc.js';
-import { createHttpResource } from './http.js';
-import { createPostgresResource } from './postgres.js';
 import type { Resource, ResourceContext, ResourceFactory, ResourceState } from './resource.js';
 import { describeCause, ResourceError } from './resource-error.js';
 import { withTimeout } from './timing.js';
 
-const factories: { [K in ResourceConfig['kind']]: ResourceFactory<Extract<ResourceConfig, { kind: K }>> } = {
-  postgres: createPostgresResource,
-  grpc: createGrpcResource,
-  http: createHttpResource,
+// Each kind loads only when a resource of that kind is declared: pg, @grpc/grpc-js and undici's Pool cost
+// start-up time that a function without them must not pay.
+const factories: {
+  [K in ResourceConfig['kind']]: () => Promise<ResourceFactory<Extract<ResourceConfig, { kind: K }>>>;
+} = {
+  postgres: () => import('./postgres.js').then((kind) => kind.createPostgresResource),
+  grpc: () => import('./grpc.js').then((kind) => kind.createGrpcResource),
+  http: () => import('./http.js').then((kind) => kind.createHttpResource),
 };
 
 /**
@@ -77,7 +78,8 @@ export class Entry {
     this.set('opening', false);
     let resource: Resource;
     try {
-      resource = (factories[this.config.kind] as ResourceFactory)(this.config, this.context);
+      const factory = (await factories[this.config.kind]()) as ResourceFactory;
+      resource = factory(this.config, this.context);
     } catch (cause) {
       const error = this.error('cannot be set up', cause);
       permanent?.(error);

@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { LoadedConfig } from '../runtime/config/load.js';
+import { createEmptyRegistry } from '../runtime/resources/empty-registry.js';
+import type { ResourceLog } from '../runtime/resources/resource.js';
+import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
+import { type FileSettings, mergeFileSettings, type Options } from './options.js';
+
+export interface ServiceStart {
+  options: Options;
+  /** The environment, as data: `${VAR}` values in `justfn.yaml` come from it. */
+  env: Record<string, string | undefined>;
+  /** The handler named on the command line (container `CMD`), if any. */
+  handlerArg?: string | undefined;
+  taskRoot: string;
+  importModule: (specifier: string) => Promise<unknown>;
+}
+
+/** Everything a mode needs to start: the final options, the handler string, and `justfn.yaml` if any. */
+export interface Service {
+  options: Options;
+  handler: string;
+  taskRoot: string;
+  config?: LoadedConfig | undefined;
+}
+
+/**
+ * Finds and loads `justfn.yaml` (`JUSTFN_CONFIG`, else `$LAMBDA_TASK_ROOT/justfn.yaml` when present) and
+ * merges its settings under the environment's. The handler: the command line, `_HANDLER`, `handler:` in
+ * the file, `index.handler`. Rejects with a `ConfigError` (one line per problem).
+ *
+ * @example
+ * const service = await resolveService({ options, env: process.env, taskRoot: '/var/task', importModule });
+ */
+export async function resolveService(start: ServiceStart): Promise<Service> {
+  const { env, taskRoot } = start;
+  const file = start.options.configFile
+    ? path.resolve(taskRoot, start.options.configFile)
+    : path.join(taskRoot, 'justfn.yaml');
+  // The YAML parser and the schema load only when there is a file to read.
+  const config =
+    start.options.configFile || existsSync(file)
+      ? (await import('../runtime/config/load.js')).loadServiceConfig(file, env)
+      : undefined;
+  const options = config ? mergeFileSettings(start.options, env, fileSettings(config.config)) : start.options;
+  const handler = start.handlerArg ?? options.handler ?? 'index.handler';
+  return { options, handler, taskRoot, config };
+}
+
+function fileSettings(config: LoadedConfig['config']): FileSettings {
+  return {
+    handler: config.handler,
+    timeout: config.timeout,
+    concurrency: config.concurrency,
+    port: config.http?.port,
+    httpEvent: config.http?.event,
+    functionName: config.name,
+    memorySize: config.memory === undefined ? undefined : String(config.memory),
+  };
+}
+
+/** The resources `justfn.yaml` declares, as one registry; the registry code loads only when there are some. */
+export async function createRegistry(service: Service, log: ResourceLog): Promise<ResourceRegistry> {
+  const config = service.config;
+  const declared = config?.config.resources ?? {};
+  if (Object.keys(declared).length === 0) return createEmptyRegistry();
+  const { createResourceRegistry } = await import('../runtime/resources/registry.js');
+  return createResourceRegistry(declared, {
+    baseDir: config?.baseDir ?? service.taskRoot,
+    log,
+    secrets: config?.secrets ?? new Set(),
+    applicationName: config?.config.name ?? 'justfn',
+  });
+}
