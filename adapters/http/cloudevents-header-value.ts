@@ -73,6 +73,17 @@ function codePoint(c: number): string {
 }
 
 /**
+ * Whether a value has anything {@link encodeHeaderValue} would escape; a value without is printable
+ * ASCII, so it is also a valid CloudEvents String.
+ *
+ * @example
+ * needsEncoding('dev.knative.sources.ping') // false
+ */
+export function needsEncoding(value: string): boolean {
+  return NEEDS_ENCODING.test(value);
+}
+
+/**
  * Encodes an attribute value for a `ce-` header per CloudEvents HTTP binding §3.1.3.2: space, `"`, `%`
  * and every character outside U+0021-U+007E become UTF-8 bytes as upper-case `%XY`; nothing else is
  * touched. The value must be a valid CloudEvents String (no lone surrogates).
@@ -81,7 +92,7 @@ function codePoint(c: number): string {
  * encodeHeaderValue('Euro € 😀') // 'Euro%20%E2%82%AC%20%F0%9F%98%80'
  */
 export function encodeHeaderValue(value: string): string {
-  if (!NEEDS_ENCODING.test(value)) return value;
+  if (!needsEncoding(value)) return value;
   let out = '';
   for (const ch of value) {
     const c = ch.charCodeAt(0);

@@ -1,6 +1,6 @@
 import { JustfnError } from '../../runtime/errors.js';
 import { checkStringChars } from './cloudevents-attributes.js';
-import { encodeHeaderValue } from './cloudevents-header-value.js';
+import { encodeHeaderValue, needsEncoding } from './cloudevents-header-value.js';
 import { isJsonMediaType, parseMediaType } from './cloudevents-media-type.js';
 import { toCloudEventJson } from './cloudevents-structured.js';
 import { type CloudEventJson, show } from './cloudevents-types.js';
@@ -58,6 +58,7 @@ function isCloudEventShaped(value: unknown): value is Record<string, unknown> {
 function replyAttribute(name: string, value: string): string {
   if (value === '')
     throw new JustfnError('BAD_HANDLER_RESULT', `reply CloudEvent: ${name}: must not be empty`);
+  if (!needsEncoding(value)) return value;
   try {
     checkStringChars(name, value);
   } catch (error) {
