@@ -5,8 +5,11 @@ import { invalidCloudEvent, show } from './cloudevents-types.js';
 const BAD_STRING_CHAR = /[\p{Cc}\p{Cs}\p{Noncharacter_Code_Point}]/u;
 
 /**
- * The attributes every CloudEvent carries (CloudEvents 1.0.2 §REQUIRED Attributes), in the order we
- * report them missing.
+ * The attributes every CloudEvent carries besides `specversion` (CloudEvents 1.0.2 §REQUIRED
+ * Attributes), in the order we report them missing.
+ *
+ * @example
+ * for (const name of REQUIRED_ATTRIBUTES) if (event[name] === undefined) throw invalidCloudEvent(`${name}: required`);
  */
 export const REQUIRED_ATTRIBUTES = ['id', 'source', 'type'] as const;
 

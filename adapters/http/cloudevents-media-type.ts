@@ -1,4 +1,9 @@
-/** A parsed `Content-Type`: the lower-cased `type/subtype` and the lower-cased charset, if any. */
+/**
+ * A parsed `Content-Type`: the lower-cased `type/subtype` and the lower-cased charset, if any.
+ *
+ * @example
+ * const type: MediaType = { essence: 'text/plain', charset: 'utf-8' };
+ */
 export interface MediaType {
   essence: string;
   charset: string | undefined;

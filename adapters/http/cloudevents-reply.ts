@@ -6,10 +6,20 @@ import { toCloudEventJson } from './cloudevents-structured.js';
 import { type CloudEventJson, show } from './cloudevents-types.js';
 import type { HttpResponse } from './request.js';
 
-/** The `source` of a reply event when {@link ReplyOptions.replySource} is not given. */
+/**
+ * The `source` of a reply event when {@link ReplyOptions.replySource} is not given.
+ *
+ * @example
+ * toCloudEventResponse(1, incoming, { requestId }).headers['ce-source'] === DEFAULT_REPLY_SOURCE // true
+ */
 export const DEFAULT_REPLY_SOURCE = 'urn:justfn:function';
 
-/** How a handler's plain result is wrapped into a reply CloudEvent. */
+/**
+ * How a handler's plain result is wrapped into a reply CloudEvent.
+ *
+ * @example
+ * const options: ReplyOptions = { requestId: crypto.randomUUID(), replySource: '/users', replyType: 'user.saved' };
+ */
 export interface ReplyOptions {
   /** `type` of the reply; default `<incoming type>.response`. */
   replyType?: string;
