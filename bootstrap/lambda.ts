@@ -206,3 +206,5 @@ function patchConsole(log: LambdaLog): void {
     target[method] = log[method];
   }
 }
+
+export { warmLambda } from './warm.js';

@@ -3,6 +3,9 @@ import path from 'node:path';
 import type { startHttp } from './http.js';
 import type { startLambda } from './lambda.js';
 import { loadBundle } from './load-bundle.js';
+
+export { writeCodeCache } from './load-bundle.js';
+
 import { OptionError, type Options, readOptions } from './options.js';
 
 /**
@@ -49,11 +52,6 @@ function isDirectory(candidate: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Build step: compiles a bundle and stores V8's code cache beside it (`scripts/build.mjs`). */
-export function writeCodeCache(file: string): void {
-  loadBundle(file, { writeCache: true });
 }
 
 if (require.main === module) void start(process.argv.slice(2));

@@ -3,10 +3,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { isCloudEventRequest, parseCloudEvents } from '../../../adapters/http/cloudevents.js';
+import { testdata } from '../../helpers/process.js';
 import { request } from './cloudevents-helpers.js';
 
-// The cloudevents/conformance suite, replayed as it is (shared/testdata is read-only).
-const DIR = path.join(import.meta.dirname, '../../../../shared/testdata/cloudevents-conformance');
+// The cloudevents/conformance suite, replayed as it is (test/fixtures/testdata is never edited).
+const DIR = path.join(testdata, 'cloudevents-conformance');
 
 interface YamlEvent {
   Mode?: string;

@@ -1,0 +1,53 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startEmulator } from '../../adapters/emulator/emulator.js';
+import { fail, loadTarget } from './target.js';
+
+/**
+ * `justfn emulate [dir or handler] [--port 8080] [--host 127.0.0.1] [--timeout S]`: a local Lambda with
+ * the RIE's defaults; `justfn.yaml`'s handler, timeout, memory and name apply when the environment does
+ * not say otherwise.
+ */
+export async function emulateCommand(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      timeout: { type: 'string' },
+    },
+  });
+  const service = await loadTarget(positionals[0], process.env).catch(
+    (error: { problems?: string[]; message: string }) => fail((error.problems ?? [error.message]).join('\n')),
+  );
+  const { options } = service;
+  const fileTimeout = service.config?.config.timeout;
+  const timeout = Number(values.timeout ?? process.env.AWS_LAMBDA_FUNCTION_TIMEOUT ?? fileTimeout ?? 300);
+  const emulator = await startEmulator({
+    handler: service.handler,
+    taskRoot: service.taskRoot,
+    command: [process.execPath, path.join(__dirname, 'main.cjs')],
+    env: process.env,
+    port: Number(values.port),
+    host: values.host,
+    timeout,
+    ...(options.functionName ? { functionName: options.functionName } : {}),
+    ...(options.memorySize ? { memorySize: Number(options.memorySize) } : {}),
+    output: 'inherit',
+    report: (line) => process.stderr.write(`${line}\n`),
+  }).catch((error: NodeJS.ErrnoException) =>
+    fail(
+      error.code === 'EADDRINUSE'
+        ? `port ${values.port} is already in use (--port to pick another)`
+        : error.message,
+    ),
+  );
+  process.stderr.write(
+    `justfn emulate: ${service.handler} in ${service.taskRoot}, a local Lambda on ${emulator.invokeUrl}\n` +
+      `  curl -XPOST "${emulator.invokeUrl}" -d '{"hello":"world"}'\n`,
+  );
+  const stop = () => void emulator.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type FunctionInfo, LambdaContext } from '../../runtime/context.js';
+import { toErrorPayload } from '../../runtime/errors.js';
+import { loadHandler } from '../../runtime/handler-loader.js';
+import { invoke } from '../../runtime/invoke.js';
+import { createLambdaLog, type LambdaLog } from '../../runtime/logging/lambda-log.js';
+import { stringifyResult } from '../../runtime/result.js';
+import { createSequentialScope } from '../../runtime/scope.js';
+import { awslambda, type StreamSink } from '../../runtime/streaming.js';
+import { createRegistry, type Service } from '../service.js';
+import { fail, loadTarget } from './target.js';
+
+/**
+ * `justfn invoke [handler] [--event FILE|-]`: one local invocation — init (the handler, `justfn.yaml`'s
+ * resources), the invocation, close — with the result on stdout and the logs on stderr (`| jq` works).
+ * Exits 1 on an init or function error, with the error payload on stdout.
+ */
+export async function invokeCommand(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { event: { type: 'string' } },
+  });
+  const event = readEvent(values.event);
+  const scope = createSequentialScope();
+  const log = createLambdaLog({
+    format: 'Text',
+    level: 'TRACE',
+    scope,
+    stdout: (line) => process.stderr.write(line),
+  });
+  Object.assign(console, {
+    log: log.log,
+    info: log.info,
+    warn: log.warn,
+    error: log.error,
+    debug: log.debug,
+    trace: log.trace,
+  });
+  Object.assign(globalThis, { awslambda });
+
+  const service = await loadTarget(positionals[0], process.env).catch((error) => initFailed(log, error));
+  const registry = await createRegistry(service, resourceLog(log));
+  const handler = await loadHandler(service.handler, { taskRoot: service.taskRoot })
+    .then(async (loaded) => {
+      await registry.open();
+      return loaded;
+    })
+    .catch(async (error) => {
+      await registry.close();
+      return initFailed(log, error);
+    });
+
+  const timeout = service.options.timeout;
+  const functionName = service.options.functionName ?? 'justfn';
+  const info = {
+    requestId: crypto.randomUUID(),
+    deadlineMs: Date.now() + timeout * 1000,
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:012345678912:function:${functionName}`,
+  };
+  const outcome = await scope.run(info, () =>
+    invoke(handler, event, new LambdaContext(info, functionInfo(service, functionName), registry.resources), {
+      openStream: stdoutSink,
+      enforceDeadline: timeout,
+    }),
+  );
+  await registry.close();
+  if (outcome.ok && outcome.streamed) process.exit(0);
+  let body: string | undefined;
+  let failure = outcome.ok ? undefined : outcome.thrown;
+  try {
+    if (outcome.ok) body = stringifyResult(outcome.value);
+  } catch (error) {
+    failure = error;
+  }
+  if (body !== undefined) {
+    process.stdout.write(`${body}\n`);
+    process.exit(0);
+  }
+  log.logError('Invoke Error', failure);
+  if (!outcome.streamed) process.stdout.write(`${JSON.stringify(toErrorPayload(failure))}\n`);
+  process.exit(1);
+}
+
+function initFailed(log: LambdaLog, error: unknown): never {
+  log.logError('Init Error', error);
+  process.stdout.write(`${JSON.stringify(toErrorPayload(error))}\n`);
+  process.exit(1);
+}
+
+function functionInfo(service: Service, functionName: string): FunctionInfo {
+  return {
+    functionName,
+    functionVersion: service.options.functionVersion,
+    memoryLimitInMB: service.options.memorySize ?? '3008',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '$LATEST',
+  };
+}
+
+function resourceLog(log: LambdaLog) {
+  const line = (method: (...args: unknown[]) => void) => (fields: object, message?: string) =>
+    method(message ?? '', fields);
+  return { info: line(log.info), warn: line(log.warn), error: line(log.error) };
+}
+
+function readEvent(file: string | undefined): unknown {
+  if (file === undefined) return {};
+  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    fail(`--event ${file}: not JSON (${(error as Error).message})`);
+  }
+}
+
+function stdoutSink(): StreamSink {
+  return {
+    start() {},
+    write: (chunk, callback) => process.stdout.write(chunk, callback),
+    end: (callback) => process.stdout.write('', callback),
+    fail: async (error) => {
+      process.stderr.write(`\n${JSON.stringify(error)}\n`);
+    },
+  };
+}

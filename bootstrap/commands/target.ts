@@ -1,0 +1,25 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { readOptions } from '../options.js';
+import { resolveService, type Service } from '../service.js';
+
+/** `[handler]` on the command line: a directory (its `index.handler` or `justfn.yaml`'s) or a handler string. */
+export function resolveTarget(arg: string | undefined, env: NodeJS.ProcessEnv) {
+  const options = readOptions(env);
+  if (arg && existsSync(arg) && statSync(arg).isDirectory()) {
+    return { taskRoot: path.resolve(arg), handlerArg: undefined, options };
+  }
+  return { taskRoot: path.resolve(options.taskRoot ?? process.cwd()), handlerArg: arg, options };
+}
+
+/** The service a command works on: options, handler and `justfn.yaml`, exactly as `start` would see them. */
+export function loadTarget(arg: string | undefined, env: NodeJS.ProcessEnv): Promise<Service> {
+  const { taskRoot, handlerArg, options } = resolveTarget(arg, env);
+  return resolveService({ options, env, handlerArg, taskRoot, importModule: (s) => import(s) });
+}
+
+/** A message and exit code 2: the command line itself was wrong. */
+export function fail(message: string): never {
+  process.stderr.write(`justfn: ${message}\n`);
+  process.exit(2);
+}
