@@ -90,3 +90,15 @@ export function createQuietGate({ busyShare = 0.15, spellMs = 300, maxWaitMs = 1
       `${busyPasses} of ${passes} measurements started on a busy machine anyway`,
   };
 }
+
+/**
+ * Pins the calling thread (the driver's main thread, where the mock runs) to one CPU; processes it spawns
+ * inherit that. Returns a function that undoes it. Uses util-linux's taskset.
+ */
+export function pinToOneCpu(cpu = cpus().length - 1) {
+  const all = cpus()
+    .map((_, i) => i)
+    .join(',');
+  execFileSync('taskset', ['-pc', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  return () => execFileSync('taskset', ['-pc', all, String(process.pid)], { stdio: 'ignore' });
+}
