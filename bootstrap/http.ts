@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import { alb } from '../adapters/http/alb.js';
 import { apigwV1 } from '../adapters/http/apigw-v1.js';
 import { apigwV2 } from '../adapters/http/apigw-v2.js';
+import type { HttpInvocation } from '../adapters/http/http-invocations.js';
 import { createInvocationFactory } from '../adapters/http/http-invocations.js';
-import { createHttpSource, type HttpInvocation, type HttpSource } from '../adapters/http/http-source.js';
 import type { HttpEventFormat } from '../adapters/http/request.js';
 import { createHttpServer } from '../adapters/http/server.js';
 import type { FunctionInfo } from '../runtime/context.js';
@@ -12,6 +12,7 @@ import { JustfnError } from '../runtime/errors.js';
 import { loadHandler } from '../runtime/handler-loader.js';
 import { runLoop } from '../runtime/loop.js';
 import { createDeferredRecorder, type MetricsRecorder } from '../runtime/metrics-recorder.js';
+import { createQueueSource, type QueueSource } from '../runtime/queue-source.js';
 import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { createConcurrentScope } from '../runtime/scope.js';
 import { awslambda } from '../runtime/streaming.js';
@@ -66,7 +67,10 @@ export async function startHttp(start: ServiceStart): Promise<void> {
   });
   const recheck = setInterval(() => void registry.check().catch(() => {}), 5_000).unref();
 
-  const source = createHttpSource({ concurrency: options.concurrency, queue: options.queue });
+  const source = createQueueSource<HttpInvocation>({
+    concurrency: options.concurrency,
+    queue: options.queue,
+  });
   const metrics = createDeferredRecorder();
   const app = createHttpServer({
     maxBody: options.maxBody,
@@ -185,7 +189,7 @@ function serveMetrics(
   options: Options,
   service: Service,
   registry: ResourceRegistry,
-  source: HttpSource,
+  source: QueueSource<HttpInvocation>,
   recorder: ReturnType<typeof createDeferredRecorder>,
   log: RuntimeLog,
 ): Promise<() => Promise<void>> {

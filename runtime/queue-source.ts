@@ -1,16 +1,19 @@
-import type { Outcome } from '../../runtime/invoke.js';
-import type { Invocation, Source } from '../../runtime/loop.js';
-import type { StreamSink } from '../../runtime/streaming.js';
+import { JustfnError } from './errors.js';
+import type { Outcome } from './invoke.js';
+import type { Invocation, Source } from './loop.js';
+import type { StreamSink } from './streaming.js';
 
-/** An invocation made from an HTTP request: it knows how to answer its own request. */
-export interface HttpInvocation extends Invocation {
-  /** Sends the outcome back to the client (the event format decides how). */
-  respond(outcome: Outcome): void;
-  /** A streaming handler's bytes go straight to the client. */
-  openStream(): StreamSink;
+/**
+ * An invocation that knows how to answer its own caller (an HTTP request, a gRPC call). `respond` may
+ * return a promise — a gRPC server stream — and the loop's slot stays taken until it settles.
+ */
+export interface QueuedInvocation extends Invocation {
+  respond(outcome: Outcome): void | Promise<void>;
+  /** Where a streaming handler's bytes go, when the caller can take a stream. */
+  openStream?(): StreamSink;
 }
 
-export interface HttpSourceOptions {
+export interface QueueSourceOptions {
   /** Invocations running at once: the number of loops pulling from this source. */
   concurrency: number;
   /** Invocations waiting for a free loop; one more is refused. */
@@ -18,19 +21,21 @@ export interface HttpSourceOptions {
 }
 
 /**
- * Requests as a source for the loop: `concurrency` loops pull from one bounded queue. `submit` refuses
- * (returns false) when the queue is full; `drain` stops taking new work, lets every accepted invocation
- * finish, and ends the loops.
+ * Calls as a source for the loop (HTTP requests, gRPC calls): `concurrency` loops pull from one bounded
+ * queue. `submit` refuses (returns false) when the queue is full; `drain` stops taking new work, lets
+ * every accepted invocation finish, and ends the loops.
  *
  * @example
- * const http = createHttpSource({ concurrency: 64, queue: 640 });
- * for (let i = 0; i < 64; i++) void runLoop(http.source, loopOptions);
- * if (!http.submit(invocation)) reply.code(503);
+ * const calls = createQueueSource({ concurrency: 64, queue: 640 });
+ * for (let i = 0; i < 64; i++) void runLoop(calls.source, loopOptions);
+ * if (!calls.submit(invocation)) reply.code(503);
  */
-export function createHttpSource(options: HttpSourceOptions) {
-  const queue: HttpInvocation[] = [];
-  const idle: ((invocation: HttpInvocation | undefined) => void)[] = [];
-  const active = new Set<HttpInvocation>();
+export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>(
+  options: QueueSourceOptions,
+) {
+  const queue: I[] = [];
+  const idle: ((invocation: I | undefined) => void)[] = [];
+  const active = new Set<I>();
   let closed = false;
   let settled: (() => void) | undefined;
 
@@ -41,7 +46,7 @@ export function createHttpSource(options: HttpSourceOptions) {
     }
   };
 
-  const source: Source<HttpInvocation> = {
+  const source: Source<I> = {
     next() {
       const waiting = queue.shift();
       if (waiting) {
@@ -52,17 +57,24 @@ export function createHttpSource(options: HttpSourceOptions) {
       return new Promise((resolve) => idle.push(resolve));
     },
     async complete(invocation, outcome) {
-      active.delete(invocation);
-      invocation.respond(outcome);
-      checkDrained();
+      try {
+        await invocation.respond(outcome);
+      } finally {
+        active.delete(invocation);
+        checkDrained();
+      }
     },
-    openStream: (invocation) => invocation.openStream(),
+    openStream: (invocation) => {
+      if (!invocation.openStream)
+        throw new JustfnError('MALFORMED_STREAMING_HANDLER', 'This source cannot stream responses.');
+      return invocation.openStream();
+    },
   };
 
   return {
     source,
     /** Hands a request to a free loop, or queues it; false when even the queue is full (or draining). */
-    submit(invocation: HttpInvocation): boolean {
+    submit(invocation: I): boolean {
       if (closed) return false;
       const loop = idle.shift();
       if (loop) {
@@ -88,7 +100,7 @@ export function createHttpSource(options: HttpSourceOptions) {
      * ones still queued or running are answered by `abandon` (their answer must be idempotent: a late
      * outcome is ignored) and the promise resolves anyway: nothing accepted goes unanswered.
      */
-    drain(timeoutMs: number, abandon: (invocation: HttpInvocation) => void): Promise<void> {
+    drain(timeoutMs: number, abandon: (invocation: I) => void): Promise<void> {
       closed = true;
       const done = new Promise<void>((resolve) => {
         settled = resolve;
@@ -107,4 +119,6 @@ export function createHttpSource(options: HttpSourceOptions) {
   };
 }
 
-export type HttpSource = ReturnType<typeof createHttpSource>;
+export type QueueSource<I extends QueuedInvocation = QueuedInvocation> = ReturnType<
+  typeof createQueueSource<I>
+>;

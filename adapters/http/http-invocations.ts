@@ -3,13 +3,18 @@ import type { InvocationInfo } from '../../runtime/context.js';
 import { JustfnError, toErrorPayload } from '../../runtime/errors.js';
 import type { Outcome } from '../../runtime/invoke.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
+import type { QueuedInvocation } from '../../runtime/queue-source.js';
 import { stringifyResult } from '../../runtime/result.js';
 import type { InvocationScope } from '../../runtime/scope.js';
+import type { StreamSink } from '../../runtime/streaming.js';
 import { type CloudEventJson, toCloudEventResponse } from './cloudevents.js';
-import type { HttpInvocation } from './http-source.js';
+
 import type { HttpEventFormat, HttpRequest, HttpResponse } from './request.js';
 import { badResultResponse, functionErrorResponse, send } from './responses.js';
 import { createHttpStreamSink } from './stream-sink.js';
+
+/** An invocation from an HTTP request: it answers its own request, and can stream. */
+export type HttpInvocation = QueuedInvocation & { openStream(): StreamSink };
 
 export interface InvocationFactoryOptions {
   /** The format plain requests become, and its name (the metrics' `event` label). */

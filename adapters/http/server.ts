@@ -2,9 +2,12 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { JustfnError } from '../../runtime/errors.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
+import type { QueueSource } from '../../runtime/queue-source.js';
 import { isCloudEventRequest, parseCloudEvents, toBatchResponse } from './cloudevents.js';
-import type { createInvocationFactory } from './http-invocations.js';
-import type { HttpInvocation, HttpSource } from './http-source.js';
+import type { createInvocationFactory, HttpInvocation } from './http-invocations.js';
+
+type HttpSource = QueueSource<HttpInvocation>;
+
 import type { HttpRequest, HttpResponse } from './request.js';
 import { errorResponse, send } from './responses.js';
 
