@@ -67,7 +67,7 @@ export async function invokeHandler(
     event,
     new LambdaContext(info, functionInfo, options.resources ?? {}),
     {
-      enforceDeadline: timeout,
+      enforceDeadline: true,
       openStream: () => ({
         start: (h) => {
           head = h;

@@ -33,15 +33,15 @@ export const HIGH_WATER_MARK_SYMBOL = Symbol.for('aws.lambda.runtime.handler.str
 const defaultImport = (specifier: string) => import(specifier);
 
 /**
- * Loads a handler the way AWS's Node runtime does (`RICv3 src/UserFunction.js`): `..` is refused; the
+ * Finds the export a handler string names, the way AWS's Node runtime does (`RICv3 src/UserFunction.js`): `..` is refused; the
  * basename is split at its first dot into module and export path; the module is tried as is, `.js`
  * (`import()` when the nearest package.json says `"type": "module"`), `.mjs`, `.cjs`, then through
  * `require.resolve` from the task root; load failures become the `Runtime.*` errors AWS raises.
  *
  * @example
- * const handler = await loadHandler('src/users.api.handler', { taskRoot: '/var/task' });
+ * const api = await resolveExport('src/users.api', { taskRoot: '/var/task' }); // any export: a function or an object
  */
-export async function loadHandler(handlerString: string, options: LoadOptions): Promise<LoadedHandler> {
+export async function resolveExport(handlerString: string, options: LoadOptions): Promise<unknown> {
   if (handlerString.includes('..')) {
     throw new JustfnError(
       'MALFORMED_HANDLER_NAME',
@@ -65,8 +65,20 @@ export async function loadHandler(handlerString: string, options: LoadOptions): 
     .split('.')
     .reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], loaded);
   if (!fn) throw new JustfnError('HANDLER_NOT_FOUND', `${handlerString} is undefined or not exported`);
-  if (typeof fn !== 'function')
+  return fn;
+}
+
+/**
+ * Loads a handler function by AWS's rules (see {@link resolveExport}) and classifies it.
+ *
+ * @example
+ * const handler = await loadHandler('src/users.api.handler', { taskRoot: '/var/task' });
+ */
+export async function loadHandler(handlerString: string, options: LoadOptions): Promise<LoadedHandler> {
+  const fn = await resolveExport(handlerString, options);
+  if (typeof fn !== 'function') {
     throw new JustfnError('HANDLER_NOT_FOUND', `${handlerString} is not a function`);
+  }
   return describeHandler(fn as LoadedHandler['fn'], handlerString);
 }
 

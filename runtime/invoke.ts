@@ -19,10 +19,10 @@ export interface InvokeOptions {
   /** Where a streaming handler's bytes go; required for streaming handlers. */
   openStream?: () => StreamSink;
   /**
-   * Settle with a timeout at the deadline instead of waiting for the handler (HTTP mode; on Lambda the
-   * platform enforces it). The number is the budget in seconds, for the error message.
+   * Settle with a timeout at the deadline instead of waiting for the handler (HTTP and gRPC modes; on
+   * Lambda the platform enforces it).
    */
-  enforceDeadline?: number;
+  enforceDeadline?: boolean;
 }
 
 /**
@@ -44,8 +44,8 @@ export async function invoke(
       handler.kind === 'streaming'
         ? runStreaming(handler, event, context, options)
         : settle(callHandler(handler, event, context));
-    if (options.enforceDeadline === undefined) return await run;
-    return await raceDeadline(run, context, options.enforceDeadline);
+    if (!options.enforceDeadline) return await run;
+    return await raceDeadline(run, context);
   } finally {
     releaseContext(context);
   }
@@ -143,11 +143,9 @@ function finished(stream: ResponseStream): Promise<void> {
   });
 }
 
-function raceDeadline(
-  run: Promise<Outcome>,
-  context: LambdaContext<object>,
-  seconds: number,
-): Promise<Outcome> {
+function raceDeadline(run: Promise<Outcome>, context: LambdaContext<object>): Promise<Outcome> {
+  // The budget this invocation had: JUSTFN_TIMEOUT, or less when the caller's deadline (gRPC) is sooner.
+  const seconds = Math.ceil(Math.max(context.getRemainingTimeInMillis(), 0) / 10) / 100;
   return new Promise((resolve) => {
     let done = false;
     const timeout = () => {

@@ -29,8 +29,8 @@ export interface LoopOptions {
   resources?: object;
   /** Aborts every `context.signal` when the process shuts down. */
   shutdown?: AbortSignal;
-  /** HTTP mode: the budget in seconds after which an invocation is answered as timed out. */
-  enforceDeadline?: number;
+  /** Server modes: answer an invocation as timed out at its deadline, without waiting for the handler. */
+  enforceDeadline?: boolean;
   /**
    * Runs around each invocation: the resources are re-validated before it after an idle gap (a Lambda
    * thaw), and marked used after it.
@@ -64,7 +64,7 @@ async function runOne<I extends Invocation>(
   const context = new LambdaContext(invocation.info, options.functionInfo, resources, options.shutdown);
   const outcome = await invoke(options.handler, invocation.event, context, {
     ...(source.openStream ? { openStream: () => source.openStream!(invocation) } : {}),
-    ...(options.enforceDeadline === undefined ? {} : { enforceDeadline: options.enforceDeadline }),
+    ...(options.enforceDeadline && { enforceDeadline: true }),
   });
   options.freshness?.after();
   await source.complete(invocation, outcome);

@@ -1,7 +1,7 @@
 /** What the sources report; cheap calls on the hot path. */
 export interface MetricsRecorder {
-  /** An invocation ended: `outcome` is `success`, `error` or `timeout`. */
-  invocation(event: string, outcome: string, seconds: number): void;
+  /** An invocation ended: `outcome` is `success`, `error` or `timeout`; `method` for gRPC calls. */
+  invocation(event: string, outcome: string, seconds: number, method?: string): void;
   /** A request was refused before it became an invocation. */
   rejected(reason: string): void;
 }
@@ -25,7 +25,8 @@ export function createDeferredRecorder(
     else if (pending.length < limit) pending.push(call);
   };
   return {
-    invocation: (event, outcome, seconds) => later((r) => r.invocation(event, outcome, seconds)),
+    invocation: (event, outcome, seconds, method) =>
+      later((r) => r.invocation(event, outcome, seconds, method)),
     rejected: (reason) => later((r) => r.rejected(reason)),
     attach(recorder) {
       target = recorder;

@@ -28,14 +28,14 @@ export function createMetrics(gauges: MetricsGauges, initSeconds: number) {
   client.collectDefaultMetrics({ register: registry });
   const invocations = new client.Counter({
     name: 'justfn_invocations_total',
-    help: 'Invocations by event kind and outcome (success, error, timeout).',
-    labelNames: ['event', 'outcome'] as const,
+    help: 'Invocations by event kind, outcome (success, error, timeout) and gRPC method.',
+    labelNames: ['event', 'outcome', 'method'] as const,
     registers: [registry],
   });
   const duration = new client.Histogram({
     name: 'justfn_invocation_duration_seconds',
     help: 'Invocation duration, from the request being accepted to its answer.',
-    labelNames: ['event', 'outcome'] as const,
+    labelNames: ['event', 'outcome', 'method'] as const,
     buckets: BUCKETS,
     registers: [registry],
   });
@@ -83,9 +83,9 @@ export function createMetrics(gauges: MetricsGauges, initSeconds: number) {
     },
   });
   const recorder: MetricsRecorder = {
-    invocation(event, outcome, seconds) {
-      invocations.inc({ event, outcome });
-      duration.observe({ event, outcome }, seconds);
+    invocation(event, outcome, seconds, method = '') {
+      invocations.inc({ event, outcome, method });
+      duration.observe({ event, outcome, method }, seconds);
     },
     rejected(reason) {
       rejected.inc({ reason });

@@ -56,8 +56,11 @@ const noHttp2 = {
 
 // Modules that a process may never need, each its own bundle, reached only through dynamic import():
 // the YAML parser and schema (only with a justfn.yaml), the resource registry and each resource kind
-// (only when declared), prom-client (after the HTTP server listens). esbuild turns such an import of an
-// external file into a lazy require, so a process pays for them only when it uses them.
+// (only when declared), prom-client (after the HTTP server listens), gRPC mode (only with a `grpc:`
+// block). Each such import() becomes a lazy require, so a process pays for them only when it uses them.
+// Not a real import(): the mode bundles run from a code-cached vm.Script, which has no module loader (V8
+// drops the script's import callback when it uses cached data), so an import() there fails with
+// ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING.
 const splits = [
   { module: 'runtime/config/load.ts', out: 'config.cjs' },
   { module: 'runtime/resources/registry.ts', out: 'resources.cjs' },
@@ -65,17 +68,24 @@ const splits = [
   { module: 'runtime/resources/grpc.ts', out: 'resource-grpc.cjs' },
   { module: 'runtime/resources/http.ts', out: 'resource-http.cjs' },
   { module: 'runtime/metrics.ts', out: 'metrics.cjs' },
+  { module: 'bootstrap/grpc.ts', out: 'grpc.cjs' },
 ];
 
 const splitPoints = {
   name: 'split-points',
   setup(build) {
     build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.namespace === 'split') return { path: args.path, external: true };
       if (args.kind !== 'dynamic-import') return undefined;
       const target = path.resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
       const split = splits.find((s) => path.join(root, s.module) === target);
-      return split ? { path: `./${split.out}`, external: true } : undefined;
+      return split ? { path: `./${split.out}`, namespace: 'split' } : undefined;
     });
+    // A module of one line, bundled: esbuild runs it (and so the require) when the import() runs.
+    build.onLoad({ filter: /.*/, namespace: 'split' }, (args) => ({
+      loader: 'js',
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+    }));
   },
 };
 
@@ -123,6 +133,8 @@ await Promise.all([
       legalComments: 'none',
       logLevel: 'warning',
       plugins: [splitPoints, lazyBuiltins, noHttp2],
+      // Class and function names survive bundling: error types in logs and stacks read as written.
+      keepNames: true,
     }),
   ),
 ]);

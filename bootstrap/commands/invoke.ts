@@ -62,7 +62,7 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
   const outcome = await scope.run(info, () =>
     invoke(handler, event, new LambdaContext(info, functionInfo(service, functionName), registry.resources), {
       openStream: stdoutSink,
-      enforceDeadline: timeout,
+      enforceDeadline: true,
     }),
   );
   await registry.close();

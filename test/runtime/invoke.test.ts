@@ -67,8 +67,8 @@ describe('invoke: every handler kind settles once', () => {
 
 describe('invoke: deadline (HTTP mode enforces it)', () => {
   it('answers a timeout at the deadline and aborts context.signal', async () => {
-    const context = contextFor(50);
-    const outcome = await invoke(await kind('sleep'), { ms: 2_000 }, context, { enforceDeadline: 1 });
+    const context = contextFor(1_000);
+    const outcome = await invoke(await kind('sleep'), { ms: 5_000 }, context, { enforceDeadline: true });
     expect(outcome).toMatchObject({
       ok: false,
       timedOut: true,

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Metadata,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type sendUnaryData,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { InvocationInfo } from '../../runtime/context.js';
+import type { Outcome } from '../../runtime/invoke.js';
+import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
+import type { QueuedInvocation } from '../../runtime/queue-source.js';
+import type { InvocationScope } from '../../runtime/scope.js';
+import type { GrpcEvent } from './grpc-handler.js';
+import { toPlainMetadata, toStatus } from './grpc-status.js';
+
+export interface GrpcCallOptions {
+  /** Fully-qualified service name. */
+  service: string;
+  /** Seconds: the longest an invocation may take, whatever deadline the client sets. */
+  timeout: number;
+  invokedFunctionArn: string;
+  exposeErrors: boolean;
+  scope: InvocationScope;
+  log: { error(fields: object, message: string): void };
+  metrics: MetricsRecorder;
+  /** Hands an invocation to a loop; false when the queue is full or draining. */
+  submit(invocation: QueuedInvocation): boolean;
+}
+
+/**
+ * The service implementation grpc-js calls: every unary or server-streaming call becomes an invocation
+ * of the same loop, with the call's deadline as the invocation's deadline. Client and bidirectional
+ * streaming methods answer `UNIMPLEMENTED`.
+ *
+ * @example
+ * server.addService(definition, createGrpcCalls(definition, options));
+ */
+export function createGrpcCalls(
+  definition: ServiceDefinition,
+  options: GrpcCallOptions,
+): UntypedServiceImplementation {
+  const calls: UntypedServiceImplementation = {};
+  for (const [method, spec] of Object.entries(definition)) {
+    if (spec.requestStream) {
+      calls[method] = (_call: unknown, callback?: sendUnaryData<unknown>) => {
+        const error = { code: status.UNIMPLEMENTED, details: `${method}: client streaming is not supported` };
+        if (callback) callback(error);
+        else (_call as ServerWritableStream<unknown, unknown>).emit('error', error);
+      };
+    } else if (spec.responseStream) {
+      calls[method] = (call: ServerWritableStream<unknown, unknown>) =>
+        serve(method, call, options, streamTo(call));
+    } else {
+      calls[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+        serve(method, call, options, unaryTo(callback));
+    }
+  }
+  return calls;
+}
+
+type Answer = (outcome: Outcome, requestId: string, options: GrpcCallOptions) => void | Promise<void>;
+
+function serve(
+  method: string,
+  call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
+  options: GrpcCallOptions,
+  answer: Answer,
+): void {
+  const requestId = randomUUID();
+  const receivedAt = Date.now();
+  const deadline = call.getDeadline();
+  const clientDeadline = deadline instanceof Date ? deadline.getTime() : deadline;
+  const info: InvocationInfo = {
+    requestId,
+    deadlineMs: Math.min(clientDeadline, receivedAt + options.timeout * 1000),
+    invokedFunctionArn: options.invokedFunctionArn,
+  };
+  const event: GrpcEvent = {
+    service: options.service,
+    method,
+    request: call.request,
+    metadata: toPlainMetadata(call.metadata),
+  };
+  let answered = false;
+  const invocation: QueuedInvocation = {
+    event,
+    info,
+    respond: async (outcome) => {
+      if (answered) return;
+      answered = true;
+      const label = outcome.ok ? 'success' : outcome.timedOut ? 'timeout' : 'error';
+      if (!outcome.ok) {
+        options.scope.run(info, () =>
+          options.log.error(
+            {
+              requestId,
+              method,
+              errorType: outcome.error.errorType,
+              ...(outcome.thrown instanceof Error ? { err: outcome.thrown } : { error: outcome.error }),
+            },
+            'Invoke Error',
+          ),
+        );
+      }
+      await answer(outcome, requestId, options);
+      options.metrics.invocation('grpc', label, (Date.now() - receivedAt) / 1000, method);
+    },
+  };
+  if (!options.submit(invocation)) {
+    answered = true;
+    options.metrics.rejected('overloaded');
+    void answer(
+      {
+        ok: false,
+        error: { errorType: 'Runtime.Overloaded', errorMessage: '', trace: [] },
+        thrown: { code: status.RESOURCE_EXHAUSTED, message: 'too many calls running and waiting' },
+      },
+      requestId,
+      options,
+    );
+  }
+}
+
+function trailer(requestId: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set('x-request-id', requestId);
+  return metadata;
+}
+
+function unaryTo(callback: sendUnaryData<unknown>): Answer {
+  return (outcome, requestId, options) => {
+    if (!outcome.ok) return callback(toStatus(outcome, options.exposeErrors, requestId));
+    if (typeof outcome.value !== 'object' || outcome.value === null) {
+      return callback({
+        code: status.INTERNAL,
+        details: 'the handler returned no message',
+        metadata: trailer(requestId),
+      });
+    }
+    callback(null, outcome.value, trailer(requestId));
+  };
+}
+
+/** A server-streaming method: the handler returns an (async) iterable, an async generator most simply. */
+function streamTo(call: ServerWritableStream<unknown, unknown>): Answer {
+  return async (outcome, requestId, options) => {
+    if (!outcome.ok) {
+      call.emit('error', toStatus(outcome, options.exposeErrors, requestId));
+      return;
+    }
+    const messages = outcome.value as AsyncIterable<unknown> | Iterable<unknown> | null | undefined;
+    try {
+      if (messages !== null && messages !== undefined) {
+        for await (const message of messages) {
+          if (call.cancelled) break;
+          if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+        }
+      }
+      call.end(trailer(requestId));
+    } catch (error) {
+      const failed = {
+        ok: false as const,
+        error: { errorType: 'Error', errorMessage: String(error), trace: [] },
+        thrown: error,
+      };
+      call.emit('error', toStatus(failed, options.exposeErrors, requestId));
+    }
+  };
+}

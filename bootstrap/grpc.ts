@@ -1,0 +1,143 @@
+import path from 'node:path';
+import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import { createGrpcCalls } from '../adapters/grpc/grpc-calls.js';
+import { toGrpcHandler } from '../adapters/grpc/grpc-handler.js';
+import { createHealthService } from '../adapters/grpc/health.js';
+import { resolveExport } from '../runtime/handler-loader.js';
+import { runLoop } from '../runtime/loop.js';
+import { createDeferredRecorder } from '../runtime/metrics-recorder.js';
+import { createQueueSource } from '../runtime/queue-source.js';
+import { loadGrpcService } from '../runtime/resources/grpc.js';
+import type { InvocationScope } from '../runtime/scope.js';
+import { createRuntimeLog } from './runtime-log.js';
+import type { Service, ServiceStart } from './service.js';
+import { describeFunction, drainOnSignals, openInBackground, readiness, serveMetrics } from './serving.js';
+
+/**
+ * gRPC mode: `justfn.yaml` has a `grpc: { proto, service }` block, so `$PORT` serves that service over
+ * h2c with @grpc/grpc-js. Each call is an invocation of the same loop, with the same context, deadline
+ * (the call's, capped by `JUSTFN_TIMEOUT`), logs, metrics, resources, readiness
+ * (`grpc.health.v1.Health`) and drain.
+ */
+export async function startGrpc(
+  start: ServiceStart,
+  service: Service,
+  scope: InvocationScope,
+): Promise<void> {
+  const { options } = service;
+  const grpcConfig = service.config!.config.grpc!;
+  const functionInfo = describeFunction(options);
+  const log = createRuntimeLog(options, scope, functionInfo.functionName);
+
+  let handler: ReturnType<typeof toGrpcHandler>;
+  let definition: ReturnType<typeof loadGrpcService>['service'];
+  try {
+    const baseDir = service.config!.baseDir;
+    definition = loadGrpcService(path.resolve(baseDir, grpcConfig.proto), grpcConfig.service, [
+      baseDir,
+    ]).service;
+    const exported = await resolveExport(service.handler, {
+      taskRoot: service.taskRoot,
+      importModule: start.importModule,
+    });
+    handler = toGrpcHandler(exported, service.handler);
+  } catch (error) {
+    log.fatal(
+      { err: error, handler: service.handler, proto: grpcConfig.proto },
+      'Init Error: the gRPC service cannot be served',
+    );
+    process.exit(1);
+  }
+
+  const health = createHealthService(grpcConfig.service);
+  let draining = false;
+  const resources = await openInBackground(service, log, (state) => {
+    if (!draining) health.set(readiness(state).ready ? 'SERVING' : 'NOT_SERVING');
+  });
+  const { registry } = resources;
+  const shutdown = new AbortController();
+  const source = createQueueSource({ concurrency: options.concurrency, queue: options.queue });
+  const metrics = createDeferredRecorder();
+  const server = new Server({ 'grpc.max_receive_message_length': options.maxBody });
+  server.addService(health.definition, health.implementation);
+  server.addService(
+    definition,
+    createGrpcCalls(definition, {
+      service: grpcConfig.service,
+      timeout: options.timeout,
+      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionInfo.functionName}`,
+      exposeErrors: options.exposeErrors,
+      scope,
+      log,
+      metrics,
+      submit: (invocation) => source.submit(invocation),
+    }),
+  );
+  const loop = {
+    handler,
+    functionInfo,
+    scope,
+    resources: registry.resources,
+    enforceDeadline: true,
+    shutdown: shutdown.signal,
+  };
+  for (let i = 0; i < options.concurrency; i++) {
+    runLoop(source.source, loop).catch((error: unknown) =>
+      log.fatal({ err: error }, 'the invocation loop failed'),
+    );
+  }
+
+  const port = await new Promise<number>((resolve) =>
+    server.bindAsync(
+      `${options.host}:${options.port}`,
+      ServerCredentials.createInsecure(),
+      (error, bound) => {
+        if (error) {
+          log.fatal({ err: error, port: options.port }, `cannot listen on ${options.host}:${options.port}`);
+          process.exit(1);
+        }
+        resolve(bound);
+      },
+    ),
+  );
+  health.set(readiness(registry.health()).ready ? 'SERVING' : 'NOT_SERVING');
+  log.info(
+    {
+      port,
+      handler: handler.name,
+      grpcService: grpcConfig.service,
+      concurrency: options.concurrency,
+      revision: options.functionVersion,
+    },
+    `justfn is serving gRPC ${grpcConfig.service} (${handler.name}) on ${options.host}:${port}`,
+  );
+  const closeMetrics = serveMetrics(options, service, registry, source, metrics, log);
+  let closed: Promise<void> = Promise.resolve();
+
+  drainOnSignals({
+    log,
+    source,
+    drainTimeout: options.drainTimeout,
+    shutdown,
+    stopAccepting: () => {
+      draining = true;
+      health.set('NOT_SERVING');
+      // New calls are refused from here; calls in flight go on, and their answers are flushed before the
+      // connections close (forcing them closed at once would cancel answers still being written).
+      closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+    abandon: (invocation, error) =>
+      invocation.respond({
+        ok: false,
+        error: { errorType: error.name, errorMessage: error.message, trace: [] },
+        thrown: { code: status.UNAVAILABLE, message: 'the server is shutting down' },
+      }),
+    async cleanUp() {
+      health.close();
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+      server.forceShutdown();
+      await resources.close();
+      await (await closeMetrics)();
+    },
+  });
+}

@@ -1,0 +1,180 @@
+import { hostname } from 'node:os';
+import type { FunctionInfo } from '../runtime/context.js';
+import { JustfnError } from '../runtime/errors.js';
+import type { createDeferredRecorder } from '../runtime/metrics-recorder.js';
+import type { QueuedInvocation, QueueSource } from '../runtime/queue-source.js';
+import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
+import { cgroupMemoryLimitMb } from './cgroup.js';
+import type { Options } from './options.js';
+import type { RuntimeLog } from './runtime-log.js';
+import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
+
+// What the two long-running server modes share — HTTP (fastify) and gRPC (grpc-js) on $PORT: the service,
+// the context's fixed fields, resources opened in the background, metrics on their own port, the drain.
+
+/** The service, or a fatal log line with each `justfn.yaml` problem and exit 2. */
+export async function resolveOrExit(start: ServiceStart, log: RuntimeLog): Promise<Service> {
+  try {
+    return await resolveService(start);
+  } catch (error) {
+    // Duck-typed: the config loader lives in its own bundle, with its own copy of ConfigError.
+    const problems = (error as { problems?: string[] }).problems ?? [String(error)];
+    log.fatal({ problems }, `Init Error: ${problems.join('; ')}`);
+    process.exit(2);
+  }
+}
+
+/** The context's fixed fields in a server mode: Knative's variables, the cgroup's memory limit. */
+export function describeFunction(options: Options): FunctionInfo {
+  const functionName = options.functionName ?? 'justfn';
+  return {
+    functionName,
+    functionVersion: options.functionVersion,
+    memoryLimitInMB: options.memorySize ?? cgroupMemoryLimitMb() ?? '3008',
+    logGroupName: options.logGroupName ?? `/aws/lambda/${functionName}`,
+    logStreamName: options.logStreamName ?? hostname(),
+  };
+}
+
+/**
+ * The resources open in the background, retried with backoff: the server listens at once and readiness
+ * waits for them; every 5 s a real round trip keeps readiness true to their state.
+ */
+export async function openInBackground(
+  service: Service,
+  log: RuntimeLog,
+  onState?: (health: RegistryHealth) => void,
+) {
+  const stop = new AbortController();
+  const registry = await createRegistry(service, log);
+  const opened = registry
+    .openWithRetry({ signal: stop.signal, ...(onState && { onState }) })
+    .catch((error: unknown) => {
+      log.fatal({ err: error }, 'a resource cannot be opened, and retrying will not help');
+      return false;
+    });
+  const recheck = setInterval(() => void registry.check().then(onState, () => {}), 5_000).unref();
+  return {
+    registry,
+    /** After the drain: stop retrying, then close in reverse order. */
+    async close() {
+      clearInterval(recheck);
+      stop.abort();
+      await opened;
+      await registry.close();
+    },
+  };
+}
+
+export function readiness(health: RegistryHealth): { ready: boolean; reasons: string[] } {
+  if (health.ready) return { ready: true, reasons: [] };
+  const reasons = Object.entries(health.resources)
+    .filter(([, resource]) => resource.state !== 'open' || !resource.healthy)
+    .map(
+      ([name, resource]) =>
+        `resource ${name}: ${resource.state}${resource.error ? ` (${resource.error})` : ''}`,
+    );
+  return { ready: false, reasons: reasons.length > 0 ? reasons : ['resources are opening'] };
+}
+
+/**
+ * Metrics load after the server listens: prom-client is not on the cold path, and what happens before
+ * it loads is kept by the deferred recorder. Resolves to the function that closes the metrics server.
+ */
+export function serveMetrics(
+  options: Options,
+  service: Service,
+  registry: ResourceRegistry,
+  source: QueueSource<QueuedInvocation>,
+  recorder: ReturnType<typeof createDeferredRecorder>,
+  log: RuntimeLog,
+): Promise<() => Promise<void>> {
+  const none = async () => {};
+  if (options.metricsPort === 0) return Promise.resolve(none);
+  const initSeconds = process.uptime();
+  return new Promise((resolve) =>
+    setImmediate(async () => {
+      const { createMetrics } = await import('../runtime/metrics.js');
+      const { startMetricsServer } = await import('../adapters/http/metrics-server.js');
+      const resources = () => resourceStates(service, registry.health());
+      const created = createMetrics(
+        { inFlight: source.running, queued: source.queued, resources },
+        initSeconds,
+      );
+      recorder.attach(created.recorder);
+      const server = await startMetricsServer(created.registry, options.metricsPort, options.host).catch(
+        (error: Error) => log.error({ err: error }, `cannot serve metrics on port ${options.metricsPort}`),
+      );
+      resolve(server ? server.close : none);
+    }),
+  );
+}
+
+function resourceStates(
+  service: Service,
+  health: RegistryHealth,
+): Record<string, { kind: string; up: boolean }> {
+  return Object.fromEntries(
+    Object.entries(service.config?.config.resources ?? {}).map(([name, config]) => {
+      const resource = health.resources[name];
+      return [name, { kind: config.kind, up: resource?.state === 'open' && resource.healthy }];
+    }),
+  );
+}
+
+export interface DrainPlan<I extends QueuedInvocation> {
+  log: RuntimeLog;
+  source: QueueSource<I>;
+  /** Seconds to let accepted work finish. */
+  drainTimeout: number;
+  /** Aborts every `context.signal` once the drain timeout passed. */
+  shutdown: AbortController;
+  /** Readiness off, no new connections. */
+  stopAccepting(): void;
+  /** Answers an invocation still queued or running at the drain timeout. */
+  abandon(invocation: I, error: JustfnError): void;
+  /** After the drain: close connections, resources, metrics. */
+  cleanUp(): Promise<void>;
+}
+
+/**
+ * SIGTERM and SIGINT drain: stop accepting, finish every accepted invocation (past the drain timeout,
+ * answer what is left), clean up, exit 0. A second signal exits at once; an uncaught exception is
+ * logged and drains too, then exits 1; an unhandled rejection is logged and the server goes on.
+ */
+export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): void {
+  const { log, source } = plan;
+  let draining = false;
+  const drain = async (reason: string, exitCode: number) => {
+    if (draining) {
+      log.warn({ reason }, 'second signal: exiting now');
+      process.exit(exitCode || 1);
+    }
+    draining = true;
+    log.info(
+      { reason, inFlight: source.running(), queued: source.queued() },
+      'draining: finishing accepted requests',
+    );
+    plan.stopAccepting();
+    await source.drain(plan.drainTimeout * 1000, (invocation) => {
+      const error = new JustfnError('DRAINING', 'The drain timeout passed');
+      plan.shutdown.abort(error);
+      plan.abandon(invocation, error);
+    });
+    await plan.cleanUp();
+    log.info({ reason }, 'drained: exiting');
+    process.exit(exitCode);
+  };
+  process.on('SIGTERM', () => void drain('SIGTERM', 0));
+  process.on('SIGINT', () => void drain('SIGINT', 0));
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'Uncaught Exception: draining, then exiting');
+    void drain('uncaughtException', 1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    log.error(
+      { err: reason instanceof Error ? reason : new Error(String(reason)) },
+      'Unhandled Promise Rejection',
+    );
+  });
+}

@@ -1,0 +1,123 @@
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { greeterDir, healthCheck, startGrpcRuntime } from '../../helpers/grpc-runtime.js';
+
+type Runtime = Awaited<ReturnType<typeof startGrpcRuntime>>;
+const started: Runtime[] = [];
+afterAll(() => Promise.all(started.map((r) => r.stop())));
+const serve = async (env: Record<string, string> = {}) => {
+  const runtime = await startGrpcRuntime(env);
+  started.push(runtime);
+  return runtime;
+};
+
+describe('gRPC mode: each call is an invocation', () => {
+  it('a unary call succeeds; its request id is in the trailer and on its log lines', async () => {
+    const runtime = await serve();
+    const { value, trailer } = await runtime.unary('SayHello', { name: 'ada' });
+    expect(value).toMatchObject({ message: 'hello, ada' });
+    const requestId = trailer?.get('x-request-id')[0];
+    expect(value?.request_id).toBe(requestId);
+    await runtime.process.waitForOutput('"msg":"hello ada"');
+    expect(runtime.logs().find((l) => l.msg === 'hello ada')?.requestId).toBe(requestId);
+  });
+
+  it('a thrown error with a gRPC code answers that status and message', async () => {
+    const { error } = await (await serve()).unary('Fail', { how: 'status' });
+    expect([error?.code, error?.details]).toEqual([grpc.status.NOT_FOUND, 'no such user']);
+  });
+
+  it('any other error is INTERNAL without its message, unless JUSTFN_EXPOSE_ERRORS=1', async () => {
+    const hidden = await (await serve()).unary('Fail', { how: 'other' });
+    expect([hidden.error?.code, hidden.error?.details]).toEqual([grpc.status.INTERNAL, 'Internal error']);
+    const shown = await (await serve({ JUSTFN_EXPOSE_ERRORS: '1' })).unary('Fail', { how: 'other' });
+    expect(shown.error?.details).toBe('Error: secret detail: password hunter2');
+  });
+
+  it("the call's deadline is the invocation's: DEADLINE_EXCEEDED, and context.signal aborts", async () => {
+    const runtime = await serve();
+    const { error } = await runtime.unary('Slow', { ms: 5000 }, { deadline: Date.now() + 300 });
+    expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await runtime.process.waitForOutput('slow done, aborted: true');
+  });
+
+  it('methods the handler lacks, and client streaming, answer UNIMPLEMENTED', async () => {
+    const runtime = await serve();
+    expect((await runtime.unary('NotImplemented', { name: 'x' })).error?.code).toBe(
+      grpc.status.UNIMPLEMENTED,
+    );
+    const upload = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = (runtime.client.Upload as Function).call(
+        runtime.client,
+        (error: grpc.ServiceError | null) => resolve(error),
+      );
+      call.end();
+    });
+    expect(upload?.code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+
+  it('a server-streaming method streams what an async generator yields', async () => {
+    const runtime = await serve();
+    const call = (runtime.client.Count as Function).call(runtime.client, {
+      to: 4,
+    }) as grpc.ClientReadableStream<{ n: number }>;
+    const got: number[] = [];
+    call.on('data', (reply) => got.push(reply.n));
+    await new Promise((resolve) => call.on('end', resolve));
+    expect(got).toEqual([1, 2, 3, 4]);
+  });
+
+  it('one function can serve every method, with the call metadata', async () => {
+    const runtime = await serve({ _HANDLER: 'index.oneFunction' });
+    const metadata = new grpc.Metadata();
+    metadata.set('x-caller', 'tests');
+    const { value } = await runtime.unary('SayHello', { name: 'bo' }, {}, metadata);
+    expect(value?.message).toBe('one function: bo, from tests');
+    expect((await runtime.unary('Slow', { ms: 1 })).error?.code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+});
+
+describe('gRPC mode: health and drain', () => {
+  it('grpc.health.v1 answers SERVING for "" and the service, NOT_FOUND for others', async () => {
+    const runtime = await serve();
+    expect(await healthCheck(runtime.port)).toBe('SERVING');
+    expect(await healthCheck(runtime.port, 'greet.v1.Greeter')).toBe('SERVING');
+    expect(await healthCheck(runtime.port, 'other.Service')).toBe(grpc.status.NOT_FOUND);
+  });
+
+  it('SIGTERM with calls in flight: they complete, health turns NOT_SERVING, exit 0', async () => {
+    const runtime = await startGrpcRuntime({ JUSTFN_DRAIN_TIMEOUT: '20' });
+    const calls = Array.from({ length: 10 }, () => runtime.unary('Slow', { ms: 800 }));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // let the calls arrive
+    runtime.process.child.kill('SIGTERM');
+    await runtime.process.waitForOutput('draining: finishing accepted requests');
+    const answers = await Promise.all(calls);
+    expect(answers.map((a) => a.value?.message ?? `${a.error?.code} ${a.error?.details}`)).toEqual(
+      Array(10).fill('slept 800'),
+    );
+    expect(await runtime.process.exited).toBe(0);
+    runtime.client.close();
+  });
+});
+
+describe('gRPC mode: readiness follows the resources', () => {
+  it('NOT_SERVING while a resource is down, SERVING once it is up, without a restart', async () => {
+    const { createServer } = await import('node:http');
+    const upstream = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const port = (upstream.address() as import('node:net').AddressInfo).port;
+    await new Promise((resolve) => upstream.close(resolve));
+    const runtime = await startGrpcRuntime({ UPSTREAM_PORT: String(port) }, `${greeterDir}-upstream`);
+    started.push(runtime);
+    expect(await healthCheck(runtime.port)).toBe('NOT_SERVING');
+    upstream.listen(port, '127.0.0.1');
+    let health: string | number = 'NOT_SERVING';
+    for (let i = 0; i < 200 && health !== 'SERVING'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      health = await healthCheck(runtime.port);
+    }
+    expect(health).toBe('SERVING');
+    expect((await runtime.unary('SayHello', { name: 'up' })).value?.message).toBe('hello, up');
+    upstream.close();
+  });
+});

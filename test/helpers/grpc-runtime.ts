@@ -1,0 +1,94 @@
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { cleanEnv, fixtures, runtimeCommand, type Spawned, spawnCaptured } from './process.js';
+
+export const greeterDir = path.join(fixtures, 'grpc', 'greeter');
+
+/** The real bootstrap serving a gRPC fixture on a free port, and a client generated from the same .proto. */
+export async function startGrpcRuntime(env: Record<string, string> = {}, taskRoot = greeterDir) {
+  const spawned = spawnCaptured(
+    runtimeCommand,
+    cleanEnv({
+      PORT: '0',
+      JUSTFN_HOST: '127.0.0.1',
+      JUSTFN_METRICS_PORT: '0',
+      LAMBDA_TASK_ROOT: taskRoot,
+      ...env,
+    }),
+  );
+  await spawned.waitForOutput(/justfn is serving gRPC/);
+  const port = Number(/"port":(\d+)/.exec(spawned.stdout())![1]);
+  const definition = grpc.loadPackageDefinition(
+    loadSync(path.join(taskRoot, 'greeter.proto'), { keepCase: true }),
+  );
+  const Greeter = (definition.greet as grpc.GrpcObject).v1 as grpc.GrpcObject;
+  const client = new (Greeter.Greeter as grpc.ServiceClientConstructor)(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  );
+  const unary = (
+    method: string,
+    request: object,
+    options: grpc.CallOptions = {},
+    metadata = new grpc.Metadata(),
+  ) =>
+    new Promise<{ value?: Record<string, unknown>; error?: grpc.ServiceError; trailer?: grpc.Metadata }>(
+      (resolve) => {
+        // The answer is complete with both the callback and the status (which carries the trailer).
+        let answer: { value?: Record<string, unknown>; error?: grpc.ServiceError } | undefined;
+        let trailer: grpc.Metadata | undefined;
+        const settle = () => answer && trailer && resolve({ ...answer, trailer });
+        const call = (client[method] as Function).call(
+          client,
+          request,
+          metadata,
+          options,
+          (error: grpc.ServiceError | null, value: Record<string, unknown>) => {
+            answer = error ? { error } : { value };
+            settle();
+          },
+        );
+        call.on('status', (status: grpc.StatusObject) => {
+          trailer = status.metadata;
+          settle();
+        });
+      },
+    );
+  const logs = () =>
+    spawned
+      .stdout()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return {
+    port,
+    process: spawned,
+    client,
+    unary,
+    logs,
+    async stop() {
+      client.close();
+      await spawned.kill();
+    },
+  };
+}
+
+/** `grpc.health.v1.Health/Check` through a generic client: the status name, or the error code. */
+export function healthCheck(port: number, service = ''): Promise<string | number> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const names = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      (value: { service: string }) =>
+        Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(value.service)]), Buffer.from(value.service)]),
+      (bytes: Buffer) => names[bytes[1] ?? 0] ?? 'UNKNOWN',
+      { service },
+      (error, value) => {
+        client.close();
+        resolve(error ? error.code : (value as string));
+      },
+    );
+  });
+}
