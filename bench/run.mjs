@@ -38,7 +38,7 @@ const { values: flags, positionals } = parseArgs({
 
 const number = (value, fallback) => (value === undefined ? fallback : Number(value));
 const options = {
-  startRounds: number(flags['start-rounds'], flags.quick ? 5 : 15),
+  startRounds: number(flags['start-rounds'], flags.quick ? 5 : 20),
   loadRounds: number(flags['load-rounds'], flags.quick ? 2 : 4),
   slices: number(flags.slices, flags.quick ? 2 : 3),
   sliceMs: number(flags['slice-ms'], flags.quick ? 500 : 1000),

@@ -66,7 +66,8 @@ export function ensureBenchDeps(benchDir, log) {
   }
   if (missing.length > 0) throw new Error(missingToolsMessage(missing));
   log('installing bench dependencies (npm ci in bench/; aws-lambda-ric compiles its addon, about a minute)');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: benchDir, stdio: 'inherit' });
+  // Their output goes to stderr: stdout carries only the results table.
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: benchDir, stdio: ['ignore', 2, 2] });
   if (!existsSync(addon)) {
     throw new Error(
       `aws-lambda-ric's native addon was not built (${addon} is missing): check allowScripts in bench/package.json`,
@@ -105,7 +106,7 @@ export function ensureBuild(root, log) {
       ? 'building justfn (dist/ is missing)'
       : 'building justfn (dist/ is older than its sources)',
   );
-  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });
 }
 
 /**
