@@ -1,0 +1,75 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/process.js';
+import { envPairs, execForm, type Instruction, parseDockerfile, runParts } from './dockerfile.js';
+
+const dockerfile = parseDockerfile(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'));
+const last = Math.max(...dockerfile.map((i) => i.stage));
+const final = dockerfile.filter((i) => i.stage === last);
+const only = (instructions: Instruction[], keyword: string) =>
+  instructions.filter((i) => i.keyword === keyword);
+
+describe('Dockerfile: the base image contract', () => {
+  it('builds in one stage and runs from a second, on an official Node 22 slim image', () => {
+    const froms = only(dockerfile, 'FROM');
+    expect(froms).toHaveLength(2);
+    expect(froms[0]!.args).toMatch(/\bAS build$/);
+    expect(froms[1]!.args).toMatch(/^node:22(\.\d+)*(-[a-z]+)?-slim$/);
+  });
+
+  it('runs the bootstrap with index.handler by default, from /var/task, with Lambda and Knative variables', () => {
+    expect(execForm(only(final, 'ENTRYPOINT').at(-1)!.args)).toEqual(['/opt/justfn/bootstrap/bootstrap']);
+    expect(execForm(only(final, 'CMD').at(-1)!.args)).toEqual(['index.handler']);
+    expect(only(final, 'WORKDIR').at(-1)!.args).toBe('/var/task');
+    const env = Object.assign({}, ...only(final, 'ENV').map((i) => envPairs(i.args)));
+    expect(env).toMatchObject({ LAMBDA_TASK_ROOT: '/var/task', PORT: '8080' });
+    expect(only(final, 'EXPOSE').map((i) => i.args)).toEqual(['8080']);
+  });
+
+  it('runs as a numeric non-root user, set after every step that needs root', () => {
+    const user = only(final, 'USER').at(-1)!;
+    const [uid, gid] = user.args.split(':');
+    expect(Number(uid)).toBeGreaterThan(0);
+    expect(Number(gid ?? uid)).toBeGreaterThan(0);
+    const runs = final.filter((i) => i.keyword === 'RUN');
+    expect(final.indexOf(user)).toBeGreaterThan(final.indexOf(runs.at(-1)!));
+  });
+
+  it('ships no node_modules and no build tools: the final stage takes only the packed runtime', () => {
+    expect(only(final, 'COPY')).toEqual([]);
+    const { mounts, command } = runParts(only(final, 'RUN')[0]!.args);
+    expect(mounts.map((m) => m.from ?? 'context')).toEqual(['build', 'context']);
+    expect(command).not.toMatch(/npm (ci|install)|node_modules/);
+    expect(command).toMatch(/rm -rf [^;]*"\$dest\/dist\/cli\.cjs"/);
+  });
+
+  it("writes the code caches in the final stage, with that image's own Node", () => {
+    const { command } = runParts(only(final, 'RUN')[0]!.args);
+    expect(command).toMatch(
+      /rm -f "\$dest\/dist\/"\*\.cache;.*node \/tmp\/warm\.cjs "\$dest\/dist" lambda;.*http;/,
+    );
+    const build = dockerfile.filter((i) => i.stage === 0 && i.keyword === 'RUN').map((i) => i.args);
+    expect(build.join('\n')).toMatch(/npm ci --ignore-scripts/);
+    expect(build.join('\n')).toMatch(/npm pack --ignore-scripts/);
+  });
+});
+
+describe('examples/*/Dockerfile: a function image is FROM justfn, COPY, CMD', () => {
+  const examples = readdirSync(path.join(repoRoot, 'examples'), { withFileTypes: true }).filter((d) =>
+    d.isDirectory(),
+  );
+
+  it.each(examples.map((d) => d.name))('examples/%s', (name) => {
+    const instructions = parseDockerfile(
+      readFileSync(path.join(repoRoot, 'examples', name, 'Dockerfile'), 'utf8'),
+    );
+    expect(instructions.map((i) => i.keyword)).toEqual(['FROM', 'COPY', 'CMD']);
+    expect(instructions[0]!.args).toBe('justfn');
+    const handler = execForm(instructions[2]!.args)?.[0] ?? '';
+    const module = handler.slice(0, handler.lastIndexOf('.'));
+    const copied = instructions[1]!.args.split(/\s+/).slice(0, -1);
+    expect(copied.some((file) => file.startsWith(`${module}.`))).toBe(true);
+    expect(copied).toContain('justfn.yaml');
+  });
+});

@@ -1,0 +1,166 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator } from '../../adapters/emulator/emulator.js';
+import { cleanEnv, repoRoot, type Spawned, spawnCaptured } from '../helpers/process.js';
+import { envPairs, execForm, parseDockerfile, runParts } from './dockerfile.js';
+
+// The Dockerfile's own steps, run here with the image's paths moved under a temporary root: what `npm
+// pack` publishes, unpacked and pruned into opt/justfn with code caches written, the example copied into
+// var/task. Then that tree serves real requests, as `docker run` would, and runs under the emulator, as
+// Lambda would — with no node_modules anywhere above it.
+const dockerfile = parseDockerfile(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'));
+const finalStage = Math.max(...dockerfile.map((i) => i.stage));
+const root = mkdtempSync(path.join(tmpdir(), 'justfn-image-'));
+const pkg = path.join(root, '.pkg');
+const opt = path.join(root, 'opt', 'justfn');
+const task = path.join(root, 'var', 'task');
+
+/** The image's absolute paths, moved under `root`; the build stage's outputs and the context's files, mounted. */
+function relocate(command: string, mounts: ReturnType<typeof runParts>['mounts']): string {
+  let out = command;
+  for (const mount of mounts) {
+    const host = mount.from === 'build' ? pkg : path.join(repoRoot, mount.source);
+    out = out.replaceAll(mount.target, host);
+  }
+  return out.replaceAll('/opt/justfn', opt).replaceAll('/var/task', task).replaceAll('/tmp/pkg', pkg);
+}
+
+function sh(command: string, cwd: string): void {
+  execFileSync('sh', ['-c', command], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeAll(() => {
+  mkdirSync(pkg, { recursive: true });
+  // Build stage: the test setup has built dist/ as `node scripts/build.mjs --bundles-only` does; the rest
+  // of that step (npm pack) runs as written.
+  const build = dockerfile.filter((i) => i.stage === 0 && i.keyword === 'RUN' && i.args.includes('npm pack'));
+  expect(build).toHaveLength(1);
+  const steps = build[0]!.args.split('&&').map((s) => s.trim());
+  expect(steps[0]).toBe('node scripts/build.mjs --bundles-only');
+  sh(relocate(steps.slice(1).join(' && '), []), repoRoot);
+  for (const run of dockerfile.filter((i) => i.stage === finalStage && i.keyword === 'RUN')) {
+    const { mounts, command } = runParts(run.args);
+    sh(relocate(command, mounts), root);
+  }
+  // examples/hello/Dockerfile: COPY <files> ./ into the WORKDIR.
+  const example = parseDockerfile(readFileSync(path.join(repoRoot, 'examples/hello/Dockerfile'), 'utf8'));
+  const copy = example.find((i) => i.keyword === 'COPY')!.args.split(/\s+/);
+  for (const file of copy.slice(0, -1))
+    cpSync(path.join(repoRoot, 'examples/hello', file), path.join(task, file));
+}, 120_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('the image installed into a directory, as the Dockerfile does it', () => {
+  it('holds the runtime bundles with fresh code caches, and nothing else of the package', () => {
+    const dist = readdirSync(path.join(opt, 'dist')).sort();
+    expect(dist).toEqual(
+      expect.arrayContaining(['main.cjs', 'lambda.cjs', 'lambda.cjs.cache', 'http.cjs', 'http.cjs.cache']),
+    );
+    expect(dist.filter((f) => /^(cli\.cjs|index\.js|testing\.js|types)$/.test(f))).toEqual([]);
+    expect(existsSync(path.join(opt, 'bin'))).toBe(false);
+    expect(existsSync(path.join(opt, 'node_modules'))).toBe(false);
+    // Node resolves packages by walking up from the bundle: nothing to find there either.
+    for (let dir = opt; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      expect(existsSync(path.join(dir, 'node_modules'))).toBe(false);
+    }
+    // Every bundle a runtime bundle requires by path is there.
+    for (const file of dist.filter((f) => f.endsWith('.cjs'))) {
+      const source = readFileSync(path.join(opt, 'dist', file), 'utf8');
+      for (const [, required] of source.matchAll(/require\("\.\/([\w.-]+\.cjs)"\)/g))
+        expect(dist).toContain(required);
+    }
+  });
+
+  describe('docker run: HTTP mode', () => {
+    let server: Spawned;
+    let base: string;
+
+    beforeAll(async () => {
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      const env = Object.assign(
+        {},
+        ...dockerfile
+          .filter((i) => i.stage === finalStage && i.keyword === 'ENV')
+          .map((i) => envPairs(i.args)),
+      );
+      const cmd = execForm(dockerfile.filter((i) => i.keyword === 'CMD').at(-1)!.args) ?? [];
+      const entrypoint = execForm(dockerfile.filter((i) => i.keyword === 'ENTRYPOINT').at(-1)!.args) ?? [];
+      server = spawnCaptured(
+        [...entrypoint.map((p) => relocate(p, [])), ...cmd],
+        cleanEnv({ ...env, LAMBDA_TASK_ROOT: task, PORT: String(port), JUSTFN_METRICS_PORT: '0' }),
+        task,
+      );
+      await server.waitForOutput(/listening|Server listening|"port"/i, 15_000);
+    }, 30_000);
+
+    afterAll(async () => {
+      await server.kill('SIGTERM');
+    });
+
+    it('answers a plain request as the example does, with the request id', async () => {
+      const response = await request(`${base}/hello?name=image`);
+      const body = (await response.body.json()) as { greeting: string; requestId: string };
+      expect(response.statusCode).toBe(200);
+      expect(body.greeting).toBe('hello, image');
+      expect(response.headers['x-request-id']).toBe(body.requestId);
+    });
+
+    it('is ready, and answers a CloudEvent with a CloudEvent', async () => {
+      expect((await request(`${base}/_/health/ready`)).statusCode).toBe(200);
+      const response = await request(`${base}/`, {
+        method: 'POST',
+        headers: {
+          'ce-specversion': '1.0',
+          'ce-id': '1',
+          'ce-source': '/test',
+          'ce-type': 'greet',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ name: 'knative' }),
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['ce-type']).toBe('greet.response');
+      expect(await response.body.json()).toEqual({ greeting: 'hello, knative' });
+    });
+
+    it('logs as the image name says, from the installed bundles', () => {
+      expect(server.stderr() + server.stdout()).toContain('hello from hello');
+    });
+  });
+
+  it('Lambda: serves invocations from the emulator through the installed bootstrap', async () => {
+    let output = '';
+    const emulator = await startEmulator({
+      handler: 'index.handler',
+      taskRoot: task,
+      command: [path.join(opt, 'bootstrap', 'bootstrap')],
+      env: cleanEnv({ LAMBDA_TASK_ROOT: task }),
+      port: 0,
+      output: { stdout: (c) => (output += c), stderr: (c) => (output += c) },
+    });
+    try {
+      const response = await request(emulator.invokeUrl, { method: 'POST', body: '{"name":"lambda"}' });
+      const result = (await response.body.json()) as { statusCode: number; body: string };
+      expect(response.statusCode).toBe(200);
+      expect(JSON.parse(result.body).greeting).toBe('hello, lambda');
+      expect(output).toContain('hello from');
+    } finally {
+      await emulator.close();
+    }
+  }, 30_000);
+});
