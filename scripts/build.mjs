@@ -2,11 +2,21 @@
 // for the bundles that start processes. Run by `npm ci` (prepare), by the test setup and by the Dockerfile.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const requireBuiltin = createRequire(import.meta.url);
+/** What a built-in exports, by name; none for one this Node lacks (node:sqlite before Node 22.5). */
+const builtinNames = (name) => {
+  try {
+    return Object.getOwnPropertyNames(requireBuiltin(`node:${name}`));
+  } catch {
+    return [];
+  }
+};
 const dist = path.join(root, 'dist');
 // Built aside and swapped in at the end, so a process started from dist/ never sees half a build.
 const out = path.join(root, `.dist-${process.pid}`);
@@ -16,7 +26,7 @@ const withTypes = !process.argv.includes('--bundles-only');
 // Node built-ins that some dependency requires at load time but a mode may never use: they load on first
 // use instead (each costs milliseconds of start-up).
 const LAZY_BUILTINS =
-  /^(node:)?(http2|https|tls|crypto|zlib|worker_threads|perf_hooks|sqlite|querystring|dns|v8)$/;
+  /^(node:)?(http|http2|https|tls|crypto|zlib|worker_threads|perf_hooks|sqlite|querystring|dns|v8)$/;
 
 const lazyBuiltins = {
   name: 'lazy-builtins',
@@ -26,19 +36,70 @@ const lazyBuiltins = {
         ? { path: args.path, external: true }
         : { path: args.path.replace(/^node:/, ''), namespace: 'lazy' },
     );
+    // The names are known at build time, so listing them (as esbuild's interop does for `import { x }`)
+    // does not load the module; reading one does.
     build.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
       loader: 'js',
       contents: `let m; const load = () => (m ??= require('node:${args.path}'));
+const names = ${JSON.stringify(builtinNames(args.path))};
 module.exports = new Proxy({}, {
   get: (_, key) => load()[key],
   has: (_, key) => key in load(),
-  ownKeys: () => Reflect.ownKeys(load()),
-  getOwnPropertyDescriptor: (_, key) => {
-    const d = Object.getOwnPropertyDescriptor(load(), key);
-    if (d) d.configurable = true;
-    return d;
-  },
+  ownKeys: () => names,
+  getOwnPropertyDescriptor: (_, key) =>
+    names.includes(key) ? { configurable: true, enumerable: true, get: () => load()[key] } : undefined,
 });`,
+    }));
+  },
+};
+
+// undici's Client reads two things from node:http at require time — the default header size limit and
+// the IncomingMessage class (only to tell one apart when destroying a stream) — which would load Node's
+// whole HTTP stack into Lambda mode, which never uses it. Both become lazy. The patch checks that the
+// code it replaces is still there, so an undici upgrade that moves it fails the build, not a process.
+const undiciWithoutNodeHttp = {
+  name: 'undici-without-node-http',
+  setup(build) {
+    const patches = {
+      'core/util.js': [
+        [
+          "const { IncomingMessage } = require('node:http')",
+          "const isIncomingMessage = (stream) => Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
+        ],
+        ['if (Object.getPrototypeOf(stream).constructor === IncomingMessage) {', 'if (isIncomingMessage(stream)) {'],
+      ],
+      'dispatcher/client.js': [
+        [
+          "const getDefaultNodeMaxHeaderSize = http &&\n  http.maxHeaderSize &&\n  Number.isInteger(http.maxHeaderSize) &&\n  http.maxHeaderSize > 0\n  ? () => http.maxHeaderSize\n  : () => { throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid') }",
+          'const getDefaultNodeMaxHeaderSize = () => http.maxHeaderSize',
+        ],
+      ],
+    };
+    build.onLoad({ filter: /undici[\\/]lib[\\/](core[\\/]util|dispatcher[\\/]client)\.js$/ }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      let contents = await readFile(args.path, 'utf8');
+      const key = Object.keys(patches).find((suffix) => args.path.replaceAll('\\', '/').endsWith(suffix));
+      for (const [from, to] of patches[key]) {
+        if (!contents.includes(from)) throw new Error(`undici changed: cannot patch ${key} (${from.slice(0, 60)}...)`);
+        contents = contents.replace(from, to);
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+// Lambda mode's own assert for undici's internal invariant checks (it only calls `assert(value)`):
+// node:assert loads four more internal modules at start-up for a function that must never fire.
+const minimalAssert = {
+  name: 'minimal-assert',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?assert$/ }, () => ({ path: 'assert', namespace: 'minimal-assert' }));
+    build.onLoad({ filter: /.*/, namespace: 'minimal-assert' }, () => ({
+      loader: 'js',
+      contents: `function assert(value, message) {
+  if (!value) throw Object.assign(new Error(message ?? 'internal assertion failed'), { code: 'ERR_ASSERTION' });
+}
+module.exports = Object.assign(assert, { ok: assert });`,
     }));
   },
 };
@@ -132,7 +193,13 @@ await Promise.all([
       sourcemap: false,
       legalComments: 'none',
       logLevel: 'warning',
-      plugins: [splitPoints, lazyBuiltins, noHttp2],
+      plugins: [
+        splitPoints,
+        lazyBuiltins,
+        noHttp2,
+        undiciWithoutNodeHttp,
+        ...(file === 'lambda.cjs' ? [minimalAssert] : []),
+      ],
       // Class and function names survive bundling: error types in logs and stacks read as written.
       keepNames: true,
     }),

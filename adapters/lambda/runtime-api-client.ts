@@ -37,6 +37,8 @@ export function createRuntimeApiClient(address: string, options: RuntimeApiClien
     keepAliveMaxTimeout: 600_000,
     headersTimeout: 0,
     bodyTimeout: 0,
+    // Given, so undici does not read Node's default from node:http, which Lambda mode never loads.
+    maxHeaderSize: 64 * 1024,
     connect: { noDelay: true },
   });
   const baseHeaders = { 'user-agent': options.userAgent };

@@ -1,4 +1,6 @@
-import http from 'node:http';
+// Named imports: esbuild then reads them off node:http when used, so Lambda mode loads node:http only
+// for a streaming handler.
+import { Agent, type ClientRequest, request as httpRequest } from 'node:http';
 import type { ErrorPayload } from '../../runtime/errors.js';
 import { encodePrelude, type StreamHead, type StreamSink } from '../../runtime/streaming.js';
 import type { ApiAnswer } from './runtime-api-client.js';
@@ -11,9 +13,9 @@ export interface StreamTarget {
 
 // undici cannot send request trailers, which carry a mid-stream error: streamed responses use node:http,
 // on their own keep-alive socket, as AWS's runtime does.
-let agent: http.Agent | undefined;
+let agent: Agent | undefined;
 const sharedAgent = () => {
-  agent ??= new http.Agent({ keepAlive: true, maxSockets: 1 });
+  agent ??= new Agent({ keepAlive: true, maxSockets: 1 });
   return agent;
 };
 
@@ -25,7 +27,7 @@ export function createLambdaStreamSink(
   target: StreamTarget,
   onAnswer: (answer: ApiAnswer) => void,
 ): StreamSink {
-  let request: http.ClientRequest | undefined;
+  let request: ClientRequest | undefined;
   let answer: Promise<ApiAnswer> = Promise.reject(new Error('The stream was never started'));
   answer.catch(() => {});
 
@@ -40,7 +42,7 @@ export function createLambdaStreamSink(
 
   return {
     start(head: StreamHead) {
-      request = http.request(`${target.origin}${target.path}`, {
+      request = httpRequest(`${target.origin}${target.path}`, {
         method: 'POST',
         agent: sharedAgent(),
         headers: {
@@ -72,7 +74,7 @@ export function createLambdaStreamSink(
   };
 }
 
-function readAnswer(request: http.ClientRequest): Promise<ApiAnswer> {
+function readAnswer(request: ClientRequest): Promise<ApiAnswer> {
   return new Promise((resolve, reject) => {
     request.on('error', reject);
     request.on('response', (response) => {
