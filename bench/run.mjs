@@ -83,6 +83,9 @@ async function main() {
     `${machine.date} · justfn ${machine.commit} · Node ${machine.node} · ${machine.cpu} × ${machine.cores} cores · ` +
       `load average at start ${machine.loadavg}`,
     '',
+    ...(flags.quick
+      ? ['**Quick run** (`--quick`): fewer and shorter rounds, for trying things, not for quoting.', '']
+      : []),
     ...summaries.map(toMarkdown),
   ].join('\n');
   const results = path.join(benchDir, 'results');
