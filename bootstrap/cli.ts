@@ -1,6 +1,7 @@
 import { checkCommand } from './commands/check.js';
 import { emulateCommand } from './commands/emulate.js';
 import { invokeCommand } from './commands/invoke.js';
+import { manifestsCommand } from './commands/manifests.js';
 import { fail } from './commands/target.js';
 import { start } from './main.js';
 import { VERSION } from './version.js';
@@ -12,6 +13,7 @@ Usage:
   justfn invoke [handler] [--event FILE|-]     one local invocation; prints the result, exits 1 on a function error
   justfn emulate [handler] [--port 8080]       a local Lambda: Runtime API, invoke endpoint, the function as a child
   justfn check [dir] [--types FILE]            validates justfn.yaml and the handler; --types writes the Resources type
+  justfn manifests [dir] --target T [-o DIR]   Knative, Kubernetes (+ Istio) or SAM description from justfn.yaml
   justfn --version
 
 [handler] is a handler string (src/app.handler) or a directory (with its justfn.yaml, or index.handler).
@@ -29,6 +31,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       return emulateCommand(rest);
     case 'check':
       return checkCommand(rest);
+    case 'manifests':
+      return manifestsCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);

@@ -1,0 +1,44 @@
+import type { Service } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
+import { knativeReservedEnv } from './knative.js';
+
+// knative/serving pkg/apis/serving/k8s_validation.go: what its webhook refuses beyond the CRD schema.
+const portNames = new Set(['', 'http1', 'h2c']);
+// queue-proxy 8012/8013, its admin 8022, autoscaler and user metrics 9090/9091, profiling 8008.
+const reservedPorts = new Set([8012, 8013, 8022, 9090, 9091, 8008]);
+const reservedPaths = new Set(['/', '/dev', '/dev/log', '/tmp', '/var', '/var/log']);
+
+/**
+ * The rules Knative Serving's admission webhook adds to the Service's schema, checked offline: one
+ * container port, named `http1`, `h2c` or nothing, not one of the queue-proxy's; no reserved variable
+ * (`PORT`, `K_SERVICE`, ...); secret mounts read-only, at absolute paths Knative leaves to the user.
+ *
+ * @example
+ * checkKnativeContract(service); // [] when Knative would accept it
+ */
+export function checkKnativeContract(service: Service): string[] {
+  const problems: string[] = [];
+  const where = `Service ${service.metadata?.name ?? ''}`;
+  for (const [i, container] of (service.spec?.template?.spec?.containers ?? []).entries()) {
+    const at = `${where}: containers[${i}]`;
+    const ports = container.ports ?? [];
+    if (ports.length > 1) problems.push(`${at}.ports: Knative allows a single port`);
+    for (const port of ports) {
+      if (!portNames.has(port.name ?? ''))
+        problems.push(`${at}.ports: name ${port.name} is not http1 or h2c`);
+      if (reservedPorts.has(port.containerPort)) {
+        problems.push(`${at}.ports: ${port.containerPort} is reserved by Knative's queue-proxy`);
+      }
+    }
+    for (const env of container.env ?? []) {
+      if (knativeReservedEnv.has(env.name)) problems.push(`${at}.env: ${env.name} is set by Knative`);
+    }
+    for (const mount of container.volumeMounts ?? []) {
+      const path = mount.mountPath;
+      if (!path.startsWith('/') || reservedPaths.has(path.replace(/\/+$/, '') || '/')) {
+        problems.push(`${at}.volumeMounts: ${path} is not a path Knative allows`);
+      }
+      if (mount.readOnly !== true) problems.push(`${at}.volumeMounts: ${path} must be read-only`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,66 @@
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  generateManifests,
+  ManifestError,
+  type ManifestTarget,
+  manifestTargets,
+} from '../../adapters/manifests.js';
+import { readServiceShape } from '../../adapters/service-shape.js';
+import { optionTable } from '../options.js';
+import { fail } from './target.js';
+
+/** Where the base image puts the function (the Dockerfile's `WORKDIR` and `LAMBDA_TASK_ROOT`). */
+const IMAGE_TASK_ROOT = '/var/task';
+
+/**
+ * `justfn manifests [dir|file] --target knative|kubernetes|lambda [-o DIR] [--image REF]`: the service's
+ * description for one platform, from `justfn.yaml` alone — no variable or secret file is read — validated
+ * before anything is written. Without `-o` the YAML goes to stdout (`| kubectl apply -f -`).
+ */
+export async function manifestsCommand(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      target: { type: 'string', short: 't' },
+      output: { type: 'string', short: 'o' },
+      image: { type: 'string' },
+    },
+  });
+  const target = values.target as ManifestTarget | undefined;
+  if (!target || !manifestTargets.includes(target)) {
+    fail(`manifests: --target must be one of ${manifestTargets.join(', ')}`);
+  }
+  const file = configFile(positionals[0] ?? '.');
+  const outDir = values.output === undefined ? process.cwd() : path.resolve(values.output);
+  let text: string;
+  let name: string;
+  try {
+    const shape = readServiceShape(file, values.image === undefined ? {} : { image: values.image });
+    ({ name, text } = generateManifests(target, shape, {
+      runtime: { metricsPort: optionTable.metricsPort.default, taskRoot: IMAGE_TASK_ROOT },
+      codeUri: path.relative(outDir, path.dirname(path.resolve(file))) || '.',
+    }));
+  } catch (error) {
+    const problems = (error as { problems?: readonly string[] }).problems;
+    if (!problems) throw error;
+    const prefix = error instanceof ManifestError ? `justfn manifests --target ${target}: ` : '';
+    for (const problem of problems) process.stderr.write(`${prefix}${problem}\n`);
+    process.exit(1);
+  }
+  if (values.output === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, name), text);
+  process.stderr.write(`justfn manifests: wrote ${path.join(values.output, name)}\n`);
+}
+
+/** A directory means its `justfn.yaml`. */
+function configFile(arg: string): string {
+  if (existsSync(arg) && statSync(arg).isDirectory()) return path.join(arg, 'justfn.yaml');
+  return arg;
+}

@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { manifestTargets } from '../../../adapters/manifests.js';
+import { readServiceShape } from '../../../adapters/service-shape.js';
+import { cleanEnv, repoRoot } from '../../helpers/process.js';
+import { services, writeService } from './services.js';
+
+const run = promisify(execFile);
+const cli = path.join(repoRoot, 'bin', 'justfn.cjs');
+
+/** `justfn manifests ...` as a user runs it; resolves with the exit code and both outputs. */
+async function manifests(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, 'manifests', ...args], {
+      env: cleanEnv(env),
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const examples = readdirSync(path.join(repoRoot, 'examples'), { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(path.join(repoRoot, 'examples', d.name, 'justfn.yaml')))
+  .map((d) => d.name);
+
+describe('justfn manifests', () => {
+  it.each(examples.flatMap((name) => manifestTargets.map((target) => [name, target])))(
+    'examples/%s --target %s: validates, and writes the same bytes every time',
+    async (name, target) => {
+      const dir = path.join(repoRoot, 'examples', name);
+      const out = mkdtempSync(path.join(tmpdir(), 'justfn-out-'));
+      const first = await manifests([dir, '--target', target, '-o', out]);
+      expect(first.stderr).toMatch(/justfn manifests: wrote /);
+      expect(first.code).toBe(0);
+      const [file] = readdirSync(out);
+      expect(file).toBe(
+        { knative: 'knative.yaml', kubernetes: 'kubernetes.yaml', lambda: 'template.yaml' }[target],
+      );
+      const second = await manifests([dir, '--target', target]);
+      expect(second.stdout).toBe(readFileSync(path.join(out, file!), 'utf8'));
+    },
+  );
+
+  it('never prints a value read from a variable or a secret file: it reads none', async () => {
+    const file = writeService(services.users);
+    writeFileSync(path.join(path.dirname(file), 'secrets', 'partner-token'), 'TOKEN-FROM-FILE-7f3a\n');
+    const values = {
+      DATABASE_PASSWORD: 'PASSWORD-VALUE-91c2',
+      BILLING_ORIGIN: 'http://BILLING-VALUE-44d1.example',
+      AUTH_TIMEOUT: '987654',
+    };
+    for (const target of manifestTargets) {
+      const withValues = await manifests(
+        [file, '--target', target, '--image', 'registry.example.com/u:1'],
+        values,
+      );
+      const without = await manifests([file, '--target', target, '--image', 'registry.example.com/u:1']);
+      if (target === 'lambda') {
+        expect(withValues.code).toBe(1);
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own syntax.
+        expect(withValues.stderr).toContain('${file:secrets/partner-token}: Lambda has no secret files');
+      } else {
+        expect(withValues.code).toBe(0);
+        expect(withValues.stdout).toContain('DATABASE_PASSWORD');
+      }
+      expect(withValues.stdout).toBe(without.stdout);
+      for (const value of [...Object.values(values), 'TOKEN-FROM-FILE', 'BILLING-VALUE']) {
+        expect(withValues.stdout + withValues.stderr).not.toContain(value);
+      }
+    }
+  });
+
+  it('writes nothing when a description is wrong, and says why', async () => {
+    const file = writeService(
+      'name: clash\nhttp: { port: 9091 }\ndeploy: { image: registry.example.com/c:1 }\n',
+    );
+    const out = mkdtempSync(path.join(tmpdir(), 'justfn-out-'));
+    const result = await manifests([file, '--target', 'knative', '-o', out]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      "justfn manifests --target knative: Service clash: containers[0].ports: 9091 is reserved by Knative's queue-proxy\n",
+    );
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('a setting the manifests need may not come from a variable; --image stands in for deploy.image', async () => {
+    const yaml = `name: dyn\ntimeout: \${TIMEOUT:-30}\ndeploy: { image: "registry.example.com/dyn:\${VERSION}" }\n`;
+    const file = writeService(yaml);
+    const result = await manifests([file, '--target', 'kubernetes']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `${file}: timeout: manifests are made without reading variables or secret files: write this value in the file`,
+      `${file}: deploy.image: manifests are made without reading variables or secret files: write this value in the file (or pass --image)`,
+    ]);
+    expect(() => readServiceShape(file, { image: 'registry.example.com/dyn:2' })).toThrow(
+      /timeout: manifests/,
+    );
+  });
+
+  it('reports justfn.yaml problems as the runtime does, and a bad --target as a usage error', async () => {
+    const file = writeService('name: Bad\nunknown: 1\n');
+    const result = await manifests([file, '--target', 'knative']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file}: name: expected a DNS label`);
+    expect(result.stderr).toContain(`${file}: unknown: unknown key`);
+    const usage = await manifests([file, '--target', 'nomad']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--target must be one of knative, kubernetes, lambda');
+  });
+
+  it('lists what the file reads, by name only, optional when every use has a default', () => {
+    const shape = readServiceShape(writeService(services.users));
+    expect(shape.variables).toEqual([
+      { name: 'DATABASE_PASSWORD', optional: false },
+      { name: 'BILLING_ORIGIN', optional: true },
+      { name: 'AUTH_TIMEOUT', optional: true },
+    ]);
+    expect(shape.files).toEqual(['secrets/partner-token']);
+    expect(shape.config).not.toHaveProperty('resources');
+  });
+});
