@@ -13,7 +13,7 @@ import { JustfnError } from '../errors.js';
 export class ResourceError extends JustfnError {
   readonly resource: string;
   readonly kind: ResourceKind | undefined;
-  readonly errors: readonly ResourceError[];
+  declare readonly errors: readonly ResourceError[];
 
   constructor(
     resource: string,
@@ -24,7 +24,9 @@ export class ResourceError extends JustfnError {
     super('RESOURCE_UNAVAILABLE', message, options);
     this.resource = resource;
     this.kind = kind;
-    this.errors = options?.errors ?? [this];
+    // Not enumerable: `[this]` refers to itself, and the log formats serialise an error's own
+    // enumerable fields — a cycle there turns a structured error line into an inspected blob.
+    Object.defineProperty(this, 'errors', { value: options?.errors ?? [this], enumerable: false });
   }
 
   /**
