@@ -22,8 +22,11 @@ export type Answer = number | { status: number; body: string } | 'reset';
 
 export interface FakeRuntimeApiOptions {
   invocations?: Scripted[];
-  /** Decides the answer to each request (after it was read); default 202 for posts. */
-  answer?: (request: Recorded, index: number) => Answer | undefined;
+  /**
+   * Decides the answer to each request (after it was read); default 202 for posts. A promise holds the
+   * answer back until it resolves (a `/restore/next` that blocks across the snapshot).
+   */
+  answer?: (request: Recorded, index: number) => Answer | Promise<Answer> | undefined;
 }
 
 /**
@@ -49,6 +52,7 @@ export async function startFakeRuntimeApi(options: FakeRuntimeApiOptions = {}) {
       const index = requests.push(recorded) - 1;
       for (const listener of listeners.splice(0)) listener();
       const scripted = options.answer?.(recorded, index);
+      if (scripted instanceof Promise) return void scripted.then((answer) => send(res, answer));
       if (scripted !== undefined) return send(res, scripted);
       if (recorded.method === 'GET' && recorded.path.endsWith('/invocation/next')) {
         const next = queue.shift();

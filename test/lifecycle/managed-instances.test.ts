@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEmulator } from '../helpers/emulator.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { databaseUrl, fixture } from './harness.js';
+
+// Lambda Managed Instances: `AWS_LAMBDA_MAX_CONCURRENCY` invocations share one process and its pool.
+// The handlers prove they ran side by side (each waits until all are inside at once); the JSON log
+// lines prove each line kept its own invocation's request id while the others ran.
+
+let db: TestPostgres;
+beforeAll(async () => {
+  db = await startPostgres();
+});
+afterAll(() => db.destroy());
+
+interface Seen {
+  n: number;
+  together: boolean;
+  requestId: string;
+}
+
+describe('Lambda Managed Instances', () => {
+  it('four invocations at once, each log line under its own request id', async () => {
+    const emulator = await startTestEmulator('index.handler', {
+      taskRoot: fixture('managed'),
+      maxConcurrency: 4,
+      timeout: 20,
+      env: { DATABASE_URL: databaseUrl(db), AWS_LAMBDA_LOG_FORMAT: 'JSON' },
+    });
+    try {
+      const replies = await Promise.all(
+        [1, 2, 3, 4].map((n) => emulator.invoke(JSON.stringify({ n, together: 4 }))),
+      );
+      const seen = replies.map((r) => JSON.parse(r.text) as Seen);
+      expect(seen.map((s) => [s.n, s.together])).toEqual([
+        [1, true],
+        [2, true],
+        [3, true],
+        [4, true],
+      ]);
+      expect(new Set(seen.map((s) => s.requestId)).size).toBe(4);
+
+      const lines = () =>
+        emulator
+          .output()
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as { requestId?: string; message?: unknown })
+          .filter((line) => typeof line.message === 'string' && /^(enter|leave) \d$/.test(line.message));
+      // The runtime's lines can trail the answers.
+      await expect.poll(() => lines().length).toBe(8);
+      for (const { n, requestId } of seen) {
+        const own = lines().filter((l) => (l.message as string).endsWith(` ${n}`));
+        expect(own.map((l) => [l.message, l.requestId])).toEqual([
+          [`enter ${n}`, requestId],
+          [`leave ${n}`, requestId],
+        ]);
+      }
+    } finally {
+      await emulator.close();
+    }
+  });
+});
