@@ -1,6 +1,7 @@
 import { checkCommand } from './commands/check.js';
 import { emulateCommand } from './commands/emulate.js';
 import { invokeCommand } from './commands/invoke.js';
+import { layerCommand } from './commands/layer.js';
 import { manifestsCommand } from './commands/manifests.js';
 import { fail } from './commands/target.js';
 import { start } from './main.js';
@@ -14,6 +15,7 @@ Usage:
   justfn emulate [handler] [--port 8080]       a local Lambda: Runtime API, invoke endpoint, the function as a child
   justfn check [dir] [--types FILE]            validates justfn.yaml and the handler; --types writes the Resources type
   justfn manifests [dir] --target T [-o DIR]   Knative, Kubernetes (+ Istio) or SAM description from justfn.yaml
+  justfn layer [--arch x86_64|arm64] [-o FILE] a Lambda layer (provided.al2023): bootstrap, justfn, Node 22
   justfn --version
 
 [handler] is a handler string (src/app.handler) or a directory (with its justfn.yaml, or index.handler).
@@ -33,6 +35,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       return checkCommand(rest);
     case 'manifests':
       return manifestsCommand(rest);
+    case 'layer':
+      return layerCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);

