@@ -14,6 +14,7 @@ import type { ResourceRegistry } from '../runtime/resources/resource-registry.js
 import { createConcurrentScope, createSequentialScope } from '../runtime/scope.js';
 import { runSnapshotHooks } from '../runtime/snapstart.js';
 import { awslambda } from '../runtime/streaming.js';
+import { createIdleCollector, tuneV8 } from './memory.js';
 import type { Options } from './options.js';
 import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
 import { VERSION } from './version.js';
@@ -46,6 +47,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   const userAgent = `justfn/${VERSION}`;
   const api = createRuntimeApiClient(start.options.runtimeApi!, { userAgent });
   const crashes = reportCrashes(api, log, managed);
+  tuneV8();
 
   let service: Service;
   let handler: LoadedHandler;
@@ -84,14 +86,32 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     ...Array.from({ length: loops - 1 }, () => createRuntimeApiClient(options.runtimeApi!, { userAgent })),
   ];
   try {
-    await Promise.all(
-      clients.map((client) => runLoop(crashes.track(lambdaSource(client, log, managed)), loop)),
+    const idle = createIdleCollector();
+    const sources = clients.map((client) =>
+      whileWaiting(crashes.track(lambdaSource(client, log, managed)), idle),
     );
+    await Promise.all(sources.map((source) => runLoop(source, loop)));
   } catch (error) {
     log.logError(error instanceof RuntimeApiFatalError ? 'Runtime API Error' : 'Runtime Error', error);
     process.exit(EXIT_RUNTIME_API);
   }
   process.exit(0);
+}
+
+/** The memory of a burst goes back to the system while the loop waits for the next invocation. */
+function whileWaiting(
+  source: Source<LambdaInvocation>,
+  idle: ReturnType<typeof createIdleCollector>,
+): Source<LambdaInvocation> {
+  return {
+    ...source,
+    next: async () => {
+      idle.idle();
+      const invocation = await source.next();
+      idle.busy();
+      return invocation;
+    },
+  };
 }
 
 function lambdaSource(api: RuntimeApiClient, log: LambdaLog, managed: boolean) {

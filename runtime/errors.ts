@@ -61,6 +61,9 @@ export class JustfnError extends Error {
   }
 }
 
+// The class's own name, whatever a bundler renames it to: loggers report `constructor.name` as the type.
+Object.defineProperty(JustfnError, 'name', { value: 'JustfnError' });
+
 /** The Node flavour of the Lambda error body: what AWS's Node runtime posts, `trace` and all. */
 export interface ErrorPayload {
   errorType: string;

@@ -200,8 +200,6 @@ await Promise.all([
         undiciWithoutNodeHttp,
         ...(file === 'lambda.cjs' ? [minimalAssert] : []),
       ],
-      // Class and function names survive bundling: error types in logs and stacks read as written.
-      keepNames: true,
     }),
   ),
 ]);
