@@ -44,6 +44,9 @@ export class ResourceError extends JustfnError {
   }
 }
 
+// Its own name, whatever a bundler renames the class to: Lambda's JSON log reports `constructor.name`.
+Object.defineProperty(ResourceError, 'name', { value: 'ResourceError' });
+
 /**
  * The one-line reason an operation failed, with secrets removed. Node reports a refused connection to a
  * dual-stack name as an AggregateError with an empty message; its parts say more.
