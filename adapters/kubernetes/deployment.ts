@@ -1,3 +1,4 @@
+import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { ServiceShape } from '../service-shape.js';
 import models from './models.cjs';
@@ -43,21 +44,10 @@ export const drainSecondsFor = (timeout: number): number => Math.min(timeout, MA
  * const { model } = toDeployment(shape, 'registry.example.com/users:1', { metricsPort: 9464, taskRoot: '/var/task' });
  */
 export function toDeployment(shape: ServiceShape, image: string, runtime: RuntimeDefaults) {
-  const { config } = shape;
-  const { name } = config;
-  const port = servingPort(shape);
-  const probes = probesFor(port.protocol, port.number, port.protocol);
+  const { name, timeout } = shape.config;
   const files = secretFiles(shape, runtime.taskRoot);
-  const drain = drainSecondsFor(config.timeout);
-  const replicas = config.deploy?.kubernetes?.replicas ?? 1;
-  const ports: { name: string; containerPort: number }[] = [
-    { name: port.protocol, containerPort: port.number },
-  ];
-  if (runtime.metricsPort !== 0) ports.push({ name: 'http-metrics', containerPort: runtime.metricsPort });
-  const own = [
-    { name: 'PORT', value: String(port.number) },
-    { name: 'JUSTFN_DRAIN_TIMEOUT', value: String(drain) },
-  ];
+  const drain = drainSecondsFor(timeout);
+  const replicas = shape.config.deploy?.kubernetes?.replicas ?? 1;
   const model = new Deployment({
     metadata: { name, labels: labelsFor(name) },
     spec: {
@@ -70,19 +60,7 @@ export function toDeployment(shape: ServiceShape, image: string, runtime: Runtim
           securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
-              name,
-              image,
-              ports,
-              env: [...own, ...secretEnv(shape, new Set(own.map((e) => e.name)))],
-              resources: resourcesFor(config.memory),
-              readinessProbe: { ...probes.readiness, periodSeconds: 5, failureThreshold: 2 } as IProbe,
-              livenessProbe: { ...probes.liveness, periodSeconds: 10, failureThreshold: 3 } as IProbe,
-              lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              ...toContainer(shape, image, runtime, drain),
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...files.mounts],
             },
           ],
@@ -92,4 +70,37 @@ export function toDeployment(shape: ServiceShape, image: string, runtime: Runtim
     },
   });
   return { model, problems: files.problems };
+}
+
+function toContainer(
+  shape: ServiceShape,
+  image: string,
+  runtime: RuntimeDefaults,
+  drain: number,
+): IContainer {
+  const port = servingPort(shape);
+  const probes = probesFor(port.protocol, port.number, port.protocol);
+  const ports: { name: string; containerPort: number }[] = [
+    { name: port.protocol, containerPort: port.number },
+  ];
+  if (runtime.metricsPort !== 0) ports.push({ name: 'http-metrics', containerPort: runtime.metricsPort });
+  const own = [
+    { name: 'PORT', value: String(port.number) },
+    { name: 'JUSTFN_DRAIN_TIMEOUT', value: String(drain) },
+  ];
+  return {
+    name: shape.config.name,
+    image,
+    ports,
+    env: [...own, ...secretEnv(shape, new Set(own.map((e) => e.name)))],
+    resources: resourcesFor(shape.config.memory),
+    readinessProbe: { ...probes.readiness, periodSeconds: 5, failureThreshold: 2 } as IProbe,
+    livenessProbe: { ...probes.liveness, periodSeconds: 10, failureThreshold: 3 } as IProbe,
+    lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
 }

@@ -51,24 +51,8 @@ export interface SamOptions {
 export function toSamTemplate(shape: ServiceShape, options: SamOptions) {
   const { config } = shape;
   const problems = lambdaProblems(shape);
-  const variables = shape.variables.filter((v) => !lambdaReservedEnv.has(v.name));
-  const parameters: Record<string, unknown> = {};
   const image = config.deploy?.image;
-  if (image === undefined) {
-    parameters[LAYER_PARAMETER] = {
-      Type: 'String',
-      Description: 'ARN of the justfn layer version (justfn layer, then aws lambda publish-layer-version)',
-      AllowedPattern: '^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$',
-    };
-  }
-  const environment: Record<string, unknown> = {};
-  for (const variable of variables) {
-    const parameter = parameterName(variable.name);
-    if (parameter in parameters)
-      problems.push(`\${${variable.name}}: its parameter name ${parameter} is taken`);
-    parameters[parameter] = secretParameter(variable);
-    environment[variable.name] = { Ref: parameter };
-  }
+  const { parameters, environment } = secretParameters(shape, image === undefined, problems);
   const trigger = httpTrigger(shape);
   const id = `${pascal(config.name)}Function`;
   const properties = {
@@ -83,7 +67,7 @@ export function toSamTemplate(shape: ServiceShape, options: SamOptions) {
     Architectures: [config.deploy?.lambda?.architecture ?? 'x86_64'],
     ...(config.memory === undefined ? {} : { MemorySize: config.memory }),
     Timeout: config.timeout,
-    ...(variables.length > 0 ? { Environment: { Variables: environment } } : {}),
+    ...(Object.keys(environment).length > 0 ? { Environment: { Variables: environment } } : {}),
     ...(trigger ? { Events: trigger.events } : {}),
   };
   const template = {
@@ -100,6 +84,27 @@ export function toSamTemplate(shape: ServiceShape, options: SamOptions) {
     },
   };
   return { template, problems };
+}
+
+/** The layer's ARN (without an image), and a `NoEcho` parameter per `${VAR}` with the variable referring to it. */
+function secretParameters(shape: ServiceShape, withLayer: boolean, problems: string[]) {
+  const parameters: Record<string, unknown> = {};
+  if (withLayer) {
+    parameters[LAYER_PARAMETER] = {
+      Type: 'String',
+      Description: 'ARN of the justfn layer version (justfn layer, then aws lambda publish-layer-version)',
+      AllowedPattern: '^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$',
+    };
+  }
+  const environment: Record<string, unknown> = {};
+  for (const variable of shape.variables.filter((v) => !lambdaReservedEnv.has(v.name))) {
+    const parameter = parameterName(variable.name);
+    if (parameter in parameters)
+      problems.push(`\${${variable.name}}: its parameter name ${parameter} is taken`);
+    parameters[parameter] = secretParameter(variable);
+    environment[variable.name] = { Ref: parameter };
+  }
+  return { parameters, environment };
 }
 
 function lambdaProblems(shape: ServiceShape): string[] {
@@ -152,7 +157,12 @@ function httpTrigger(shape: ServiceShape) {
   return undefined;
 }
 
-/** CloudFormation names are alphanumeric: `DATABASE_URL` → `DatabaseUrl`, `users-api` → `UsersApi`. */
+/**
+ * The parameter that carries a variable: CloudFormation names are alphanumeric.
+ *
+ * @example
+ * parameterName('DATABASE_URL'); // 'DatabaseUrl'
+ */
 export function parameterName(variable: string): string {
   return pascal(variable);
 }
