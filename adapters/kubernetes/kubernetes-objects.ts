@@ -30,6 +30,14 @@ export function toKubernetesObjects(shape: ServiceShape, image: string, runtime:
     problems.push('Deployment: spec.selector does not match the pod labels');
   }
   if (!selects(service.spec?.selector)) problems.push('Service: spec.selector does not match the pod labels');
+  const numbers =
+    deployment.model.spec?.template.spec?.containers
+      .flatMap((c) => c.ports ?? [])
+      .map((p) => p.containerPort) ?? [];
+  for (const number of new Set(numbers)) {
+    if (numbers.filter((n) => n === number).length > 1)
+      problems.push(`Deployment: two container ports are ${number}`);
+  }
   const containerPorts = new Set(
     deployment.model.spec?.template.spec?.containers.flatMap((c) => c.ports ?? []).map((p) => p.name),
   );

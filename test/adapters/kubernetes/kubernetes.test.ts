@@ -128,6 +128,12 @@ describe('--target kubernetes', () => {
     expect(find(legacy, 'Deployment').spec.replicas).toBe(0);
   });
 
+  it('refuses a serving port that is also the metrics port', () => {
+    expect(() =>
+      generate('name: clash\nhttp: { port: 9464 }\ndeploy: { image: r/c:1 }\n', 'kubernetes'),
+    ).toThrow('Deployment: two container ports are 9464');
+  });
+
   it('an object that breaks its schema is a problem, named by kind and object', () => {
     const broken = new models.Deployment({
       metadata: { name: 'x' },
