@@ -13,7 +13,12 @@ import {
 
 const { KnativeService: Service } = models;
 
-/** Set by Knative itself; a Service that sets them is refused (knative/serving `k8s_validation.go`). */
+/**
+ * Set by Knative itself; a Service that sets them is refused (knative/serving `k8s_validation.go`).
+ *
+ * @example
+ * knativeReservedEnv.has('K_SERVICE'); // true
+ */
 export const knativeReservedEnv: ReadonlySet<string> = new Set([
   'PORT',
   'K_SERVICE',

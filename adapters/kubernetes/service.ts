@@ -4,7 +4,12 @@ import { labelsFor, type RuntimeDefaults, servingPort } from './pod.js';
 
 const { Service } = models;
 
-/** The ports callers inside the cluster use: 80 for HTTP, gRPC's customary 50051. */
+/**
+ * The ports callers inside the cluster use: 80 for HTTP, gRPC's customary 50051.
+ *
+ * @example
+ * SERVICE_PORTS.grpc; // 50051: greeter.default.svc.cluster.local:50051
+ */
 export const SERVICE_PORTS = { http: 80, grpc: 50051 } as const;
 
 /**

@@ -23,7 +23,14 @@ const lambdaReservedEnv = new Set([
 ]);
 /** Lambda's limit on a function's timeout, in seconds. */
 const MAX_TIMEOUT = 900;
-/** The parameter that takes the ARN of the published justfn layer (`justfn layer`, then `aws lambda publish-layer-version`). */
+/**
+ * The parameter that takes the ARN of the published justfn layer (`justfn layer`, then `aws lambda
+ * publish-layer-version`).
+ *
+ * @example
+ * // sam deploy --parameter-overrides JustfnLayerArn=arn:aws:lambda:eu-west-1:123456789012:layer:justfn:3
+ * LAYER_PARAMETER; // 'JustfnLayerArn'
+ */
 export const LAYER_PARAMETER = 'JustfnLayerArn';
 
 /**
