@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { startHttp } from './http.js';
 import type { startLambda } from './lambda.js';
@@ -38,12 +38,26 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       );
       process.exit(2);
     }
+    precompileHttpParser();
     const bundle = loadBundle<{ startLambda: typeof startLambda }>(path.join(__dirname, 'lambda.cjs'));
     await bundle.startLambda({ options, env, handlerArg: target.handler, taskRoot, importModule });
     return;
   }
   const bundle = loadBundle<{ startHttp: typeof startHttp }>(path.join(__dirname, 'http.cjs'));
   await bundle.startHttp({ options, env, handlerArg: target.handler, taskRoot, importModule });
+}
+
+/**
+ * Starts compiling undici's WebAssembly HTTP parser on a V8 background thread while the main thread loads
+ * the Lambda bundle. V8 keeps one compiled module per process for the same bytes, so undici's own
+ * (synchronous) compile at the first connection finds it done. Best effort: without it undici compiles.
+ */
+declare const WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> };
+
+function precompileHttpParser(): void {
+  try {
+    WebAssembly.compile(readFileSync(path.join(__dirname, 'llhttp.wasm'))).catch(() => {});
+  } catch {}
 }
 
 function isDirectory(candidate: string): boolean {

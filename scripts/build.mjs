@@ -1,7 +1,7 @@
 // Builds dist/: one CommonJS bundle per entry point, so a mode loads only its own code, then V8 code caches
 // for the bundles that start processes. Run by `npm ci` (prepare), by the test setup and by the Dockerfile.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,6 +220,10 @@ if (withTypes) {
     },
   );
 }
+
+// undici's HTTP parser as a file of its own, so Lambda mode can start compiling it on a background
+// thread before the bundle that needs it has even loaded (bootstrap/main.ts).
+writeFileSync(path.join(out, 'llhttp.wasm'), requireBuiltin('undici/lib/llhttp/llhttp_simd-wasm.js'));
 
 rmSync(dist, { recursive: true, force: true });
 renameSync(out, dist);
