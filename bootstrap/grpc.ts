@@ -4,14 +4,20 @@ import { createGrpcCalls } from '../adapters/grpc/grpc-calls.js';
 import { toGrpcHandler } from '../adapters/grpc/grpc-handler.js';
 import { createHealthService } from '../adapters/grpc/health.js';
 import { resolveExport } from '../runtime/handler-loader.js';
-import { runLoop } from '../runtime/loop.js';
 import { createDeferredRecorder } from '../runtime/metrics-recorder.js';
 import { createQueueSource } from '../runtime/queue-source.js';
 import { loadGrpcService } from '../runtime/resources/grpc.js';
 import type { InvocationScope } from '../runtime/scope.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { Service, ServiceStart } from './service.js';
-import { describeFunction, drainOnSignals, openInBackground, readiness, serveMetrics } from './serving.js';
+import {
+  describeFunction,
+  drainOnSignals,
+  openInBackground,
+  readiness,
+  runLoops,
+  serveMetrics,
+} from './serving.js';
 
 /**
  * gRPC mode: `justfn.yaml` has a `grpc: { proto, service }` block, so `$PORT` serves that service over
@@ -73,19 +79,14 @@ export async function startGrpc(
       submit: (invocation) => source.submit(invocation),
     }),
   );
-  const loop = {
+  runLoops(source, options.concurrency, log, {
     handler,
     functionInfo,
     scope,
     resources: registry.resources,
     enforceDeadline: true,
     shutdown: shutdown.signal,
-  };
-  for (let i = 0; i < options.concurrency; i++) {
-    runLoop(source.source, loop).catch((error: unknown) =>
-      log.fatal({ err: error }, 'the invocation loop failed'),
-    );
-  }
+  });
 
   const port = await new Promise<number>((resolve) =>
     server.bindAsync(

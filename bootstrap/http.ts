@@ -6,7 +6,6 @@ import { createInvocationFactory, type HttpInvocation } from '../adapters/http/h
 import type { HttpEventFormat } from '../adapters/http/request.js';
 import { createHttpServer } from '../adapters/http/server.js';
 import { loadHandler } from '../runtime/handler-loader.js';
-import { runLoop } from '../runtime/loop.js';
 import { createDeferredRecorder } from '../runtime/metrics-recorder.js';
 import { createQueueSource } from '../runtime/queue-source.js';
 import { createConcurrentScope } from '../runtime/scope.js';
@@ -19,6 +18,7 @@ import {
   openInBackground,
   readiness,
   resolveOrExit,
+  runLoops,
   serveMetrics,
 } from './serving.js';
 
@@ -92,19 +92,14 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     metrics,
     log,
   });
-  const loop = {
+  runLoops(source, options.concurrency, log, {
     handler,
     functionInfo,
     scope,
     resources: registry.resources,
     enforceDeadline: true,
     shutdown: shutdown.signal,
-  };
-  for (let i = 0; i < options.concurrency; i++) {
-    runLoop(source.source, loop).catch((error: unknown) =>
-      log.fatal({ err: error }, 'the invocation loop failed'),
-    );
-  }
+  });
 
   await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
     log.fatal({ err: error, port: options.port }, `cannot listen on ${options.host}:${options.port}`);

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { FunctionInfo } from '../runtime/context.js';
 import { JustfnError } from '../runtime/errors.js';
+import { type LoopOptions, runLoop } from '../runtime/loop.js';
 import type { createDeferredRecorder } from '../runtime/metrics-recorder.js';
 import type { QueuedInvocation, QueueSource } from '../runtime/queue-source.js';
 import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
@@ -64,6 +65,20 @@ export async function openInBackground(
       await registry.close();
     },
   };
+}
+
+/** `concurrency` loops over one queue: what limits how many invocations run at once. */
+export function runLoops<I extends QueuedInvocation>(
+  source: QueueSource<I>,
+  concurrency: number,
+  log: RuntimeLog,
+  loop: LoopOptions,
+): void {
+  for (let i = 0; i < concurrency; i++) {
+    runLoop(source.source, loop).catch((error: unknown) =>
+      log.fatal({ err: error }, 'the invocation loop failed'),
+    );
+  }
 }
 
 export function readiness(health: RegistryHealth): { ready: boolean; reasons: string[] } {

@@ -20,7 +20,7 @@ export async function startGrpcRuntime(env: Record<string, string> = {}, taskRoo
   await spawned.waitForOutput(/justfn is serving gRPC/);
   const port = Number(/"port":(\d+)/.exec(spawned.stdout())![1]);
   const definition = grpc.loadPackageDefinition(
-    loadSync(path.join(taskRoot, 'greeter.proto'), { keepCase: true }),
+    loadSync(path.join(greeterDir, 'greeter.proto'), { keepCase: true }),
   );
   const Greeter = (definition.greet as grpc.GrpcObject).v1 as grpc.GrpcObject;
   const client = new (Greeter.Greeter as grpc.ServiceClientConstructor)(
