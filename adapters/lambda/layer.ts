@@ -41,17 +41,21 @@ export interface LayerOptions {
   progress?: (progress: Progress) => void;
 }
 
+/** What `dist/` holds that no function runs: the CLI, the ES-module library builds, type declarations, code caches written by another Node. */
+const notForFunctions = /^(cli\.cjs|index\.js|testing\.js|types|.*\.cache|.*\.map)$/;
+
 /**
- * The files of justfn's `dist/` a function needs at run time: the entry, the mode bundles and the lazily
- * loaded ones. Not the command line (`cli.cjs`), the ES-module library builds, the type declarations or
- * code caches written by another Node.
+ * The files of justfn's `dist/` a function needs at run time: everything but the CLI (`cli.cjs`), the
+ * ES-module library builds, the type declarations and code caches written by another Node — so a file the
+ * runtime gains (a split bundle, `llhttp.wasm`) ships without a change here. The Dockerfile removes the same.
  *
  * @example
- * runtimeFiles('dist'); // ['config.cjs', 'http.cjs', 'lambda.cjs', 'main.cjs', ...]
+ * runtimeFiles('dist'); // ['config.cjs', 'grpc.cjs', 'http.cjs', 'lambda.cjs', 'llhttp.wasm', 'main.cjs', ...]
  */
 export function runtimeFiles(distDir: string): string[] {
-  return readdirSync(distDir)
-    .filter((name) => name.endsWith('.cjs') && name !== 'cli.cjs')
+  return readdirSync(distDir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && !notForFunctions.test(entry.name))
+    .map((entry) => entry.name)
     .sort();
 }
 
