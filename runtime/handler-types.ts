@@ -21,6 +21,7 @@ export type Handler<Event = unknown, Result = unknown, Resources extends object 
   event: Event,
   context: Context<Resources>,
   callback: Callback<Result>,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a callback-style handler returns nothing.
 ) => void | Result | Promise<Result>;
 
 /**

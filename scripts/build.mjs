@@ -66,7 +66,10 @@ const undiciWithoutNodeHttp = {
           "const { IncomingMessage } = require('node:http')",
           "const isIncomingMessage = (stream) => Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
         ],
-        ['if (Object.getPrototypeOf(stream).constructor === IncomingMessage) {', 'if (isIncomingMessage(stream)) {'],
+        [
+          'if (Object.getPrototypeOf(stream).constructor === IncomingMessage) {',
+          'if (isIncomingMessage(stream)) {',
+        ],
       ],
       'dispatcher/client.js': [
         [
@@ -75,16 +78,20 @@ const undiciWithoutNodeHttp = {
         ],
       ],
     };
-    build.onLoad({ filter: /undici[\\/]lib[\\/](core[\\/]util|dispatcher[\\/]client)\.js$/ }, async (args) => {
-      const { readFile } = await import('node:fs/promises');
-      let contents = await readFile(args.path, 'utf8');
-      const key = Object.keys(patches).find((suffix) => args.path.replaceAll('\\', '/').endsWith(suffix));
-      for (const [from, to] of patches[key]) {
-        if (!contents.includes(from)) throw new Error(`undici changed: cannot patch ${key} (${from.slice(0, 60)}...)`);
-        contents = contents.replace(from, to);
-      }
-      return { contents, loader: 'js' };
-    });
+    build.onLoad(
+      { filter: /undici[\\/]lib[\\/](core[\\/]util|dispatcher[\\/]client)\.js$/ },
+      async (args) => {
+        const { readFile } = await import('node:fs/promises');
+        let contents = await readFile(args.path, 'utf8');
+        const key = Object.keys(patches).find((suffix) => args.path.replaceAll('\\', '/').endsWith(suffix));
+        for (const [from, to] of patches[key]) {
+          if (!contents.includes(from))
+            throw new Error(`undici changed: cannot patch ${key} (${from.slice(0, 60)}...)`);
+          contents = contents.replace(from, to);
+        }
+        return { contents, loader: 'js' };
+      },
+    );
   },
 };
 

@@ -39,7 +39,9 @@ function runtimeApi() {
     server.closeAllConnections();
     server.close();
   } else {
-    await writeCodeCache(path.join(dist, `${mode}.cjs`), (bundle) => (bundle.warmHttp ? bundle.warmHttp() : undefined));
+    await writeCodeCache(path.join(dist, `${mode}.cjs`), (bundle) =>
+      bundle.warmHttp ? bundle.warmHttp() : undefined,
+    );
   }
   process.exit(0);
 })();

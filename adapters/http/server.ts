@@ -175,7 +175,10 @@ function sent(reply: FastifyReply, response: HttpResponse, req: HttpRequest): Fa
 const requestIds = new WeakMap<FastifyRequest, string>();
 function requestIdOf(request: FastifyRequest): string {
   let id = requestIds.get(request);
-  if (!id) requestIds.set(request, (id = crypto.randomUUID()));
+  if (!id) {
+    id = crypto.randomUUID();
+    requestIds.set(request, id);
+  }
   return id;
 }
 

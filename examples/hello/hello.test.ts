@@ -5,7 +5,9 @@ import { handler } from './index.mjs';
 describe('examples/hello', () => {
   it('greets an HTTP caller by name', async () => {
     const outcome = await invokeHandler(handler, { queryStringParameters: { name: 'ada' } });
-    expect(outcome.ok && JSON.parse((outcome.value as { body: string }).body)).toMatchObject({ greeting: 'hello, ada' });
+    expect(outcome.ok && JSON.parse((outcome.value as { body: string }).body)).toMatchObject({
+      greeting: 'hello, ada',
+    });
   });
 
   it('answers a CloudEvent with the data of its reply', async () => {

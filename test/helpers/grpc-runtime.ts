@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { cleanEnv, fixtures, runtimeCommand, type Spawned, spawnCaptured } from './process.js';
+import { cleanEnv, fixtures, runtimeCommand, spawnCaptured } from './process.js';
 
 export const greeterDir = path.join(fixtures, 'grpc', 'greeter');
 

@@ -53,7 +53,7 @@ describe.each([Mode.BINARY, Mode.STRUCTURED])('CloudEvents in %s mode', (mode) =
     expect(status).toBe(200);
     expect(reply?.type).toBe('order.created.response');
     // The SDK adds `time` when sending; every attribute it sent arrives.
-    const { received } = reply?.data as { received: Record<string, unknown> };
+    const { received } = reply!.data as { received: Record<string, unknown> };
     expect(received.time).toBe(event.time);
     expect({ received }).toEqual({
       received: {
