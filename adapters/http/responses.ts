@@ -21,6 +21,15 @@ export function errorResponse(
  * the error itself unless `JUSTFN_EXPOSE_ERRORS=1` asked for it (local work).
  */
 export function functionErrorResponse(error: ErrorPayload, timedOut: boolean, expose: boolean): HttpResponse {
+  // A declared resource that is not open yet (or down): the instance cannot serve now, the caller may
+  // retry — a 503, as when it is overloaded, not the function's 500.
+  if (error.errorType === errorCatalog.RESOURCE_UNAVAILABLE.type) {
+    return {
+      statusCode: 503,
+      headers: { 'content-type': 'application/json', 'retry-after': '1' },
+      body: expose ? JSON.stringify(error) : '{"message":"Service Unavailable"}',
+    };
+  }
   const statusCode = timedOut ? 504 : 500;
   const body = expose
     ? JSON.stringify(error)

@@ -21,6 +21,9 @@ export const grpcChannelOptions: grpc.ChannelOptions = {
   'grpc.keepalive_timeout_ms': 20_000,
   'grpc.keepalive_permit_without_calls': 0,
   'grpc.client_idle_timeout_ms': 240_000,
+  // grpc-js backs off up to 120 s between reconnects; a dependency back after an outage should be used
+  // within the registry's own retry cap, not two minutes later.
+  'grpc.max_reconnect_backoff_ms': 10_000,
 };
 
 /**
