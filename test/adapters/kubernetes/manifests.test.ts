@@ -28,24 +28,34 @@ async function manifests(args: string[], env: Record<string, string> = {}) {
 const examples = readdirSync(path.join(repoRoot, 'examples'), { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(path.join(repoRoot, 'examples', d.name, 'justfn.yaml')))
   .map((d) => d.name);
+/** A function that serves gRPC has no Lambda description: Lambda cannot serve it. */
+const servesGrpc = (name: string) =>
+  /^grpc:/m.test(readFileSync(path.join(repoRoot, 'examples', name, 'justfn.yaml'), 'utf8'));
 
 describe('justfn manifests', () => {
-  it.each(examples.flatMap((name) => manifestTargets.map((target) => [name, target])))(
-    'examples/%s --target %s: validates, and writes the same bytes every time',
-    async (name, target) => {
-      const dir = path.join(repoRoot, 'examples', name);
-      const out = mkdtempSync(path.join(tmpdir(), 'justfn-out-'));
-      const first = await manifests([dir, '--target', target, '-o', out]);
-      expect(first.stderr).toMatch(/justfn manifests: wrote /);
-      expect(first.code).toBe(0);
-      const [file] = readdirSync(out);
-      expect(file).toBe(
-        { knative: 'knative.yaml', kubernetes: 'kubernetes.yaml', lambda: 'template.yaml' }[target],
-      );
-      const second = await manifests([dir, '--target', target]);
-      expect(second.stdout).toBe(readFileSync(path.join(out, file!), 'utf8'));
-    },
-  );
+  it.each(
+    examples.flatMap((name) =>
+      manifestTargets.filter((t) => t !== 'lambda' || !servesGrpc(name)).map((target) => [name, target]),
+    ),
+  )('examples/%s --target %s: validates, and writes the same bytes every time', async (name, target) => {
+    const dir = path.join(repoRoot, 'examples', name);
+    const out = mkdtempSync(path.join(tmpdir(), 'justfn-out-'));
+    const first = await manifests([dir, '--target', target, '-o', out]);
+    expect(first.stderr).toMatch(/justfn manifests: wrote /);
+    expect(first.code).toBe(0);
+    const [file] = readdirSync(out);
+    expect(file).toBe(
+      { knative: 'knative.yaml', kubernetes: 'kubernetes.yaml', lambda: 'template.yaml' }[target],
+    );
+    const second = await manifests([dir, '--target', target]);
+    expect(second.stdout).toBe(readFileSync(path.join(out, file!), 'utf8'));
+  });
+
+  it.each(examples.filter(servesGrpc))('examples/%s --target lambda: refused, saying why', async (name) => {
+    const refused = await manifests([path.join(repoRoot, 'examples', name), '--target', 'lambda']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('grpc: Lambda is request/response and cannot serve gRPC');
+  });
 
   it('never prints a value read from a variable or a secret file: it reads none', async () => {
     const file = writeService(services.users);
@@ -112,6 +122,16 @@ describe('justfn manifests', () => {
     const usage = await manifests([file, '--target', 'nomad']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--target must be one of knative, kubernetes, lambda');
+    const mistyped = await manifests([file, '--taget', 'knative']);
+    expect(mistyped.code).toBe(2);
+    expect(mistyped.stderr).toMatch(/^justfn: manifests: Unknown option '--taget'/);
+    expect(mistyped.stderr).toContain('Usage:');
+    expect(mistyped.stderr).not.toMatch(/\n\s+at /);
+    const help = await manifests(['--help']);
+    expect([help.code, help.stdout]).toEqual([
+      0,
+      expect.stringContaining('justfn manifests [dir] --target T'),
+    ]);
   });
 
   it('lists what the file reads, by name only, optional when every use has a default', () => {
