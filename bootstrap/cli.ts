@@ -24,6 +24,21 @@ Usage:
 /** The `justfn` command line. Every command but `start` lives here; `start` is `bootstrap/main.ts`. */
 export async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  try {
+    await run(command, rest);
+  } catch (error) {
+    // A mistyped option or a missing value: the command's name, node:util's precise message, the usage.
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code?.startsWith('ERR_PARSE_ARGS_')) fail(`${command}: ${message}\n\n${USAGE}`);
+    throw error;
+  }
+}
+
+async function run(command: string | undefined, rest: string[]): Promise<void> {
   switch (command) {
     case 'start':
       return start(rest);
