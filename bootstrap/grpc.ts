@@ -5,17 +5,16 @@ import { toGrpcHandler } from '../adapters/grpc/grpc-handler.js';
 import { createHealthService } from '../adapters/grpc/health.js';
 import { resolveExport } from '../runtime/handler-loader.js';
 import { createDeferredRecorder } from '../runtime/metrics-recorder.js';
-import { createQueueSource } from '../runtime/queue-source.js';
 import { loadGrpcService } from '../runtime/resources/grpc.js';
 import type { InvocationScope } from '../runtime/scope.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { Service, ServiceStart } from './service.js';
 import {
+  createServingQueue,
   describeFunction,
   drainOnSignals,
   openInBackground,
   readiness,
-  runLoops,
   serveMetrics,
 } from './serving.js';
 
@@ -62,7 +61,14 @@ export async function startGrpc(
   });
   const { registry } = resources;
   const shutdown = new AbortController();
-  const source = createQueueSource({ concurrency: options.concurrency, queue: options.queue });
+  const source = createServingQueue(options, {
+    handler,
+    functionInfo,
+    scope,
+    resources: registry.resources,
+    enforceDeadline: true,
+    shutdown: shutdown.signal,
+  });
   const metrics = createDeferredRecorder();
   const server = new Server({ 'grpc.max_receive_message_length': options.maxBody });
   server.addService(health.definition, health.implementation);
@@ -79,15 +85,6 @@ export async function startGrpc(
       submit: (invocation) => source.submit(invocation),
     }),
   );
-  runLoops(source, options.concurrency, log, {
-    handler,
-    functionInfo,
-    scope,
-    resources: registry.resources,
-    enforceDeadline: true,
-    shutdown: shutdown.signal,
-  });
-
   const port = await new Promise<number>((resolve) =>
     server.bindAsync(
       `${options.host}:${options.port}`,

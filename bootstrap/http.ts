@@ -7,18 +7,17 @@ import type { HttpEventFormat } from '../adapters/http/request.js';
 import { createHttpServer } from '../adapters/http/server.js';
 import { loadHandler } from '../runtime/handler-loader.js';
 import { createDeferredRecorder } from '../runtime/metrics-recorder.js';
-import { createQueueSource } from '../runtime/queue-source.js';
 import { createConcurrentScope } from '../runtime/scope.js';
 import { awslambda } from '../runtime/streaming.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { ServiceStart } from './service.js';
 import {
+  createServingQueue,
   describeFunction,
   drainOnSignals,
   openInBackground,
   readiness,
   resolveOrExit,
-  runLoops,
   serveMetrics,
 } from './serving.js';
 
@@ -29,7 +28,8 @@ const formats: Record<string, HttpEventFormat<unknown, unknown>> = {
 };
 
 /**
- * HTTP mode (Knative, containers): fastify on `$PORT`, `JUSTFN_CONCURRENCY` loops over one bounded queue,
+ * HTTP mode (Knative, containers): fastify on `$PORT`, `JUSTFN_CONCURRENCY` invocations at once over one
+ * bounded queue,
  * JSON logs with the request id on every line, the resources of `justfn.yaml` opened in the background
  * (readiness waits for them), metrics on their own port, and a drain on SIGTERM that answers every
  * accepted request, closes the resources, then exits 0. A `grpc:` block in `justfn.yaml` hands over to
@@ -67,9 +67,13 @@ export async function startHttp(start: ServiceStart): Promise<void> {
   const resources = await openInBackground(service, log);
   const { registry } = resources;
   const shutdown = new AbortController();
-  const source = createQueueSource<HttpInvocation>({
-    concurrency: options.concurrency,
-    queue: options.queue,
+  const source = createServingQueue<HttpInvocation>(options, {
+    handler,
+    functionInfo,
+    scope,
+    resources: registry.resources,
+    enforceDeadline: true,
+    shutdown: shutdown.signal,
   });
   const metrics = createDeferredRecorder();
   const app = createHttpServer({
@@ -92,15 +96,6 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     metrics,
     log,
   });
-  runLoops(source, options.concurrency, log, {
-    handler,
-    functionInfo,
-    scope,
-    resources: registry.resources,
-    enforceDeadline: true,
-    shutdown: shutdown.signal,
-  });
-
   await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
     log.fatal({ err: error, port: options.port }, `cannot listen on ${options.host}:${options.port}`);
     process.exit(1);

@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import type { FunctionInfo } from '../runtime/context.js';
 import { JustfnError } from '../runtime/errors.js';
-import { type LoopOptions, runLoop } from '../runtime/loop.js';
+import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtime/loop.js';
 import type { createDeferredRecorder } from '../runtime/metrics-recorder.js';
-import type { QueuedInvocation, QueueSource } from '../runtime/queue-source.js';
+import { createQueueSource, type QueueSource } from '../runtime/queue-source.js';
 import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { cgroupMemoryLimitMb } from './cgroup.js';
+import { createIdleCollector } from './memory.js';
 import type { Options } from './options.js';
 import type { RuntimeLog } from './runtime-log.js';
 import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
@@ -67,18 +68,21 @@ export async function openInBackground(
   };
 }
 
-/** `concurrency` loops over one queue: what limits how many invocations run at once. */
-export function runLoops<I extends QueuedInvocation>(
-  source: QueueSource<I>,
-  concurrency: number,
-  log: RuntimeLog,
+/**
+ * The queue every request or call goes through: `JUSTFN_CONCURRENCY` invocations at once, `JUSTFN_QUEUE`
+ * more waiting. Once nothing runs, the idle collector gives a burst's memory back (as in Lambda mode),
+ * unless work comes first.
+ */
+export function createServingQueue<I extends QueuedInvocation>(
+  options: Options,
   loop: LoopOptions,
-): void {
-  for (let i = 0; i < concurrency; i++) {
-    runLoop(source.source, loop).catch((error: unknown) =>
-      log.fatal({ err: error }, 'the invocation loop failed'),
-    );
-  }
+): QueueSource<I> {
+  return createQueueSource<I>({
+    concurrency: options.concurrency,
+    queue: options.queue,
+    run: createRunner<I>(loop),
+    idle: createIdleCollector(),
+  });
 }
 
 export function readiness(health: RegistryHealth): { ready: boolean; reasons: string[] } {

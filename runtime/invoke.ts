@@ -1,4 +1,5 @@
 import { abortContext, kSettle, type LambdaContext, releaseContext } from './context.js';
+import { createDeadlines } from './deadlines.js';
 import { type ErrorPayload, JustfnError, toErrorPayload } from './errors.js';
 import type { LoadedHandler } from './handler-loader.js';
 import { ResponseStream, type StreamSink } from './streaming.js';
@@ -14,6 +15,8 @@ export type Outcome =
       /** The error was already delivered inside a started stream (trailers, or an aborted response). */
       streamed?: boolean;
     };
+
+const deadlines = createDeadlines();
 
 export interface InvokeOptions {
   /** Where a streaming handler's bytes go; required for streaming handlers. */
@@ -33,30 +36,62 @@ export interface InvokeOptions {
  * const outcome = await invoke(handler, { hello: 'world' }, context);
  * if (outcome.ok) send(JSON.stringify(outcome.value ?? null));
  */
-export async function invoke(
+export function invoke(
   handler: LoadedHandler,
   event: unknown,
   context: LambdaContext<object>,
   options: InvokeOptions = {},
 ): Promise<Outcome> {
-  try {
-    const run =
-      handler.kind === 'streaming'
-        ? runStreaming(handler, event, context, options)
-        : settle(callHandler(handler, event, context));
-    if (!options.enforceDeadline) return await run;
-    return await raceDeadline(run, context);
-  } finally {
-    releaseContext(context);
-  }
+  return new Promise((resolve) => invokeThen(handler, event, context, options, resolve));
 }
 
-async function settle(run: Promise<unknown>): Promise<Outcome> {
-  try {
-    return { ok: true, value: await run };
-  } catch (thrown) {
-    return failure(thrown);
+/**
+ * {@link invoke} with a callback: `done` gets the outcome once, possibly before this returns (a handler
+ * that returns synchronously). The server modes run every request through it: with AsyncLocalStorage on,
+ * each promise costs an async hook, so the hot path makes none besides the handler's own and one `then`.
+ */
+export function invokeThen(
+  handler: LoadedHandler,
+  event: unknown,
+  context: LambdaContext<object>,
+  options: InvokeOptions,
+  done: (outcome: Outcome) => void,
+): void {
+  // The budget this invocation had: JUSTFN_TIMEOUT, or less when the caller's deadline (gRPC) is sooner.
+  const budget = Math.max(context.getRemainingTimeInMillis(), 0);
+  let over = false;
+  let cancelDeadline: (() => void) | undefined;
+  const end = (outcome: Outcome) => {
+    if (over) return;
+    over = true;
+    cancelDeadline?.();
+    releaseContext(context);
+    done(outcome);
+  };
+  const timeOut = () => {
+    const seconds = (Math.ceil(budget / 10) / 100).toFixed(2);
+    const error = new JustfnError('TIMEOUT', `Task timed out after ${seconds} seconds`);
+    abortContext(context, error);
+    end(failure(error, { timedOut: true }));
+  };
+  let settle = end;
+  if (options.enforceDeadline) {
+    cancelDeadline = deadlines.watch(budget, timeOut);
+    // A handler that blocked the event loop past its deadline still missed it.
+    settle = (outcome) => (context.getRemainingTimeInMillis() < 0 ? timeOut() : end(outcome));
   }
+  if (handler.kind === 'streaming') {
+    void runStreaming(handler, event, context, options).then(settle);
+    return;
+  }
+  callHandlerThen(
+    handler,
+    event,
+    context,
+    undefined,
+    (value) => settle({ ok: true, value }),
+    (thrown) => settle(failure(thrown)),
+  );
 }
 
 function failure(thrown: unknown, extra?: { timedOut?: boolean; streamed?: boolean }): Outcome {
@@ -73,40 +108,50 @@ export function callHandler(
   context: LambdaContext<object>,
   stream?: ResponseStream,
 ): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const succeed = (value: unknown) => {
-      if (settled) return;
-      settled = true;
-      resolve(value);
-    };
-    const fail = (error: unknown) => {
-      if (settled) return;
-      settled = true;
-      reject(error);
-    };
-    context[kSettle] = { succeed, fail };
-    let returned: unknown;
-    try {
-      if (handler.kind === 'callback') {
-        returned = handler.fn(event, context, (error: unknown, result: unknown) =>
-          error !== undefined && error !== null ? fail(error) : succeed(result),
-        );
-      } else if (handler.kind === 'streaming') {
-        returned = handler.fn(event, stream, context);
-      } else {
-        returned = handler.fn(event, context);
-      }
-    } catch (error) {
-      fail(error);
-      return;
+  return new Promise((resolve, reject) => callHandlerThen(handler, event, context, stream, resolve, reject));
+}
+
+/** {@link callHandler} with callbacks: exactly one of them is called, once. */
+function callHandlerThen(
+  handler: LoadedHandler,
+  event: unknown,
+  context: LambdaContext<object>,
+  stream: ResponseStream | undefined,
+  onValue: (value: unknown) => void,
+  onError: (error: unknown) => void,
+): void {
+  let settled = false;
+  const succeed = (value: unknown) => {
+    if (settled) return;
+    settled = true;
+    onValue(value);
+  };
+  const fail = (error: unknown) => {
+    if (settled) return;
+    settled = true;
+    onError(error);
+  };
+  context[kSettle] = { succeed, fail };
+  let returned: unknown;
+  try {
+    if (handler.kind === 'callback') {
+      returned = handler.fn(event, context, (error: unknown, result: unknown) =>
+        error !== undefined && error !== null ? fail(error) : succeed(result),
+      );
+    } else if (handler.kind === 'streaming') {
+      returned = handler.fn(event, stream, context);
+    } else {
+      returned = handler.fn(event, context);
     }
-    if (isThenable(returned)) returned.then(succeed, fail);
-    else if (handler.kind === 'promise') succeed(returned);
-    else if (handler.kind === 'streaming') {
-      fail(new JustfnError('MALFORMED_STREAMING_HANDLER', 'Streaming does not support non-async handlers.'));
-    }
-  });
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  if (isThenable(returned)) returned.then(succeed, fail);
+  else if (handler.kind === 'promise') succeed(returned);
+  else if (handler.kind === 'streaming') {
+    fail(new JustfnError('MALFORMED_STREAMING_HANDLER', 'Streaming does not support non-async handlers.'));
+  }
 }
 
 async function runStreaming(
@@ -140,31 +185,6 @@ function finished(stream: ResponseStream): Promise<void> {
   return new Promise((resolve, reject) => {
     stream.once('finish', resolve);
     stream.once('error', reject);
-  });
-}
-
-function raceDeadline(run: Promise<Outcome>, context: LambdaContext<object>): Promise<Outcome> {
-  // The budget this invocation had: JUSTFN_TIMEOUT, or less when the caller's deadline (gRPC) is sooner.
-  const seconds = Math.ceil(Math.max(context.getRemainingTimeInMillis(), 0) / 10) / 100;
-  return new Promise((resolve) => {
-    let done = false;
-    const timeout = () => {
-      if (done) return;
-      done = true;
-      const error = new JustfnError('TIMEOUT', `Task timed out after ${seconds.toFixed(2)} seconds`);
-      abortContext(context, error);
-      resolve(failure(error, { timedOut: true }));
-    };
-    const timer = setTimeout(timeout, Math.max(context.getRemainingTimeInMillis(), 0));
-    run.then((outcome) => {
-      clearTimeout(timer);
-      // A handler that blocked the event loop past its deadline still missed it.
-      if (context.getRemainingTimeInMillis() < 0) timeout();
-      else if (!done) {
-        done = true;
-        resolve(outcome);
-      }
-    });
   });
 }
 

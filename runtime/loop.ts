@@ -1,6 +1,6 @@
 import { type FunctionInfo, type InvocationInfo, LambdaContext } from './context.js';
 import type { LoadedHandler } from './handler-loader.js';
-import { invoke, type Outcome } from './invoke.js';
+import { type InvokeOptions, invoke, invokeThen, type Outcome } from './invoke.js';
 import type { InvocationScope } from './scope.js';
 import type { StreamSink } from './streaming.js';
 
@@ -68,4 +68,52 @@ async function runOne<I extends Invocation>(
   });
   options.freshness?.after();
   await source.complete(invocation, outcome);
+}
+
+/** An invocation that answers its own caller (an HTTP request, a gRPC call), handed to a {@link Runner}. */
+export interface QueuedInvocation extends Invocation {
+  /** May return a promise (a gRPC server stream): the invocation's slot stays taken until it settles. */
+  respond(outcome: Outcome): void | Promise<void>;
+  /** Where a streaming handler's bytes go, when the caller can take a stream. */
+  openStream?(): StreamSink;
+}
+
+/** Runs one pushed invocation to its answer; `done` once the answer is out. */
+export type Runner<I extends QueuedInvocation = QueuedInvocation> = (invocation: I, done: () => void) => void;
+
+/**
+ * The loop for sources that push work instead of being pulled (HTTP requests, gRPC calls): the same
+ * steps as {@link runLoop} — a context, the handler, the answer — without a promise per step, since the
+ * server modes run under AsyncLocalStorage, where every promise costs an async hook.
+ *
+ * @example
+ * const run = createRunner({ handler, functionInfo, scope, enforceDeadline: true });
+ * run(invocation, () => slots.release());
+ */
+export function createRunner<I extends QueuedInvocation>(options: LoopOptions): Runner<I> {
+  const resources = options.resources ?? {};
+  const { handler, functionInfo, scope, shutdown, freshness } = options;
+  const go = (invocation: I, done: () => void) => {
+    const context = new LambdaContext(invocation.info, functionInfo, resources, shutdown);
+    const invokeOptions: InvokeOptions = { enforceDeadline: options.enforceDeadline === true };
+    if (invocation.openStream) invokeOptions.openStream = () => invocation.openStream!();
+    invokeThen(handler, invocation.event, context, invokeOptions, (outcome) => {
+      freshness?.after();
+      let waiting = false;
+      try {
+        const answering = invocation.respond(outcome);
+        if (answering) {
+          waiting = true;
+          answering.then(done, done);
+        }
+      } finally {
+        if (!waiting) done();
+      }
+    });
+  };
+  return (invocation, done) =>
+    scope.run(invocation.info, () => {
+      if (freshness) void freshness.before().then(() => go(invocation, done));
+      else go(invocation, done);
+    });
 }

@@ -1,97 +1,79 @@
-import { JustfnError } from './errors.js';
-import type { Outcome } from './invoke.js';
-import type { Invocation, Source } from './loop.js';
-import type { StreamSink } from './streaming.js';
+import type { QueuedInvocation, Runner } from './loop.js';
 
-/**
- * An invocation that knows how to answer its own caller (an HTTP request, a gRPC call). `respond` may
- * return a promise — a gRPC server stream — and the loop's slot stays taken until it settles.
- */
-export interface QueuedInvocation extends Invocation {
-  respond(outcome: Outcome): void | Promise<void>;
-  /** Where a streaming handler's bytes go, when the caller can take a stream. */
-  openStream?(): StreamSink;
-}
-
-export interface QueueSourceOptions {
-  /** Invocations running at once: the number of loops pulling from this source. */
+export interface QueueSourceOptions<I extends QueuedInvocation> {
+  /** Invocations running at once. */
   concurrency: number;
-  /** Invocations waiting for a free loop; one more is refused. */
+  /** Invocations waiting for a free slot; one more is refused. */
   queue: number;
+  /** Runs one invocation to its answer: {@link createRunner}. */
+  run: Runner<I>;
+  /** Told when the last running invocation ends with nothing queued, and when work comes again. */
+  idle?: { idle(): void; busy(): void };
 }
 
 /**
- * Calls as a source for the loop (HTTP requests, gRPC calls): `concurrency` loops pull from one bounded
- * queue. `submit` refuses (returns false) when the queue is full; `drain` stops taking new work, lets
- * every accepted invocation finish, and ends the loops.
+ * Calls as a source of invocations (HTTP requests, gRPC calls): up to `concurrency` run at once, the rest
+ * wait in one bounded queue. `submit` refuses (returns false) when the queue is full; `drain` stops
+ * taking new work, lets every accepted invocation finish, and resolves.
  *
  * @example
- * const calls = createQueueSource({ concurrency: 64, queue: 640 });
- * for (let i = 0; i < 64; i++) void runLoop(calls.source, loopOptions);
+ * const calls = createQueueSource({ concurrency: 64, queue: 640, run: createRunner(loopOptions) });
  * if (!calls.submit(invocation)) reply.code(503);
  */
 export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>(
-  options: QueueSourceOptions,
+  options: QueueSourceOptions<I>,
 ) {
+  const { run, idle } = options;
   const queue: I[] = [];
-  const idle: ((invocation: I | undefined) => void)[] = [];
   const active = new Set<I>();
   let closed = false;
+  let pumping = false;
   let settled: (() => void) | undefined;
 
-  const checkDrained = () => {
-    if (closed && active.size === 0 && queue.length === 0) {
-      for (const loop of idle.splice(0)) loop(undefined);
-      settled?.();
+  const start = (invocation: I) => {
+    if (active.size === 0) idle?.busy();
+    active.add(invocation);
+    run(invocation, () => finish(invocation));
+  };
+  const finish = (invocation: I) => {
+    if (!active.delete(invocation)) return;
+    pump();
+    if (active.size > 0) return;
+    if (closed) settled?.();
+    else idle?.idle();
+  };
+  // A handler that answers synchronously would otherwise start the next one from inside its own answer,
+  // one stack frame deeper per queued invocation: the queue is worked off in this loop instead.
+  const pump = () => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (queue.length > 0 && active.size < options.concurrency) start(queue.shift()!);
+    } finally {
+      pumping = false;
     }
   };
 
-  const source: Source<I> = {
-    next() {
-      const waiting = queue.shift();
-      if (waiting) {
-        active.add(waiting);
-        return Promise.resolve(waiting);
-      }
-      if (closed) return Promise.resolve(undefined);
-      return new Promise((resolve) => idle.push(resolve));
-    },
-    async complete(invocation, outcome) {
-      try {
-        await invocation.respond(outcome);
-      } finally {
-        active.delete(invocation);
-        checkDrained();
-      }
-    },
-    openStream: (invocation) => {
-      if (!invocation.openStream)
-        throw new JustfnError('MALFORMED_STREAMING_HANDLER', 'This source cannot stream responses.');
-      return invocation.openStream();
-    },
-  };
-
   return {
-    source,
-    /** Hands a request to a free loop, or queues it; false when even the queue is full (or draining). */
+    /** Starts an invocation in a free slot, or queues it; false when even the queue is full (or draining). */
     submit(invocation: I): boolean {
       if (closed) return false;
-      const loop = idle.shift();
-      if (loop) {
-        active.add(invocation);
-        loop(invocation);
+      if (active.size < options.concurrency && queue.length === 0) {
+        start(invocation);
         return true;
       }
       if (queue.length >= options.queue) return false;
       queue.push(invocation);
+      pump();
       return true;
     },
     /** Invocations running now. */
     running: () => active.size,
-    /** Invocations waiting for a loop. */
+    /** Invocations waiting for a slot. */
     queued: () => queue.length,
-    /** How many more invocations `submit` would take now: free loops plus free queue places. */
-    capacity: () => (closed ? 0 : idle.length + options.queue - queue.length),
+    /** How many more invocations `submit` would take now: free slots plus free queue places. */
+    capacity: () =>
+      closed ? 0 : Math.max(options.concurrency - active.size, 0) + options.queue - queue.length,
     get closed() {
       return closed;
     },
@@ -105,7 +87,7 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
       const done = new Promise<void>((resolve) => {
         settled = resolve;
       });
-      checkDrained();
+      if (active.size === 0 && queue.length === 0) settled?.();
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {

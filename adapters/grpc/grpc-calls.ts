@@ -10,8 +10,8 @@ import {
 } from '@grpc/grpc-js';
 import type { InvocationInfo } from '../../runtime/context.js';
 import type { Outcome } from '../../runtime/invoke.js';
+import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
-import type { QueuedInvocation } from '../../runtime/queue-source.js';
 import type { InvocationScope } from '../../runtime/scope.js';
 import type { GrpcEvent } from './grpc-handler.js';
 import { toPlainMetadata, toStatus } from './grpc-status.js';

@@ -2,8 +2,8 @@ import type { FastifyReply } from 'fastify';
 import type { InvocationInfo } from '../../runtime/context.js';
 import { JustfnError, toErrorPayload } from '../../runtime/errors.js';
 import type { Outcome } from '../../runtime/invoke.js';
+import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
-import type { QueuedInvocation } from '../../runtime/queue-source.js';
 import { stringifyResult } from '../../runtime/result.js';
 import type { InvocationScope } from '../../runtime/scope.js';
 import type { StreamSink } from '../../runtime/streaming.js';
@@ -111,19 +111,17 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
     };
   };
 
-  const single =
-    (req: HttpRequest, reply: FastifyReply, done: () => void) => (response: HttpResponse | undefined) => {
-      if (response) send(reply, response, req.requestId);
-      done();
-    };
+  const single = (req: HttpRequest, reply: FastifyReply) => (response: HttpResponse | undefined) => {
+    if (response) send(reply, response, req.requestId);
+  };
 
   return {
     /** A plain request: the configured API Gateway / ALB event. */
-    plain(req: HttpRequest, reply: FastifyReply, done: () => void): HttpInvocation {
+    plain(req: HttpRequest, reply: FastifyReply): HttpInvocation {
       const { format, formatOptions } = options;
       const event = format.toEvent(req, formatOptions);
       const answer: Answer = ({ value }) => format.toResponse(value, formatOptions);
-      return make(req, reply, event, options.formatName, answer, single(req, reply, done));
+      return make(req, reply, event, options.formatName, answer, single(req, reply));
     },
 
     /** One CloudEvent; `collect` is given its answer instead of sending it (one event of a batch). */
@@ -131,7 +129,6 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
       req: HttpRequest,
       reply: FastifyReply,
       event: CloudEventJson,
-      done: () => void,
       collect?: (response: HttpResponse) => void,
     ): HttpInvocation {
       const reply_ = {
@@ -141,21 +138,19 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
       };
       const answer: Answer = ({ value }) => toCloudEventResponse(value, event, definedOnly(reply_));
       const onAnswer = collect
-        ? (response: HttpResponse | undefined) => {
-            collect(response ?? { statusCode: 500, headers: {}, body: '' });
-            done();
-          }
-        : single(req, reply, done);
+        ? (response: HttpResponse | undefined) =>
+            collect(response ?? { statusCode: 500, headers: {}, body: '' })
+        : single(req, reply);
       return make(req, reply, event, 'cloudevent', answer, onAnswer);
     },
 
     /** The raw Lambda invoke endpoint (`JUSTFN_INVOKE_API=1`): Lambda's Invoke API answers. */
-    raw(req: HttpRequest, reply: FastifyReply, event: unknown, done: () => void): HttpInvocation {
+    raw(req: HttpRequest, reply: FastifyReply, event: unknown): HttpInvocation {
       const answer: Answer = ({ value }) => json(200, stringifyResult(value), {});
       // As Lambda's Invoke API: a function error is a 200 with X-Amz-Function-Error and the error body.
       const failure: Failure = ({ error }) =>
         json(200, JSON.stringify(error), { 'x-amz-function-error': 'Unhandled' });
-      return make(req, reply, event, 'invoke', answer, single(req, reply, done), failure);
+      return make(req, reply, event, 'invoke', answer, single(req, reply), failure);
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { type ErrorCode, type ErrorPayload, errorCatalog } from '../../runtime/errors.js';
 import type { HttpResponse } from './request.js';
@@ -48,13 +49,23 @@ export function badResultResponse(error: ErrorPayload, expose: boolean): HttpRes
   };
 }
 
-/** Writes an {@link HttpResponse} through fastify, adding the invocation's `x-request-id`. */
+/**
+ * Writes an {@link HttpResponse} on the request's own `http.ServerResponse`, adding the invocation's
+ * `x-request-id` and the body's length. The reply is taken from fastify (`hijack`): the result's headers
+ * were checked by the event format already, and its content type goes out as the handler set it.
+ */
 export function send(reply: FastifyReply, response: HttpResponse, requestId: string): void {
-  if (reply.sent || reply.raw.headersSent) return;
-  reply.code(response.statusCode);
-  if (response.statusMessage) reply.raw.statusMessage = response.statusMessage;
-  reply.headers(response.headers);
-  reply.header('x-request-id', requestId);
-  // Bytes, not a string: fastify would otherwise add a charset to the handler's content type.
-  reply.send(typeof response.body === 'string' ? Buffer.from(response.body) : response.body);
+  const res = reply.raw;
+  if (reply.sent || res.headersSent) return;
+  reply.hijack();
+  const { statusCode, body } = response;
+  const headers: OutgoingHttpHeaders = { ...response.headers, 'x-request-id': requestId };
+  // No content for 1xx and 204 (RFC 9110 §8.6, §15.3.5): neither a body nor its type and length.
+  if (statusCode < 200 || statusCode === 204) {
+    delete headers['content-type'];
+    res.writeHead(statusCode, response.statusMessage, headers).end();
+    return;
+  }
+  headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  res.writeHead(statusCode, response.statusMessage, headers).end(body);
 }

@@ -45,6 +45,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     exposeHeadRoutes: false,
+    // Each request's id is a fresh UUID: the invocation's awsRequestId and `x-request-id`. Never the client's.
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
     clientErrorHandler: (error, socket) => answerClientError(error, socket, metrics),
   });
   app.server.maxHeadersCount = MAX_HEADERS;
@@ -53,7 +56,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.setErrorHandler((error: { code?: string; message: string }, request, reply) => {
     const response = toRequestError(error);
     metrics.rejected(response.reason);
-    send(reply, response.response, requestIdOf(request));
+    send(reply, response.response, request.id);
   });
 
   app.get('/_/health/live', (_request, reply) => reply.send({ status: 'live' }));
@@ -69,66 +72,69 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   app.all('/_/*', (request, reply) => {
     metrics.rejected('not_found');
-    send(
-      reply,
-      errorResponse('NOT_FOUND', `${request.url.split('?')[0]} is reserved by justfn`),
-      requestIdOf(request),
-    );
+    send(reply, errorResponse('NOT_FOUND', `${request.url.split('?')[0]} is reserved by justfn`), request.id);
   });
   if (options.invokeApi) app.post(INVOKE_PATH, (request, reply) => invokeApi(request, reply));
   app.all('*', (request, reply) => handle(request, reply));
 
-  function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | FastifyReply {
+  // The route handlers answer through `reply` and return nothing: a promise per request would cost an
+  // async hook each under AsyncLocalStorage.
+  function handle(request: FastifyRequest, reply: FastifyReply): void {
     const unread = readUnparsedBody(request, options.maxBody);
-    return unread ? unread.then((body) => dispatch(request, reply, body)) : dispatch(request, reply);
+    if (unread)
+      unread.then(
+        (body) => dispatch(request, reply, body),
+        (error: Error) => reply.send(error),
+      );
+    else dispatch(request, reply);
   }
 
-  function dispatch(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    body?: Buffer,
-  ): Promise<FastifyReply> | FastifyReply {
+  function dispatch(request: FastifyRequest, reply: FastifyReply, body?: Buffer): void {
     const req = toHttpRequest(request, body);
-    if (source.closed) return refuse(reply, req, 'DRAINING', 'this instance is shutting down', 'draining');
-    return new Promise((resolve) => {
-      const done = () => resolve(reply);
-      try {
-        if (!isCloudEventRequest(req)) return submit(reply, req, invocations.plain(req, reply, done), done);
-        const parsed = parseCloudEvents(req);
-        if (parsed.mode !== 'batch')
-          return submit(reply, req, invocations.cloudEvent(req, reply, parsed.event, done), done);
-        if (parsed.events.length > source.capacity()) {
-          return resolve(refuse(reply, req, 'OVERLOADED', 'too many invocations waiting', 'overloaded'));
-        }
-        const responses: HttpResponse[] = [];
-        let left = parsed.events.length;
-        if (left === 0) return resolve(sent(reply, { statusCode: 202, headers: {}, body: '' }, req));
-        for (const event of parsed.events) {
-          const one = { ...req, requestId: crypto.randomUUID() };
-          const invocation = invocations.cloudEvent(
-            one,
-            reply,
-            event,
-            () => {},
-            (response) => {
-              responses.push(response);
-              if (--left === 0) resolve(sent(reply, toBatchResponse(responses), req));
-            },
-          );
-          source.submit(invocation);
-        }
-      } catch (error) {
-        if (!(error instanceof JustfnError)) throw error;
-        metrics.rejected(error.status === 415 ? 'unsupported_media_type' : 'bad_request');
-        resolve(sent(reply, errorResponse(error.code, error.message), req));
-      }
-    });
+    if (source.closed) {
+      refuse(reply, req, 'DRAINING', 'this instance is shutting down', 'draining');
+      return;
+    }
+    try {
+      if (isCloudEventRequest(req)) dispatchCloudEvents(reply, req, parseCloudEvents(req));
+      else submit(reply, req, invocations.plain(req, reply));
+    } catch (error) {
+      if (!(error instanceof JustfnError)) throw error;
+      metrics.rejected(error.status === 415 ? 'unsupported_media_type' : 'bad_request');
+      send(reply, errorResponse(error.code, error.message), req.requestId);
+    }
   }
 
-  function submit(reply: FastifyReply, req: HttpRequest, invocation: HttpInvocation, done: () => void): void {
-    if (source.submit(invocation)) return;
-    refuse(reply, req, 'OVERLOADED', 'too many invocations running and waiting', 'overloaded');
-    done();
+  /** One CloudEvent is one invocation; a batch is one per event, answered together. */
+  function dispatchCloudEvents(
+    reply: FastifyReply,
+    req: HttpRequest,
+    parsed: ReturnType<typeof parseCloudEvents>,
+  ): void {
+    if (parsed.mode !== 'batch') {
+      submit(reply, req, invocations.cloudEvent(req, reply, parsed.event));
+    } else if (parsed.events.length === 0) {
+      send(reply, { statusCode: 202, headers: {}, body: '' }, req.requestId);
+    } else if (parsed.events.length > source.capacity()) {
+      refuse(reply, req, 'OVERLOADED', 'too many invocations waiting', 'overloaded');
+    } else {
+      const responses: HttpResponse[] = [];
+      let left = parsed.events.length;
+      for (const event of parsed.events) {
+        const one = { ...req, requestId: crypto.randomUUID() };
+        const invocation = invocations.cloudEvent(one, reply, event, (response) => {
+          responses.push(response);
+          if (--left === 0) send(reply, toBatchResponse(responses), req.requestId);
+        });
+        source.submit(invocation);
+      }
+    }
+  }
+
+  function submit(reply: FastifyReply, req: HttpRequest, invocation: HttpInvocation): void {
+    if (!source.submit(invocation)) {
+      refuse(reply, req, 'OVERLOADED', 'too many invocations running and waiting', 'overloaded');
+    }
   }
 
   function refuse(
@@ -137,49 +143,29 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     code: 'DRAINING' | 'OVERLOADED',
     message: string,
     reason: string,
-  ) {
+  ): void {
     metrics.rejected(reason);
     const headers: Record<string, string> =
       code === 'OVERLOADED' ? { 'retry-after': '1' } : { connection: 'close' };
-    return sent(reply, errorResponse(code, message, headers), req);
+    send(reply, errorResponse(code, message, headers), req.requestId);
   }
 
-  function invokeApi(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | FastifyReply {
+  function invokeApi(request: FastifyRequest, reply: FastifyReply): void {
     const req = toHttpRequest(request);
     let event: unknown;
     try {
       event = req.body.length === 0 ? {} : JSON.parse(req.body.toString('utf8'));
     } catch (error) {
       metrics.rejected('bad_request');
-      return sent(
-        reply,
-        errorResponse('BAD_REQUEST', `the invoke payload is not JSON: ${(error as Error).message}`),
-        req,
-      );
+      const message = `the invoke payload is not JSON: ${(error as Error).message}`;
+      send(reply, errorResponse('BAD_REQUEST', message), req.requestId);
+      return;
     }
-    if (source.closed) return refuse(reply, req, 'DRAINING', 'this instance is shutting down', 'draining');
-    return new Promise((resolve) => {
-      const done = () => resolve(reply);
-      submit(reply, req, invocations.raw(req, reply, event, done), done);
-    });
+    if (source.closed) refuse(reply, req, 'DRAINING', 'this instance is shutting down', 'draining');
+    else submit(reply, req, invocations.raw(req, reply, event));
   }
 
   return app;
-}
-
-function sent(reply: FastifyReply, response: HttpResponse, req: HttpRequest): FastifyReply {
-  send(reply, response, req.requestId);
-  return reply;
-}
-
-const requestIds = new WeakMap<FastifyRequest, string>();
-function requestIdOf(request: FastifyRequest): string {
-  let id = requestIds.get(request);
-  if (!id) {
-    id = crypto.randomUUID();
-    requestIds.set(request, id);
-  }
-  return id;
 }
 
 function toHttpRequest(request: FastifyRequest, body?: Buffer): HttpRequest {
@@ -191,7 +177,7 @@ function toHttpRequest(request: FastifyRequest, body?: Buffer): HttpRequest {
     body: body ?? (request.body as Buffer | undefined) ?? EMPTY,
     remoteAddress: raw.socket.remoteAddress ?? '',
     httpVersion: raw.httpVersion,
-    requestId: requestIdOf(request),
+    requestId: request.id,
     receivedAt: Date.now(),
   };
 }
