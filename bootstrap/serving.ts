@@ -70,8 +70,8 @@ export async function openInBackground(
 
 /**
  * The queue every request or call goes through: `JUSTFN_CONCURRENCY` invocations at once, `JUSTFN_QUEUE`
- * more waiting. Once nothing runs, the idle collector gives a burst's memory back (as in Lambda mode),
- * unless work comes first.
+ * more waiting. Once nothing has run for a second, the idle collector gives a burst's garbage back (a
+ * full collection costs a few milliseconds of an otherwise idle process).
  */
 export function createServingQueue<I extends QueuedInvocation>(
   options: Options,
@@ -81,7 +81,7 @@ export function createServingQueue<I extends QueuedInvocation>(
     concurrency: options.concurrency,
     queue: options.queue,
     run: createRunner<I>(loop),
-    idle: createIdleCollector(),
+    idle: createIdleCollector(1_000),
   });
 }
 
@@ -109,7 +109,11 @@ export function serveMetrics(
   log: RuntimeLog,
 ): Promise<() => Promise<void>> {
   const none = async () => {};
-  if (options.metricsPort === 0) return Promise.resolve(none);
+  if (options.metricsPort === 0) {
+    // Nothing will read them: the deferred recorder must not keep what it was told until its limit.
+    recorder.attach({ invocation() {}, rejected() {} });
+    return Promise.resolve(none);
+  }
   const initSeconds = process.uptime();
   return new Promise((resolve) =>
     setImmediate(async () => {

@@ -59,7 +59,9 @@ export function send(reply: FastifyReply, response: HttpResponse, requestId: str
   if (reply.sent || res.headersSent) return;
   reply.hijack();
   const { statusCode, body } = response;
-  const headers: OutgoingHttpHeaders = { ...response.headers, 'x-request-id': requestId };
+  // Each response is built for one request: its headers are completed in place.
+  const headers: OutgoingHttpHeaders = response.headers;
+  headers['x-request-id'] = requestId;
   // No content for 1xx and 204 (RFC 9110 §8.6, §15.3.5): neither a body nor its type and length.
   if (statusCode < 200 || statusCode === 204) {
     delete headers['content-type'];
