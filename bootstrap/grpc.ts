@@ -135,7 +135,7 @@ export async function startGrpc(
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       server.forceShutdown();
       await resources.close();
-      await (await closeMetrics)();
+      await closeMetrics();
     },
   });
 }

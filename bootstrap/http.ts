@@ -131,7 +131,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     async cleanUp() {
       app.server.closeAllConnections();
       await resources.close();
-      await (await closeMetrics)();
+      await closeMetrics();
     },
   });
 }

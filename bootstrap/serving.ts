@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
+import { startMetricsServer } from '../adapters/http/metrics-server.js';
 import type { FunctionInfo } from '../runtime/context.js';
 import { JustfnError } from '../runtime/errors.js';
 import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtime/loop.js';
@@ -97,8 +99,9 @@ export function readiness(health: RegistryHealth): { ready: boolean; reasons: st
 }
 
 /**
- * Metrics load after the server listens: prom-client is not on the cold path, and what happens before
- * it loads is kept by the deferred recorder. Resolves to the function that closes the metrics server.
+ * Metrics on their own port, off the cold path: the port opens at once, prom-client loads once the first
+ * invocation was answered, on the first scrape, or after a second — whichever comes first — and what
+ * happens before is kept by the deferred recorder. Returns the function that stops them.
  */
 export function serveMetrics(
   options: Options,
@@ -107,30 +110,36 @@ export function serveMetrics(
   source: QueueSource<QueuedInvocation>,
   recorder: ReturnType<typeof createDeferredRecorder>,
   log: RuntimeLog,
-): Promise<() => Promise<void>> {
-  const none = async () => {};
+): () => Promise<void> {
   if (options.metricsPort === 0) {
     // Nothing will read them: the deferred recorder must not keep what it was told until its limit.
     recorder.attach({ invocation() {}, rejected() {} });
-    return Promise.resolve(none);
+    return async () => {};
   }
   const initSeconds = process.uptime();
-  return new Promise((resolve) =>
-    setImmediate(async () => {
-      const { createMetrics } = await import('../runtime/metrics.js');
-      const { startMetricsServer } = await import('../adapters/http/metrics-server.js');
+  let loading: Promise<Registry> | undefined;
+  const load = () => {
+    loading ??= import('../runtime/metrics.js').then(({ createMetrics }) => {
       const resources = () => resourceStates(service, registry.health());
       const created = createMetrics(
         { inFlight: source.running, queued: source.queued, resources },
         initSeconds,
       );
       recorder.attach(created.recorder);
-      const server = await startMetricsServer(created.registry, options.metricsPort, options.host).catch(
-        (error: Error) => log.error({ err: error }, `cannot serve metrics on port ${options.metricsPort}`),
-      );
-      resolve(server ? server.close : none);
-    }),
-  );
+      return created.registry;
+    });
+    return loading;
+  };
+  const timer = setTimeout(load, 1_000);
+  // The first count comes as the first answer is written: prom-client loads right after it.
+  recorder.onFirstRecord(() => setImmediate(load));
+  const server = startMetricsServer(load, options.metricsPort, options.host).catch((error: Error) => {
+    log.error({ err: error }, `cannot serve metrics on port ${options.metricsPort}`);
+  });
+  return async () => {
+    clearTimeout(timer);
+    await (await server)?.close();
+  };
 }
 
 function resourceStates(

@@ -12,10 +12,10 @@
  */
 export function createDeadlines(graceMs = 50) {
   const pending = new Set<Watch>();
-  let sweep: NodeJS.Timeout | undefined;
+  let sweeping = false;
 
   const armPending = () => {
-    sweep = undefined;
+    sweeping = false;
     for (const watch of pending) {
       watch.timer = setTimeout(watch.onTimeout, watch.at - Date.now());
     }
@@ -31,7 +31,10 @@ export function createDeadlines(graceMs = 50) {
       }
       const watch: Watch = { at: Date.now() + ms, onTimeout, timer: undefined };
       pending.add(watch);
-      sweep ??= setTimeout(armPending, graceMs);
+      if (!sweeping) {
+        sweeping = true;
+        setTimeout(armPending, graceMs);
+      }
       return () => {
         if (watch.timer) clearTimeout(watch.timer);
         else pending.delete(watch);

@@ -122,6 +122,26 @@ const noHttp2 = {
   },
 };
 
+// fastify's schema compilers (ajv, fast-json-stringify: 600 KB of the HTTP bundle) and its inject() client:
+// HTTP mode declares no schema and gives fastify compilers of its own (adapters/http/server.ts), and
+// never injects, so fastify never requires them. Should it ever, the stub says so at once.
+const fastifyWithoutSchemas = {
+  name: 'fastify-without-schemas',
+  setup(build) {
+    build.onResolve(
+      { filter: /^(@fastify\/ajv-compiler|@fastify\/fast-json-stringify-compiler|light-my-request)$/ },
+      (args) => ({
+        path: args.path,
+        namespace: 'absent',
+      }),
+    );
+    build.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
+      loader: 'js',
+      contents: `module.exports = function absent() { throw new Error('justfn bundles fastify without ${args.path}'); };`,
+    }));
+  },
+};
+
 // Modules that a process may never need, each its own bundle, reached only through dynamic import():
 // the YAML parser and schema (only with a justfn.yaml), the resource registry and each resource kind
 // (only when declared), prom-client (after the HTTP server listens), gRPC mode (only with a `grpc:`
@@ -206,6 +226,7 @@ await Promise.all([
         noHttp2,
         undiciWithoutNodeHttp,
         ...(file === 'lambda.cjs' ? [minimalAssert] : []),
+        ...(file === 'http.cjs' ? [fastifyWithoutSchemas] : []),
       ],
     }),
   ),

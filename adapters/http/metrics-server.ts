@@ -4,18 +4,21 @@ import type { Registry } from 'prom-client';
 
 /**
  * `GET /metrics` on its own port (`JUSTFN_METRICS_PORT`): Prometheus scrapes it without going through the
- * function's port, its queue or its concurrency limit.
+ * function's port, its queue or its concurrency limit. The port opens at once; the registry (prom-client)
+ * is asked for on the first scrape, so that it can load after the cold start.
  */
-export async function startMetricsServer(registry: Registry, port: number, host: string) {
+export async function startMetricsServer(registry: () => Promise<Registry>, port: number, host: string) {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
       return;
     }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
-    );
+    registry()
+      .then(async (loaded) => [loaded.contentType, await loaded.metrics()])
+      .then(
+        ([contentType, text]) => res.writeHead(200, { 'content-type': contentType }).end(text),
+        (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
+      );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

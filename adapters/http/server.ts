@@ -49,6 +49,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
     clientErrorHandler: (error, socket) => answerClientError(error, socket, metrics),
+    // No route has a schema: fastify's own compilers (ajv, fast-json-stringify) would load for nothing.
+    schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
   });
   app.server.maxHeadersCount = MAX_HEADERS;
   app.removeAllContentTypeParsers();
@@ -166,6 +168,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   }
 
   return app;
+}
+
+function noSchemas(): never {
+  throw new Error('justfn declares no fastify schemas');
 }
 
 function toHttpRequest(request: FastifyRequest, body?: Buffer): HttpRequest {
