@@ -11,25 +11,28 @@ export function tuneV8(): void {
   setFlagsFromString('--liftoff-only');
 }
 
+/** Longer than V8's allocation-rate window, after which an idle process's rate reads as low. */
+const QUIET_WINDOW_MS = 6_000;
+
 /**
  * One full garbage collection after the process has had nothing to do for `delayMs`: V8 gives memory
  * back to the system only after a major GC, which a steady stream of short invocations never triggers,
  * so an instance that served a burst would otherwise keep the burst's heap while it waits. On Lambda the
  * process is frozen between invocations and the timer simply never fires.
  *
- * The delay is longer than V8's 5 s allocation-rate window (`kThroughputTimeFrameMs`): a major GC shrinks
- * the young generation — which a burst grows to 32 MiB — only when the allocation rate over that window
- * is low, so a collection 2 s after a burst freed the old generation and kept the young one's 25-35 MiB.
+ * V8 shrinks the young generation — which a burst grows to 32 MiB — only at a collection that finds the
+ * allocation rate over its 5 s window (`kThroughputTimeFrameMs`) low: a collection sooner than that frees
+ * the old generation and keeps the young one's 15-35 MiB, so a second one follows once the window is quiet.
  *
  * @example
  * const idle = createIdleCollector();
  * idle.idle();  // nothing running: collect in 6 s unless work arrives
  * idle.busy();  // work arrived: cancel
  */
-export function createIdleCollector(delayMs = 6_000) {
+export function createIdleCollector(delayMs = QUIET_WINDOW_MS) {
   let timer: NodeJS.Timeout | undefined;
   let gc: (() => void) | undefined;
-  const collect = () => {
+  const collect = (again: boolean) => {
     timer = undefined;
     if (!gc) {
       // The gc() of a fresh context, once --expose-gc is set: the only way to ask V8 for a full collection.
@@ -38,10 +41,11 @@ export function createIdleCollector(delayMs = 6_000) {
     }
     // A plain gc(): Node 20's V8 takes { type: 'major' } for a scavenge of the young generation only.
     gc();
+    if (again) timer = setTimeout(() => collect(false), QUIET_WINDOW_MS).unref();
   };
   return {
     idle() {
-      timer ??= setTimeout(collect, delayMs).unref();
+      timer ??= setTimeout(() => collect(delayMs < QUIET_WINDOW_MS), delayMs).unref();
     },
     busy() {
       if (timer) clearTimeout(timer);
