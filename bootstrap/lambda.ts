@@ -135,6 +135,11 @@ function lambdaSource(api: RuntimeApiClient, log: LambdaLog, managed: boolean) {
  */
 function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) {
   const current = new Set<LambdaInvocation>();
+  // An invocation in flight holds the event loop open: a handler awaiting a promise that never settles,
+  // with nothing else pending, would otherwise let the process exit 0 in the middle of it (Runtime.ExitError
+  // on Lambda). The deadline ends it instead, as any overrun. (AWS's client posts `null` from a
+  // `beforeExit` listener there, a success nobody returned; justfn's loop has no such listener.)
+  let holding: NodeJS.Timeout | undefined;
   let initialised = false;
   const crash = async (label: string, error: unknown, code: number): Promise<never> => {
     log.logError(label, error);
@@ -167,12 +172,19 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
       return {
         next: async () => {
           const invocation = await source.next();
-          if (invocation) current.add(invocation);
+          if (invocation) {
+            current.add(invocation);
+            holding ??= setInterval(() => {}, 2 ** 30);
+          }
           return invocation;
         },
         complete: async (invocation, outcome) => {
           await source.complete(invocation, outcome);
           current.delete(invocation);
+          if (current.size === 0) {
+            clearInterval(holding);
+            holding = undefined;
+          }
         },
         openStream: (invocation) => source.openStream!(invocation),
       };
