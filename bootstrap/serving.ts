@@ -42,7 +42,8 @@ export function describeFunction(options: Options): FunctionInfo {
 
 /**
  * The resources open in the background, retried with backoff: the server listens at once and readiness
- * waits for them; every 5 s a real round trip keeps readiness true to their state.
+ * waits for them; every 5 s a real round trip keeps readiness true to their state — every second while
+ * one is down, so that readiness (which decides whether Knative sends traffic) returns with it.
  */
 export async function openInBackground(
   service: Service,
@@ -57,12 +58,23 @@ export async function openInBackground(
       log.fatal({ err: error }, 'a resource cannot be opened, and retrying will not help');
       return false;
     });
-  const recheck = setInterval(() => void registry.check().then(onState, () => {}), 5_000).unref();
+  let recheck: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    recheck = setTimeout(
+      () =>
+        void registry
+          .check()
+          .then(onState, () => {})
+          .finally(() => !stop.signal.aborted && schedule()),
+      registry.health().ready ? 5_000 : 1_000,
+    ).unref();
+  };
+  schedule();
   return {
     registry,
     /** After the drain: stop retrying, then close in reverse order. */
     async close() {
-      clearInterval(recheck);
+      clearTimeout(recheck);
       stop.abort();
       await opened;
       await registry.close();
