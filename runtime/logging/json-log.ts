@@ -47,6 +47,7 @@ export function createJsonLog(options: JsonLogOptions): { logger: Logger; consol
         const entry = scope.current();
         return entry ? { requestId: entry.requestId } : {};
       },
+      serializers: { err: serializeError },
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
@@ -70,4 +71,26 @@ export function createJsonLog(options: JsonLogOptions): { logger: Logger; consol
       error: method('error'),
     },
   };
+}
+
+/**
+ * pino's error serializer, made safe for whatever a handler throws: it recurses without end into an
+ * `errors` array that holds the error itself, and reads getters that may throw. A serializer that throws
+ * loses the log line and, where the line precedes an answer, the answer: this one falls back to the
+ * fields it can read.
+ */
+function serializeError(error: unknown): unknown {
+  try {
+    return pino.stdSerializers.err(error as Error);
+  } catch {
+    const read = (key: string): string | undefined => {
+      try {
+        const value = (error as Record<string, unknown>)[key];
+        return value === undefined ? undefined : String(value);
+      } catch {
+        return undefined;
+      }
+    };
+    return { type: read('name') ?? 'Error', message: read('message') ?? '', stack: read('stack') ?? '' };
+  }
 }
