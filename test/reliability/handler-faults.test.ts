@@ -1,0 +1,133 @@
+import { request } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTestEmulator } from '../helpers/emulator.js';
+import { type HttpRuntime, startHttpRuntime } from '../helpers/http-runtime.js';
+import { reliabilityFixtures } from './soak.js';
+
+// Issue 6, point 3: a handler that throws, rejects, never settles, calls process.exit, blocks the event
+// loop past its deadline, or leaves an unhandled rejection after answering — in Lambda mode (through
+// `justfn emulate`, which plays the platform's part: deadline, restart) and in HTTP mode. Each row
+// asserts what the caller gets, then that the next invocation is answered (and by which process).
+
+const CANARY = 's3cr3t-canary';
+const stack = /\n\s+at |\.m?[cj]s:\d+/;
+
+describe('handler faults in Lambda mode (justfn emulate, 1 s timeout)', async () => {
+  const lambda = await startTestEmulator('faults/index.dispatch', {
+    taskRoot: reliabilityFixtures,
+    timeout: 1,
+  });
+  afterAll(() => lambda.close());
+  const invoke = async (fault: string) => {
+    const reply = await lambda.invoke(JSON.stringify({ fault, ms: 3000, n: 1 }));
+    return { ...reply, json: JSON.parse(reply.text) as Record<string, unknown> };
+  };
+  const next = async () => {
+    const reply = await invoke('count');
+    expect([reply.status, reply.headers['x-amz-function-error'], reply.json.n]).toEqual([200, undefined, 1]);
+    return reply.json.pid;
+  };
+
+  it.each([
+    ['throws', 'TypeError', /^the handler threw/, 'same'],
+    ['rejects', 'RangeError', /^the handler rejected$/, 'same'],
+    ['throwsCyclic', 'Error', /^an error among its own errors$/, 'same'],
+    ['throwsHostile', 'handled', /there was a problem while retrieving/, 'same'],
+    ['neverSettles', 'Sandbox.Timedout', /Task timed out after 1\.00 seconds$/, 'new'],
+    ['blocks', 'Sandbox.Timedout', /Task timed out after 1\.00 seconds$/, 'new'],
+    ['exits', 'Runtime.ExitError', /Runtime exited with error: exit status 7$/, 'new'],
+  ] as const)(
+    '%s: answered as Lambda does (%s), then the %s runtime answers',
+    async (fault, type, message, runtime) => {
+      const before = await next();
+      const reply = await invoke(fault);
+      expect(reply.status).toBe(200);
+      expect(reply.headers['x-amz-function-error']).toBe('Unhandled');
+      expect(reply.json).toMatchObject({ errorType: type, errorMessage: expect.stringMatching(message) });
+      const after = await next();
+      if (runtime === 'same') expect(after).toBe(before);
+      else expect(after).not.toBe(before);
+    },
+  );
+
+  it('rejectsAfterAnswer: the answer stands; the runtime logs it, exits 128 and the next one answers', async () => {
+    const before = await next();
+    const reply = await invoke('rejectsAfterAnswer');
+    expect([reply.status, reply.headers['x-amz-function-error'], reply.json]).toEqual([
+      200,
+      undefined,
+      { statusCode: 200, body: 'answered' },
+    ]);
+    const id = /START RequestId: (\S+)/.exec(lambda.reports.filter((l) => l.startsWith('START')).at(-1)!)![1];
+    await lambda.waitForOutput(
+      new RegExp(
+        `\\t${id}\\tERROR\\tUnhandled Promise Rejection \\t\\{"errorType":"Runtime.UnhandledPromiseRejection"`,
+      ),
+    );
+    expect(await next()).not.toBe(before);
+  });
+});
+
+describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
+  const runtimes: HttpRuntime[] = [];
+  afterAll(() => Promise.all(runtimes.map((r) => r.stop())));
+  const serve = async () => {
+    const runtime = await startHttpRuntime('faults/index.dispatch', {
+      LAMBDA_TASK_ROOT: reliabilityFixtures,
+      JUSTFN_TIMEOUT: '1',
+    });
+    runtimes.push(runtime);
+    return runtime;
+  };
+  const runtime = await serve();
+  const get = async (target: HttpRuntime, fault: string) => {
+    const reply = await request(`${target.url}/?fault=${fault}&ms=3000&n=1`);
+    return { status: reply.statusCode, id: reply.headers['x-request-id'], text: await reply.body.text() };
+  };
+  const next = async (target: HttpRuntime) => {
+    const reply = await get(target, 'count');
+    expect([reply.status, JSON.parse(reply.text).n]).toEqual([200, 1]);
+  };
+
+  it.each([
+    ['throws', 500, '{"message":"Internal Server Error"}', 'Invoke Error', 'TypeError'],
+    ['rejects', 500, '{"message":"Internal Server Error"}', 'Invoke Error', 'RangeError'],
+    ['throwsCyclic', 500, '{"message":"Internal Server Error"}', 'Invoke Error', 'Error'],
+    ['throwsHostile', 500, '{"message":"Internal Server Error"}', 'Invoke Error', 'handled'],
+    ['neverSettles', 504, '{"message":"Endpoint request timed out"}', 'Invoke Timeout', 'Sandbox.Timedout'],
+    ['blocks', 504, '{"message":"Endpoint request timed out"}', 'Invoke Timeout', 'Sandbox.Timedout'],
+  ] as const)(
+    '%s: %i with a bare body; the log has the error under the request id',
+    async (fault, status, body, msg, type) => {
+      const reply = await get(runtime, fault);
+      expect([reply.status, reply.text]).toEqual([status, body]);
+      const logged = await runtime.waitForLog((l) => l.requestId === reply.id && l.msg === msg);
+      expect(logged.errorType).toBe(type);
+      await next(runtime);
+      expect(runtime.process.child.exitCode).toBeNull();
+    },
+  );
+
+  it('the log has what the caller was not told: the message, the stack, the secret in it', () => {
+    const thrown = runtime.logs().find((l) => l.msg === 'Invoke Error' && l.errorType === 'TypeError');
+    const err = thrown?.err as { message: string; stack: string };
+    expect(err.message).toContain(CANARY);
+    expect(err.stack).toMatch(stack);
+  });
+
+  it('rejectsAfterAnswer: 200 stands, the rejection is logged under its request id, serving goes on', async () => {
+    const reply = await get(runtime, 'rejectsAfterAnswer');
+    expect([reply.status, reply.text]).toEqual([200, 'answered']);
+    const logged = await runtime.waitForLog((l) => l.msg === 'Unhandled Promise Rejection');
+    expect(logged).toMatchObject({ level: 'error', requestId: reply.id });
+    expect((logged.err as { message: string }).message).toBe('rejected after the answer');
+    await next(runtime);
+  });
+
+  it('exits: process.exit ends the process with its code; the caller gets no answer', async () => {
+    const own = await serve();
+    const reply = await get(own, 'exits').catch((error: NodeJS.ErrnoException) => error.code);
+    expect(reply).toBe('UND_ERR_SOCKET');
+    expect(await own.process.exited).toBe(7);
+  });
+});

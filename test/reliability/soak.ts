@@ -1,0 +1,165 @@
+import path from 'node:path';
+import { Pool } from 'undici';
+import { startTestEmulator } from '../helpers/emulator.js';
+import { startHttpRuntime } from '../helpers/http-runtime.js';
+import { fixtures } from '../helpers/process.js';
+import { createLedger, type Ledger } from './ledger.js';
+import { type Answered, runLoad } from './load.js';
+import { openFds, pause, residentKiB } from './proc.js';
+
+export const reliabilityFixtures = path.join(fixtures, 'reliability');
+
+export interface SoakOptions {
+  /** Invocations (Lambda) or requests (HTTP) in all. */
+  count: number;
+  /** Concurrent clients. */
+  clients: number;
+  /** After how many the baseline memory is taken (the issue's "first 10,000"). */
+  checkpoint: number;
+  /** Quiet time before each measurement: longer than the idle collector waits, for a memory figure. */
+  settleMs: number;
+}
+
+export interface SoakFigures {
+  source: string;
+  sent: number;
+  answered: number;
+  lost: number;
+  duplicated: number;
+  failed: number;
+  problems: string[];
+  /** VmRSS after the checkpoint, and at the end, in KiB. */
+  rssCheckpointKiB: number;
+  rssEndKiB: number;
+  fdsStart: number;
+  fdsEnd: number;
+  /** The runtime process at the start and at the end (a restart would lose state and hide leaks). */
+  pidStart: number;
+  pidEnd: number | undefined;
+  seconds: number;
+}
+
+interface Target {
+  origin: string;
+  pid(): number | undefined;
+  request(n: number): { method: 'GET' | 'POST'; path: string; body?: string };
+  /** Checks one answer and records it in the ledger. */
+  check(answer: Answered, ledger: Ledger): void;
+}
+
+async function soak(source: string, target: Target, options: SoakOptions): Promise<SoakFigures> {
+  const ledger = createLedger();
+  const pidStart = target.pid()!;
+  const fdsStart = openFds(pidStart);
+  const started = performance.now();
+  const phase = async (from: number, count: number) => {
+    // A pool per phase: its connections close at the end, so the runtime's count can go back.
+    const pool = new Pool(target.origin, { connections: options.clients, pipelining: 1 });
+    await runLoad(
+      {
+        origin: target.origin,
+        from,
+        count,
+        clients: options.clients,
+        request: target.request,
+        onAnswer: (answer) => target.check(answer, ledger),
+        onError: (n, error) => ledger.failed(n, `no answer: ${error.message}`),
+      },
+      pool,
+    );
+    await pool.close();
+    await pause(options.settleMs);
+  };
+  const first = Math.min(options.checkpoint, options.count);
+  await phase(0, first);
+  const rssCheckpointKiB = residentKiB(pidStart);
+  await phase(first, options.count - first);
+  const seconds = (performance.now() - started - 2 * options.settleMs) / 1000;
+  const pidEnd = target.pid();
+  return {
+    source,
+    ...ledger.summary(options.count),
+    rssCheckpointKiB,
+    rssEndKiB: residentKiB(pidStart),
+    fdsStart,
+    fdsEnd: openFds(pidStart),
+    pidStart,
+    pidEnd,
+    seconds,
+  };
+}
+
+/** Parses a body as JSON, or undefined. */
+function json(text: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lambda mode through `justfn emulate`: the real emulator, the real runtime as its child, numbered
+ * invocations on the invoke endpoint, each answered by the handler with its number and request id.
+ */
+export async function soakLambda(options: SoakOptions): Promise<SoakFigures> {
+  const emulator = await startTestEmulator('faults/index.count', { taskRoot: reliabilityFixtures });
+  try {
+    await emulator.emulator.ready();
+    const url = new URL(emulator.emulator.invokeUrl);
+    const figures = await soak(
+      'Lambda (justfn emulate)',
+      {
+        origin: url.origin,
+        pid: () => emulator.emulator.runtimePid(),
+        request: (n) => ({ method: 'POST', path: url.pathname, body: `{"n":${n}}` }),
+        check(answer, ledger) {
+          const body = json(answer.body);
+          if (answer.status !== 200 || answer.headers['x-amz-function-error'] || body?.n !== answer.n) {
+            return ledger.failed(answer.n, `${answer.status} ${answer.body.slice(0, 200)}`);
+          }
+          ledger.answered(answer.n, String(body.requestId), Number(body.invocations));
+        },
+      },
+      options,
+    );
+    // The emulator's own record: one START and one END per invocation.
+    const starts = emulator.reports.filter((line) => line.startsWith('START ')).length;
+    const ends = emulator.reports.filter((line) => line.startsWith('END ')).length;
+    if (starts !== options.count || ends !== options.count) {
+      figures.problems.push(`emulator reported ${starts} START and ${ends} END lines`);
+    }
+    return figures;
+  } finally {
+    await emulator.close();
+  }
+}
+
+/**
+ * HTTP mode: the real bootstrap serving on a free port, `clients` concurrent callers; each answer's
+ * `x-request-id` must be the request id the handler saw.
+ */
+export async function soakHttp(options: SoakOptions): Promise<SoakFigures> {
+  const runtime = await startHttpRuntime('faults/index.count', { LAMBDA_TASK_ROOT: reliabilityFixtures });
+  try {
+    return await soak(
+      'HTTP',
+      {
+        origin: runtime.url,
+        pid: () => runtime.process.child.pid,
+        request: (n) => ({ method: 'GET', path: `/soak?n=${n}` }),
+        check(answer, ledger) {
+          const body = json(answer.body);
+          const id = answer.headers['x-request-id'];
+          if (answer.status !== 200 || body?.n !== answer.n || body.requestId !== id) {
+            return ledger.failed(answer.n, `${answer.status} ${answer.body.slice(0, 200)}`);
+          }
+          ledger.answered(answer.n, String(id), Number(body.invocations));
+        },
+      },
+      options,
+    );
+  } finally {
+    await runtime.stop();
+  }
+}
