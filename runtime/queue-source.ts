@@ -71,6 +71,8 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     running: () => active.size,
     /** Invocations waiting for a slot. */
     queued: () => queue.length,
+    /** The most invocations it ever holds at once: every slot running and every queue place waiting. */
+    limit: options.concurrency + options.queue,
     /** How many more invocations `submit` would take now: free slots plus free queue places. */
     capacity: () =>
       closed ? 0 : Math.max(options.concurrency - active.size, 0) + options.queue - queue.length,

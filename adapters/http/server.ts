@@ -117,6 +117,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       submit(reply, req, invocations.cloudEvent(req, reply, parsed.event));
     } else if (parsed.events.length === 0) {
       send(reply, { statusCode: 202, headers: {}, body: '' }, req.requestId);
+    } else if (parsed.events.length > source.limit) {
+      // More than the instance can ever hold: a 503 would be retried, and refused, for ever.
+      metrics.rejected('payload_too_large');
+      const message = `a batch of ${parsed.events.length} events is more than this instance takes at once (JUSTFN_CONCURRENCY + JUSTFN_QUEUE = ${source.limit})`;
+      send(reply, errorResponse('PAYLOAD_TOO_LARGE', message), req.requestId);
     } else if (parsed.events.length > source.capacity()) {
       refuse(reply, req, 'OVERLOADED', 'too many invocations waiting', 'overloaded');
     } else {
