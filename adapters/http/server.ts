@@ -40,7 +40,14 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: options.maxBody,
-    http: { maxHeaderSize: MAX_HEADER_SIZE, headersTimeout: 10_000, requestTimeout: 120_000 },
+    // Node checks both timeouts every `connectionsCheckingInterval` (30 s by default), which let a client
+    // trickling its headers hold a connection for up to 40 s: checked every second, 10 s means 10 s.
+    http: {
+      maxHeaderSize: MAX_HEADER_SIZE,
+      headersTimeout: 10_000,
+      requestTimeout: 120_000,
+      connectionsCheckingInterval: 1_000,
+    },
     keepAliveTimeout: 65_000,
     return503OnClosing: false,
     forceCloseConnections: 'idle',

@@ -1,0 +1,243 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpRuntime, startHttpRuntime } from '../helpers/http-runtime.js';
+import {
+  expectAlive,
+  expectNoLeak,
+  expectRefusal,
+  family,
+  head,
+  type RawAnswer,
+  rawRequest,
+  runs,
+  secretEnv,
+} from './hostile.js';
+
+// Issue 6, point 4: hostile HTTP — huge or numerous headers, bodies just under and over the limit (with
+// every way of framing them), slow clients trickling headers and bodies, and bytes that are not HTTP at
+// all. Every one is served or refused with a 4xx in JSON; nothing is a 5xx, nothing crashes the runtime.
+
+const MAX_BODY = 4096;
+let runtime: HttpRuntime;
+beforeAll(async () => {
+  runtime = await startHttpRuntime('http/index.echoEvent', {
+    ...secretEnv,
+    JUSTFN_MAX_BODY: String(MAX_BODY),
+  });
+});
+afterAll(async () => {
+  await expectAlive(runtime);
+  await runtime.stop();
+});
+
+async function send(request: Buffer, options = {}): Promise<RawAnswer> {
+  const answer = await rawRequest(runtime.port, request, options);
+  if (typeof answer === 'string') throw new Error(`the connection was ${answer}, not answered`);
+  return answer;
+}
+
+/** A 2xx from the echo handler, or the refusal named. */
+function expectOutcome(answer: RawAnswer, status: number, message?: RegExp) {
+  if (status < 400) {
+    expect(answer.status, answer.body).toBe(status);
+    expectNoLeak(answer);
+  } else expectRefusal(answer, status, message);
+}
+
+describe('headers: huge and numerous', () => {
+  const tried = family('HTTP headers, huge or numerous');
+  const many = (count: number, size = 1): [string, string][] =>
+    Array.from({ length: count }, (_, i) => [`x-h${i}`, 'v'.repeat(size)]);
+  const bytesOf = (headers: [string, string][]) => head('GET', '/', headers).length;
+  // Node counts the header bytes it parses (request line excluded) against 16 KiB.
+  const filler = (total: number): [string, string][] => {
+    const base = bytesOf([['x-fill', '']]);
+    return [['x-fill', 'f'.repeat(total - base)]];
+  };
+  const cases: [string, [string, string][], number, RegExp?][] = [
+    ['one header of 15 KiB', [['x-big', 'b'.repeat(15 * 1024)]], 200],
+    [
+      'one header of 17 KiB',
+      [['x-big', 'b'.repeat(17 * 1024)]],
+      431,
+      /^request headers are larger than 16384 bytes$/,
+    ],
+    ['a header name of 17 KiB', [[`x-${'n'.repeat(17 * 1024)}`, 'v']], 431, /16384 bytes/],
+    ['a request of 16 KiB of headers, less a little', filler(16 * 1024 - 64), 200],
+    ['a request of 16 KiB of headers, and a little more', filler(16 * 1024 + 64), 431, /16384 bytes/],
+    ['200 headers', many(200), 200],
+    ['201 headers (the rest are dropped)', many(201), 200],
+    ['2,000 small headers', many(2_000), 200],
+    ['5,000 small headers (over 16 KiB in all)', many(5_000), 431, /16384 bytes/],
+    ['500 cookies', [['cookie', Array.from({ length: 500 }, (_, i) => `c${i}=${i}`).join('; ')]], 200],
+    [
+      '100 repeated x-same headers',
+      Array.from({ length: 100 }, (): [string, string] => ['x-same', 'v']),
+      200,
+    ],
+    ['a 10 KiB query string', [], 200],
+  ];
+  it.each(cases)('%s', async (name, headers, status, message) => {
+    tried.tried();
+    const path = name.includes('query') ? `/?q=${'q'.repeat(10 * 1024)}` : '/';
+    expectOutcome(await send(head('GET', path, headers)), status, message);
+  });
+
+  it('of 250 headers, those past about the 200th are dropped', async () => {
+    tried.tried();
+    const answer = await send(head('GET', '/', many(250)));
+    const event = JSON.parse(JSON.parse(answer.body).body ?? answer.body);
+    const kept = Object.keys(event.headers).filter((name) => name.startsWith('x-h'));
+    // Node's parser hands headers over in runs of 32 and stops taking runs once it has 200.
+    expect(kept.length).toBeGreaterThanOrEqual(200);
+    expect(kept.length).toBeLessThan(232);
+    expect(kept).not.toContain('x-h249');
+  });
+});
+
+describe('bodies just under and over JUSTFN_MAX_BODY', () => {
+  const tried = family('HTTP bodies around the limit');
+  const chunked = (body: string) => `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+  const cases: [string, Buffer, number, RegExp?][] = [
+    ['POST, Content-Length = limit', head('POST', '/', [], 'a'.repeat(MAX_BODY)), 200],
+    [
+      'POST, Content-Length = limit + 1',
+      head('POST', '/', [], 'a'.repeat(MAX_BODY + 1)),
+      413,
+      /JUSTFN_MAX_BODY/,
+    ],
+    [
+      'POST, chunked, limit',
+      head('POST', '/', [['transfer-encoding', 'chunked']], chunked('a'.repeat(MAX_BODY))),
+      200,
+    ],
+    [
+      'POST, chunked, limit + 1',
+      head('POST', '/', [['transfer-encoding', 'chunked']], chunked('a'.repeat(MAX_BODY + 1))),
+      413,
+      /JUSTFN_MAX_BODY/,
+    ],
+    ['GET with a body, limit', head('GET', '/', [], 'g'.repeat(MAX_BODY)), 200],
+    ['GET with a body, limit + 1', head('GET', '/', [], 'g'.repeat(MAX_BODY + 1)), 413, /JUSTFN_MAX_BODY/],
+    [
+      'DELETE, chunked, limit + 1',
+      head('DELETE', '/', [['transfer-encoding', 'chunked']], chunked('d'.repeat(MAX_BODY + 1))),
+      413,
+      /JUSTFN_MAX_BODY/,
+    ],
+    [
+      'POST, Content-Length says 1 GiB',
+      head('POST', '/', [['content-length', String(2 ** 30)]], 'x'),
+      413,
+      /JUSTFN_MAX_BODY/,
+    ],
+    [
+      'POST, binary body at the limit',
+      head('POST', '/', [['content-type', 'application/octet-stream']], Buffer.alloc(MAX_BODY, 0xff)),
+      200,
+    ],
+    [
+      'POST, Content-Length not a number',
+      head('POST', '/', [['content-length', 'abc']], 'x'),
+      400,
+      /^malformed HTTP request$/,
+    ],
+    ['POST, negative Content-Length', head('POST', '/', [['content-length', '-1']], 'x'), 400],
+    [
+      'POST, two different Content-Lengths',
+      head(
+        'POST',
+        '/',
+        [
+          ['content-length', '1'],
+          ['content-length', '2'],
+        ],
+        'xy',
+      ),
+      400,
+    ],
+    [
+      'POST, Content-Length and chunked (smuggling)',
+      head(
+        'POST',
+        '/',
+        [
+          ['content-length', '4'],
+          ['transfer-encoding', 'chunked'],
+        ],
+        chunked('abcd'),
+      ),
+      400,
+    ],
+    [
+      'POST, a bad chunk size',
+      head('POST', '/', [['transfer-encoding', 'chunked']], 'zz\r\nabc\r\n0\r\n\r\n'),
+      400,
+    ],
+  ];
+  it.each(cases)('%s', async (_name, request, status, message) => {
+    tried.tried();
+    expectOutcome(await send(request), status, message);
+  });
+});
+
+describe('slow clients', () => {
+  const tried = family('HTTP slow clients');
+  it('headers trickled a byte at a time, within the limit: served', async () => {
+    tried.tried();
+    const answer = await send(head('GET', '/slow', [['x-a', 'b']]), { chunkSize: 1, gapMs: 15 });
+    expect(answer.status).toBe(200);
+  });
+
+  it('a body trickled in pieces, within the limit: served', async () => {
+    tried.tried();
+    const answer = await send(head('POST', '/slow', [], 'b'.repeat(1000)), { chunkSize: 100, gapMs: 150 });
+    expect([answer.status, JSON.parse(answer.body).body]).toEqual([200, 'b'.repeat(1000)]);
+  });
+
+  it('headers never finished: 408 after the 10 s headers timeout, while others are served', async () => {
+    const slow = Array.from({ length: 20 }, () => {
+      tried.tried();
+      // 10 bytes a second for 15 s: the head is never done before the timeout.
+      return rawRequest(runtime.port, head('GET', '/', [['x-slow', 's'.repeat(200)]]), {
+        chunkSize: 10,
+        gapMs: 1_000,
+      });
+    });
+    tried.tried();
+    expect((await send(head('GET', '/', []))).status).toBe(200);
+    for (const answer of await Promise.all(slow)) {
+      expect(answer).not.toBe('reset');
+      expectRefusal(answer as RawAnswer, 408, /^the request took too long to arrive$/);
+    }
+  }, 30_000);
+});
+
+describe('bytes that are not HTTP', () => {
+  const tried = family('HTTP framing garbage');
+  it('random bytes, and request lines with random parts: a 4xx or a closed connection, never a 5xx', async () => {
+    const line = fc
+      .tuple(
+        fc.constantFrom('GET', 'POST', 'PUT', 'G ET', 'get', '', 'CONNECT', 'PRI', 'X'.repeat(40)),
+        fc.string({ unit: 'binary-ascii', maxLength: 40 }),
+        fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/9', 'http/1.1', ''),
+      )
+      .map(([method, path, version]) =>
+        Buffer.from(`${method} ${path} ${version}\r\nHost: x\r\nConnection: close\r\n\r\n`, 'latin1'),
+      );
+    const garbage = fc
+      .uint8Array({ minLength: 1, maxLength: 300 })
+      .map((b) => Buffer.concat([Buffer.from(b), Buffer.from('\r\n\r\n')]));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(line, garbage), async (bytes) => {
+        tried.tried();
+        const answer = await rawRequest(runtime.port, bytes);
+        if (typeof answer === 'string') return;
+        expect(answer.status, answer.body).toBeLessThan(500);
+        expectNoLeak(answer);
+      }),
+      { numRuns: runs(100) },
+    );
+    await expectAlive(runtime);
+  });
+});
