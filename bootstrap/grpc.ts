@@ -3,6 +3,7 @@ import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { createGrpcCalls } from '../adapters/grpc/grpc-calls.js';
 import { toGrpcHandler } from '../adapters/grpc/grpc-handler.js';
 import { createHealthService } from '../adapters/grpc/health.js';
+import { tolerateMalformed } from '../adapters/grpc/malformed.js';
 import { resolveExport } from '../runtime/handler-loader.js';
 import { createDeferredRecorder } from '../runtime/metrics-recorder.js';
 import { loadGrpcService } from '../runtime/resources/grpc.js';
@@ -73,7 +74,7 @@ export async function startGrpc(
   const server = new Server({ 'grpc.max_receive_message_length': options.maxBody });
   server.addService(health.definition, health.implementation);
   server.addService(
-    definition,
+    tolerateMalformed(definition),
     createGrpcCalls(definition, {
       service: grpcConfig.service,
       timeout: options.timeout,

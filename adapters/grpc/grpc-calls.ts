@@ -15,6 +15,7 @@ import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
 import type { InvocationScope } from '../../runtime/scope.js';
 import type { GrpcEvent } from './grpc-handler.js';
 import { toPlainMetadata, toStatus } from './grpc-status.js';
+import { malformedReason } from './malformed.js';
 
 export interface GrpcCallOptions {
   /** Fully-qualified service name. */
@@ -70,6 +71,14 @@ function serve(
   answer: Answer,
 ): void {
   const requestId = randomUUID();
+  const malformed = malformedReason(call.request);
+  if (malformed !== undefined) {
+    options.metrics.rejected('bad_request');
+    const message = `${method}: the request is not a valid protobuf message (${malformed})`;
+    const error = { errorType: 'Request.Invalid', errorMessage: message, trace: [] };
+    void answer({ ok: false, error, thrown: { code: status.INVALID_ARGUMENT, message } }, requestId, options);
+    return;
+  }
   const receivedAt = Date.now();
   const deadline = call.getDeadline();
   const clientDeadline = deadline instanceof Date ? deadline.getTime() : deadline;
