@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { InvocationInfo } from '../../runtime/context.js';
-import { JustfnError, toErrorPayload } from '../../runtime/errors.js';
+import { type ErrorPayload, JustfnError, toErrorPayload } from '../../runtime/errors.js';
 import type { Outcome } from '../../runtime/invoke.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
@@ -55,6 +55,9 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
     onAnswer: (response: HttpResponse | undefined) => void,
     failure: Failure = ({ error, timedOut }) =>
       functionErrorResponse(error, timedOut === true, options.exposeErrors),
+    /** A result that cannot be answered (API Gateway would refuse it, or JSON cannot hold it). */
+    badResult: (error: ErrorPayload) => HttpResponse = (error) =>
+      badResultResponse(error, options.exposeErrors),
   ): HttpInvocation => {
     const info: InvocationInfo = {
       requestId: req.requestId,
@@ -104,7 +107,7 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
           scope.run(info, () =>
             log.error({ requestId: info.requestId, err: error, errorType: payload.errorType }, 'Bad Result'),
           );
-          response = badResultResponse(payload, options.exposeErrors);
+          response = badResult(payload);
         }
         onAnswer(response);
       },
@@ -150,7 +153,9 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
       // As Lambda's Invoke API: a function error is a 200 with X-Amz-Function-Error and the error body.
       const failure: Failure = ({ error }) =>
         json(200, JSON.stringify(error), { 'x-amz-function-error': 'Unhandled' });
-      return make(req, reply, event, 'invoke', answer, single(req, reply), failure);
+      // A result JSON cannot hold is a function error on Lambda too (Runtime.JSONStringifyError), not a 502.
+      const badResult = (error: ErrorPayload) => failure({ ok: false, error, thrown: error });
+      return make(req, reply, event, 'invoke', answer, single(req, reply), failure, badResult);
     },
   };
 }
