@@ -64,6 +64,9 @@ describe('handler faults in Lambda mode (justfn emulate, 1 s timeout)', async ()
         `\\t${id}\\tERROR\\tUnhandled Promise Rejection \\t\\{"errorType":"Runtime.UnhandledPromiseRejection"`,
       ),
     );
+    // Once it has exited: an invocation handed to its parked /next in its last moment would be its
+    // Runtime.ExitError, as on Lambda.
+    await expect.poll(() => lambda.emulator.runtimePid()).toBeUndefined();
     expect(await next()).not.toBe(before);
   });
 });
