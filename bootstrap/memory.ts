@@ -21,12 +21,14 @@ const QUIET_WINDOW_MS = 6_000;
  * process is frozen between invocations and the timer simply never fires.
  *
  * V8 shrinks the young generation — which a burst grows to 32 MiB — only at a collection that finds the
- * allocation rate over its 5 s window (`kThroughputTimeFrameMs`) low: a collection sooner than that frees
- * the old generation and keeps the young one's 15-35 MiB, so a second one follows once the window is quiet.
+ * allocation rate since the collection before low over its 5 s window (`kThroughputTimeFrameMs`). The
+ * first collection still counts what the burst allocated after its last scavenge (up to 16 MiB), however
+ * long the wait, so it frees the old generation and often keeps the young one's 15-35 MiB: a second
+ * collection follows once a quiet window has passed since the first.
  *
  * @example
  * const idle = createIdleCollector();
- * idle.idle();  // nothing running: collect in 6 s unless work arrives
+ * idle.idle();  // nothing running: collect in 6 s, and again 6 s later, unless work arrives
  * idle.busy();  // work arrived: cancel
  */
 export function createIdleCollector(delayMs = QUIET_WINDOW_MS) {
@@ -45,7 +47,7 @@ export function createIdleCollector(delayMs = QUIET_WINDOW_MS) {
   };
   return {
     idle() {
-      timer ??= setTimeout(() => collect(delayMs < QUIET_WINDOW_MS), delayMs).unref();
+      timer ??= setTimeout(() => collect(true), delayMs).unref();
     },
     busy() {
       if (timer) clearTimeout(timer);
