@@ -20,7 +20,7 @@ const notJson = fc.string({ minLength: 1, maxLength: 30 }).filter((text) => {
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 describe('justfn emulate: hostile invoke payloads', async () => {
-  const tried = family('Lambda invoke payloads (emulator and raw endpoint)');
+  const tried = family('Lambda invoke payloads (justfn emulate)');
   const lambda = await startTestEmulator('kinds/index.echo', { env: secretEnv });
   afterAll(() => lambda.close());
   await lambda.emulator.ready();
@@ -88,7 +88,7 @@ describe('justfn emulate: hostile invoke payloads', async () => {
 });
 
 describe('HTTP mode, JUSTFN_INVOKE_API=1: hostile raw events', async () => {
-  const tried = family('Lambda invoke payloads (emulator and raw endpoint)');
+  const tried = family('Lambda invoke payloads (JUSTFN_INVOKE_API raw endpoint)');
   const runtime = await startHttpRuntime('kinds/index.echo', {
     ...secretEnv,
     JUSTFN_INVOKE_API: '1',
