@@ -14,31 +14,28 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { startMockRuntimeApi } from './lib/mock-runtime-api.mjs';
-import {
-  cpuMicros,
-  createQuietGate,
-  machineBusyMicros,
-  ownCpuMicros,
-  pinToOneCpu,
-  rssMiB,
-} from './lib/proc.mjs';
+import { launchLambda } from './lib/lambda-launch.mjs';
+import { cpuOf, createQuietGate, machineBusyMicros, ownCpuMicros, pinToOneCpu, rssMiB } from './lib/proc.mjs';
 import { interleave, rotated } from './lib/rounds.mjs';
-import { spawnClean } from './lib/spawn.mjs';
 
 const here = (relative) => fileURLToPath(new URL(relative, import.meta.url));
 const FUNCTION_DIR = here('./fixtures/function');
 const EXPECTED_RESULT = '{"statusCode":200,"body":"ok"}';
 
 /**
- * Same command line shape for all: `node <entry> index.handler`, cwd = the function's directory. justfn's
- * entry is a private copy of dist/main.cjs (see snapshotDist in lib/prereqs.mjs).
+ * Each gets the handler string as its argument, cwd = the function's directory. justfn is started through a
+ * private copy of its bootstrap script (or `node dist/main.cjs` with --entry node; see lib/prereqs.mjs);
+ * the others as `node <script>`: the RIC's own bin, and the node:http loop.
  */
-const runtimesFor = (justfnMain) => [
-  { name: 'justfn', entry: justfnMain },
-  { name: 'aws-lambda-ric', entry: here('./node_modules/aws-lambda-ric/bin/index.mjs') },
-  { name: 'node:http loop', entry: here('./fixtures/node-http-loop.cjs') },
-];
+const runtimesFor = (justfn) => {
+  const node = (name, script) => ({ name, command: process.execPath, args: [script, 'index.handler'] });
+  const [command, args] = justfn(['index.handler']);
+  return [
+    { name: 'justfn', command, args },
+    node('aws-lambda-ric', here('./node_modules/aws-lambda-ric/bin/index.mjs')),
+    node('node:http loop', here('./fixtures/node-http-loop.cjs')),
+  ];
+};
 
 export const suite = {
   name: 'lambda',
@@ -66,11 +63,11 @@ export const suite = {
 
   /**
    * @param {{ startRounds: number, loadRounds: number, slices: number, warmupMs: number, sliceMs: number,
-   *   idleMs: number, justfnMain: string }} options
+   *   idleMs: number, justfn: (args: string[]) => [string, string[]] }} options
    * @param {(line: string) => void} log
    */
   async run(options, log) {
-    const RUNTIMES = runtimesFor(options.justfnMain);
+    const RUNTIMES = runtimesFor(options.justfn);
     const names = RUNTIMES.map((r) => r.name);
     const byName = Object.fromEntries(RUNTIMES.map((r) => [r.name, r]));
 
@@ -147,51 +144,9 @@ export const suite = {
   },
 };
 
-function lambdaEnv(api) {
-  return {
-    AWS_LAMBDA_RUNTIME_API: api.address,
-    LAMBDA_TASK_ROOT: FUNCTION_DIR,
-    _HANDLER: 'index.handler',
-    AWS_LAMBDA_FUNCTION_NAME: 'bench',
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
-    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/bench',
-    AWS_LAMBDA_LOG_STREAM_NAME: '2026/01/01/[$LATEST]0123456789abcdef',
-  };
-}
-
-/**
- * Spawns one runtime against its own mock and waits for its first response; the mock then holds `/next`
- * (the runtime idles) until told to serve. The caller must `stop()` it.
- */
-async function launch(runtime) {
-  const api = await startMockRuntimeApi();
-  const child = spawnClean(process.execPath, [runtime.entry, 'index.handler'], {
-    cwd: FUNCTION_DIR,
-    env: lambdaEnv(api),
-  });
-  const stop = async () => {
-    await child.kill();
-    await api.close();
-  };
-  try {
-    await Promise.race([
-      api.until(() => api.firstResponseAt !== undefined || api.errors.length > 0, 20_000, 'a first response'),
-      child.exited.then(({ code, signal }) => {
-        throw new Error(`exited (code ${code}, signal ${signal}) before its first response`);
-      }),
-    ]);
-    if (api.errors.length > 0) throw new Error(`posted ${api.errors[0]}`);
-    if (api.firstResponseBody !== EXPECTED_RESULT) {
-      throw new Error(`answered ${JSON.stringify(api.firstResponseBody)}, expected ${EXPECTED_RESULT}`);
-    }
-  } catch (error) {
-    const output = child.output().trim();
-    await stop();
-    throw new Error(`${runtime.name}: ${error.message}${output ? `\n--- its output ---\n${output}` : ''}`);
-  }
-  return { api, child, stop, name: runtime.name };
-}
+/** Spawns one runtime against its own mock; see launchLambda. */
+const launch = (runtime) =>
+  launchLambda({ ...runtime, taskRoot: FUNCTION_DIR, handler: 'index.handler', expect: EXPECTED_RESULT });
 
 async function measureStart(runtime) {
   const { api, child, stop } = await launch(runtime);
@@ -213,8 +168,8 @@ async function serveFor(live, ms) {
   const { api, child } = live;
   const snapshot = () => ({
     at: performance.now(),
+    cpu: cpuOf(live),
     n: api.responses,
-    cpu: cpuMicros(child.pid),
     own: ownCpuMicros(),
     busy: machineBusyMicros(),
   });
@@ -274,7 +229,11 @@ async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs, q
 
 /** How fast the mock can go: a client that writes the protocol's bytes by hand (fixtures/raw-net-loop.cjs). */
 async function measureMockCeiling({ warmupMs, sliceMs }) {
-  const raw = await launch({ name: 'raw net client', entry: here('./fixtures/raw-net-loop.cjs') });
+  const raw = await launch({
+    name: 'raw net client',
+    command: process.execPath,
+    args: [here('./fixtures/raw-net-loop.cjs')],
+  });
   try {
     await serveFor(raw, warmupMs);
     return await serveFor(raw, sliceMs);

@@ -1,31 +1,40 @@
 // `npm run bench`: prepares (bench dependencies, justfn's build), runs the suites, writes
 // bench/results/latest.md and latest.json and prints the tables.
 //
-//   node bench/run.mjs [suite ...] [--quick] [--start-rounds N] [--load-rounds N] [--slices N] [--slice-ms N]
-//                      [--warmup-ms N] [--idle-ms N] [--check]
+//   node bench/run.mjs [suite ...] [--suite NAME ...] [--quick] [--entry bootstrap|node] [--start-rounds N]
+//                      [--load-rounds N] [--slices N] [--slice-ms N] [--warmup-ms N] [--idle-ms N] [--check]
 //
 // --check exits 1 when justfn misses a target; by default a finished run exits 0 whatever it measured.
+// --entry: how justfn is started, through its bootstrap script as Lambda and containers do (the default) or
+// as `node dist/main.cjs`.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ensureBenchDeps, ensureBuild, snapshotDist } from './lib/prereqs.mjs';
+import { ensureBenchDeps, ensureBuild, justfnCommand, snapshotRuntime } from './lib/prereqs.mjs';
 import { summarise, toMarkdown } from './lib/report.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(benchDir);
 
-// Each suite is a module exporting `suite` ({ name, title, subject, baseline, metrics, comparisons, run }).
+// Each suite is a module exporting `suite` ({ name, title, subject, baseline, metrics, comparisons, run,
+// defaults? }); run() returns one result, or `{ parts: [{ spec, result }] }` for a suite with several tables.
 const SUITES = {
   lambda: () => import('./lambda.mjs'),
+  http: () => import('./http.mjs'),
+  resources: () => import('./resources.mjs'),
+  grpc: () => import('./grpc.mjs'),
 };
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
   options: {
+    suite: { type: 'string', multiple: true },
     quick: { type: 'boolean', default: false },
+    entry: { type: 'string', default: 'bootstrap' },
     'start-rounds': { type: 'string' },
     'load-rounds': { type: 'string' },
     slices: { type: 'string' },
@@ -36,22 +45,37 @@ const { values: flags, positionals } = parseArgs({
   },
 });
 
-const number = (value, fallback) => (value === undefined ? fallback : Number(value));
-const options = {
-  startRounds: number(flags['start-rounds'], flags.quick ? 5 : 20),
-  loadRounds: number(flags['load-rounds'], flags.quick ? 2 : 4),
-  slices: number(flags.slices, flags.quick ? 2 : 3),
-  sliceMs: number(flags['slice-ms'], flags.quick ? 500 : 1000),
-  warmupMs: number(flags['warmup-ms'], flags.quick ? 500 : 1000),
+// Round counts and durations: the defaults below, then a suite's own `defaults` (its rounds cost more or
+// less than the Lambda suite's), then the command line, which wins for every suite.
+const BASE = {
+  full: { startRounds: 20, loadRounds: 4, slices: 3, sliceMs: 1000, warmupMs: 1000, idleMs: 20_000 },
   // V8 shrinks a grown heap only some seconds after the load stops (its memory reducer), so idle RSS is read
   // after a long idle spell; all runtimes idle at once, so this costs the wall time once per load round.
-  idleMs: number(flags['idle-ms'], flags.quick ? 5000 : 20_000),
+  quick: { startRounds: 5, loadRounds: 2, slices: 2, sliceMs: 500, warmupMs: 500, idleMs: 5000 },
 };
+const FLAGS = {
+  startRounds: 'start-rounds',
+  loadRounds: 'load-rounds',
+  slices: 'slices',
+  sliceMs: 'slice-ms',
+  warmupMs: 'warmup-ms',
+  idleMs: 'idle-ms',
+};
+const mode = flags.quick ? 'quick' : 'full';
+
+function optionsFor(suite) {
+  const options = { ...BASE[mode], ...suite.defaults?.[mode] };
+  for (const [key, flag] of Object.entries(FLAGS)) {
+    if (flags[flag] !== undefined) options[key] = Number(flags[flag]);
+  }
+  return options;
+}
 
 const log = (line) => process.stderr.write(`${line}\n`);
 
 async function main() {
-  const names = positionals.length > 0 ? positionals : Object.keys(SUITES);
+  const chosen = [...positionals, ...(flags.suite ?? [])];
+  const names = chosen.length > 0 ? chosen : Object.keys(SUITES);
   const unknown = names.filter((name) => !SUITES[name]);
   if (unknown.length > 0)
     throw new Error(`unknown suite ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`);
@@ -59,9 +83,9 @@ async function main() {
 
   ensureBenchDeps(benchDir, log);
   ensureBuild(root, log);
-  const dist = snapshotDist(root);
-  process.once('exit', dist.remove);
-  const context = { ...options, justfnMain: dist.main };
+  const snapshot = snapshotRuntime(root);
+  process.once('exit', snapshot.remove);
+  const justfn = justfnCommand(snapshot, flags.entry);
 
   const machine = describeMachine();
   log(`machine: ${machine.cpu} × ${machine.cores}, Node ${machine.node}, load ${machine.loadavg}`);
@@ -70,34 +94,64 @@ async function main() {
       'note: other processes are busy on this machine; figures will be noisier (see "other processes (% CPU)")',
     );
   }
+  const startedAt = performance.now();
+  const run = { ...machine, quick: flags.quick, entry: flags.entry };
   const summaries = [];
   for (const name of names) {
     const { suite } = await SUITES[name]();
+    const options = optionsFor(suite);
     log(`\n# ${suite.title}`);
-    summaries.push(summarise(suite, await suite.run(context, log)));
+    const out = await suite.run({ ...options, justfn, entry: flags.entry }, log);
+    for (const { spec, result } of out.parts ?? [{ spec: suite, result: out }]) {
+      summaries.push({ ...summarise(spec, result), run, options });
+    }
   }
+  log(`suites took ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
 
-  const markdown = [
-    '# justfn benchmark results',
-    '',
-    `${machine.date} · justfn ${machine.commit} · Node ${machine.node} · ${machine.cpu} × ${machine.cores} cores · ` +
-      `load average at start ${machine.loadavg}`,
-    '',
-    ...(flags.quick
-      ? ['**Quick run** (`--quick`): fewer and shorter rounds, for trying things, not for quoting.', '']
-      : []),
-    ...summaries.map(toMarkdown),
-  ].join('\n');
+  // A run of some suites keeps the other suites' latest sections (each says when it was measured), so that
+  // latest.md always has one table per suite.
   const results = path.join(benchDir, 'results');
+  const kept = readPrevious(path.join(results, 'latest.json')).filter(
+    (s) => !names.includes(s.suite.split('/')[0]),
+  );
+  const order = Object.keys(SUITES);
+  const all = [...kept, ...summaries].sort(
+    (a, b) => order.indexOf(a.suite.split('/')[0]) - order.indexOf(b.suite.split('/')[0]),
+  );
+  const markdown = ['# justfn benchmark results', '', ...all.map(section)].join('\n');
   mkdirSync(results, { recursive: true });
   writeFileSync(path.join(results, 'latest.md'), markdown);
-  writeFileSync(
-    path.join(results, 'latest.json'),
-    `${JSON.stringify({ machine, options, summaries }, null, 2)}\n`,
-  );
-  process.stdout.write(`\n${markdown}\n`);
+  writeFileSync(path.join(results, 'latest.json'), `${JSON.stringify({ summaries: all }, null, 2)}\n`);
+  process.stdout.write(`\n${['# justfn benchmark results', '', ...summaries.map(section)].join('\n')}\n`);
   log(`written: ${path.relative(process.cwd(), path.join(results, 'latest.md'))} and latest.json`);
   if (flags.check && !summaries.every((s) => s.pass)) process.exitCode = 1;
+}
+
+/** One suite's section: its table, headed by the run it comes from. */
+function section(summary) {
+  const { run } = summary;
+  const entry = run.entry === 'node' ? '`node dist/main.cjs`' : 'its bootstrap script';
+  const [title, ...rest] = toMarkdown(summary).split('\n');
+  return [
+    title,
+    '',
+    `Run of ${run.date} · justfn ${run.commit} (started through ${entry}) · Node ${run.node} · ` +
+      `${run.cpu} × ${run.cores} cores · load average at start ${run.loadavg}`,
+    ...(run.quick
+      ? ['', '**Quick run** (`--quick`): fewer and shorter rounds, for trying things, not for quoting.']
+      : []),
+    ...rest,
+  ].join('\n');
+}
+
+function readPrevious(file) {
+  try {
+    const previous = JSON.parse(readFileSync(file, 'utf8'));
+    // Files from before sections carried their run have no `run`: they are not kept.
+    return (previous.summaries ?? []).filter((s) => s.run);
+  } catch {
+    return [];
+  }
 }
 
 function describeMachine() {

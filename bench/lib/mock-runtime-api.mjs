@@ -32,7 +32,11 @@ const HEADER_END = Buffer.from('\r\n\r\n');
  * event is handed out at once; after its response the mock holds until told to serve.
  */
 class Session {
-  constructor() {
+  constructor({ record = false } = {}) {
+    // With `record`, every response's latency (ms from writing its event to its arrival) and body are kept,
+    // for suites that time single invocations; off by default, so the load rounds pay no clock read for it.
+    this.record = record ? [] : undefined;
+    this.eventAt = undefined;
     this.address = undefined;
     this.serving = true;
     this.firstNextAt = undefined;
@@ -96,6 +100,7 @@ class Session {
         `Content-Length: ${EVENT.length}\r\n\r\n${EVENT}`,
     );
     if (this.firstEventAt === undefined) this.firstEventAt = performance.now();
+    if (this.record) this.eventAt = performance.now();
   }
 
   onPost(socket, path, body) {
@@ -106,6 +111,7 @@ class Session {
     if (what === 'response' && id === this.requestId) {
       this.requestId = undefined;
       this.responses += 1;
+      if (this.record) this.record.push({ ms: performance.now() - this.eventAt, body: body.toString() });
       if (this.firstResponseAt === undefined) {
         this.firstResponseAt = performance.now();
         this.serving = false;
@@ -133,12 +139,12 @@ class Session {
  * runtimes can be alive at once (the load rounds keep them all warm) without telling their sockets apart.
  *
  * @example
- * const api = await startMockRuntimeApi();  // then spawn a runtime with AWS_LAMBDA_RUNTIME_API=api.address
+ * const api = await startMockRuntimeApi();  // { record: true } keeps each response's latency and body; then spawn a runtime with AWS_LAMBDA_RUNTIME_API=api.address
  * await api.until(() => api.responses > 0, 10_000, 'a first response');
  * await api.close();
  */
-export async function startMockRuntimeApi() {
-  const session = new Session();
+export async function startMockRuntimeApi(options) {
+  const session = new Session(options);
   const server = net.createServer({ noDelay: true }, (socket) => {
     session.sockets.add(socket);
     socket.on('close', () => session.sockets.delete(socket));

@@ -3,9 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import {
   accessSync,
+  chmodSync,
   constants,
+  copyFileSync,
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   rmSync,
@@ -83,7 +86,15 @@ const SOURCES = [
   'package.json',
   'package-lock.json',
 ];
-const OUTPUTS = ['dist/main.cjs', 'dist/lambda.cjs', 'dist/lambda.cjs.cache'];
+const OUTPUTS = [
+  'dist/main.cjs',
+  'dist/lambda.cjs',
+  'dist/lambda.cjs.cache',
+  'dist/http.cjs',
+  'dist/http.cjs.cache',
+  'dist/grpc.cjs',
+  'dist/resources.cjs',
+];
 
 function newestMtime(file) {
   const stat = statSync(file, { throwIfNoEntry: false });
@@ -110,13 +121,34 @@ export function ensureBuild(root, log) {
 }
 
 /**
- * Copies justfn's dist/ to a private folder for the length of the run: the work tree is shared, and a build
- * started by someone else deletes dist/ first, which would break a spawn in the middle of the rounds. The
- * bundles are self-contained (they load only Node built-ins and each other, by relative path), and V8 keys its
- * code cache on the source, not the file name, so the copy starts exactly as the original does.
+ * Copies justfn's entry script and dist/ to a private folder for the length of the run, laid out as in a
+ * checkout (`<dir>/bootstrap/bootstrap` finds `<dir>/dist/main.cjs` through its `$here/../dist` candidate):
+ * the work tree is shared, and a build started by someone else deletes dist/ first, which would break a
+ * spawn in the middle of the rounds. The bundles are self-contained (they load only Node built-ins and each
+ * other, by relative path), and V8 keys its code cache on the source, not the file name, so the copy starts
+ * exactly as the original does.
  */
-export function snapshotDist(root) {
+export function snapshotRuntime(root) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'justfn-bench-'));
-  cpSync(path.join(root, 'dist'), dir, { recursive: true });
-  return { main: path.join(dir, 'main.cjs'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  mkdirSync(path.join(dir, 'bootstrap'));
+  const bootstrap = path.join(dir, 'bootstrap/bootstrap');
+  copyFileSync(path.join(root, 'bootstrap/bootstrap'), bootstrap);
+  chmodSync(bootstrap, 0o755);
+  return {
+    bootstrap,
+    main: path.join(dir, 'dist/main.cjs'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * How the suites start justfn: `entry` 'bootstrap' runs the POSIX sh script as Lambda (`/opt/bootstrap`)
+ * and the container image (ENTRYPOINT) do — it finds node on PATH and execs `node dist/main.cjs "$@"`;
+ * 'node' runs `node dist/main.cjs` directly, one `sh` start less. Returns `args => [command, argv]`.
+ */
+export function justfnCommand(snapshot, entry) {
+  if (entry === 'bootstrap') return (args) => [snapshot.bootstrap, args];
+  if (entry === 'node') return (args) => [process.execPath, [snapshot.main, ...args]];
+  throw new Error(`--entry must be bootstrap or node, not ${entry}`);
 }

@@ -31,6 +31,19 @@ export function cpuMicros(pid) {
   return (ticks * 1e6) / clockTicksPerSecond();
 }
 
+/**
+ * `cpuMicros` of a live runtime (`{ name, child }` with spawnClean's handle), or an error that says it has
+ * exited and shows its last output, rather than a bare ENOENT from /proc.
+ */
+export function cpuOf({ name, child }) {
+  try {
+    return cpuMicros(child.pid);
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+    throw new Error(`${name} (pid ${child.pid}) has exited:\n${child.output()}`);
+  }
+}
+
 /** Resident set size in MiB (VmRSS of /proc/<pid>/status). */
 export function rssMiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'latin1');
@@ -101,4 +114,17 @@ export function pinToOneCpu(cpu = cpus().length - 1) {
     .join(',');
   execFileSync('taskset', ['-pc', String(cpu), String(process.pid)], { stdio: 'ignore' });
   return () => execFileSync('taskset', ['-pc', all, String(process.pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Pins every thread of this process (the driver: its main thread and V8's and libuv's helpers) to `cpu`;
+ * new threads inherit it. Returns a function that undoes it. For suites whose load generator runs in the
+ * driver and needs a core of its own, away from the server it drives.
+ */
+export function pinDriverTo(cpu) {
+  const all = cpus()
+    .map((_, i) => i)
+    .join(',');
+  execFileSync('taskset', ['-apc', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  return () => execFileSync('taskset', ['-apc', all, String(process.pid)], { stdio: 'ignore' });
 }

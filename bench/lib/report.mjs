@@ -2,7 +2,10 @@
 import { median, meets, paired, range } from './stats.mjs';
 
 /**
- * @param suite the suite module's description (name, title, subject, baseline, metrics, comparisons)
+ * @param suite the suite's description (name, title, subject, baseline, metrics, comparisons). A comparison
+ *   is `{ metric, kind, label, target?, baseline? }`: kind 'ratio' (subject ÷ baseline per round), 'delta'
+ *   (subject − baseline) or 'value' (the metric itself, already a per-round ratio the suite computed); its
+ *   own `baseline` overrides the suite's; without a `target` it is shown for scale and carries no verdict.
  * @param result what its run() returned (runtimes, rounds, samples[runtime][metric][round], notes)
  */
 export function summarise(suite, result) {
@@ -12,20 +15,24 @@ export function summarise(suite, result) {
     for (const metric of suite.metrics)
       medians[name][metric.key] = median(result.samples[name][metric.key] ?? []);
   }
-  const baseline = result.samples[suite.baseline];
   // Every runtime is compared with the baseline round by round; only the subject's figures carry a verdict.
   const comparisons = suite.comparisons.map((comparison) => {
+    const baselineName = comparison.baseline ?? suite.baseline;
+    const baseline = result.samples[baselineName]?.[comparison.metric] ?? [];
     const byRuntime = {};
     for (const name of result.runtimes) {
-      const perRound = paired(
-        result.samples[name][comparison.metric],
-        baseline[comparison.metric],
-        comparison.kind,
-      );
-      byRuntime[name] = { median: median(perRound), range: range(perRound), perRound };
+      const own = result.samples[name][comparison.metric] ?? [];
+      const perRound = comparison.kind === 'value' ? own : paired(own, baseline, comparison.kind);
+      byRuntime[name] = {
+        median: median(perRound),
+        range: range(perRound),
+        perRound,
+        rounds: perRound.filter(Number.isFinite).length,
+      };
     }
     const value = byRuntime[suite.subject].median;
-    return { ...comparison, byRuntime, value, pass: meets(value, comparison.target) };
+    const pass = comparison.target === undefined || meets(value, comparison.target);
+    return { ...comparison, baseline: baselineName, byRuntime, value, pass };
   });
   return {
     suite: suite.name,
@@ -43,25 +50,29 @@ export function summarise(suite, result) {
 }
 
 const fixed = (value, decimals) => (Number.isFinite(value) ? value.toFixed(decimals) : '—');
-const targetText = ({ op, value }) => `${op === '<=' ? '≤' : '≥'} ${value}`;
-const formatComparison = (kind, value) =>
-  kind === 'delta' ? `${value >= 0 ? '+' : ''}${fixed(value, 1)}` : `${fixed(value, 2)}×`;
+const targetText = (target) =>
+  target === undefined ? '—' : `${target.op === '<=' ? '≤' : '≥'} ${target.value}`;
+const formatComparison = (kind, value) => {
+  if (!Number.isFinite(value)) return '—';
+  return kind === 'delta' ? `${value >= 0 ? '+' : ''}${fixed(value, 1)}` : `${fixed(value, 2)}×`;
+};
+const verdict = (c) => (c.target === undefined ? '' : c.pass ? '✔' : '✘');
 
 /** The suite's section of the markdown report. */
 export function toMarkdown(summary) {
-  const { subject, baseline } = summary;
+  const { subject } = summary;
   const head = [
     'runtime',
     ...summary.metrics.map((m) => m.label),
-    ...summary.comparisons.map((c) => `${c.label} (${targetText(c.target)})`),
+    ...summary.comparisons.map((c) => (c.target ? `${c.label} (${targetText(c.target)})` : c.label)),
   ];
   const rows = Object.keys(summary.medians).map((name) => [
     name === subject ? `**${name}**` : name,
     ...summary.metrics.map((m) => fixed(summary.medians[name][m.key], m.decimals)),
     ...summary.comparisons.map((c) => {
-      if (name === baseline) return c.kind === 'delta' ? '0' : '1×';
+      if (name === c.baseline && c.kind !== 'value') return c.kind === 'delta' ? '0' : '1×';
       const text = formatComparison(c.kind, c.byRuntime[name].median);
-      return name === subject ? `**${text}** ${c.pass ? '✔' : '✘'}` : text;
+      return name === subject ? `**${text}** ${verdict(c)}`.trim() : text;
     }),
   ]);
 
@@ -69,25 +80,31 @@ export function toMarkdown(summary) {
     const [low, high] = c.byRuntime[subject].range;
     return [
       c.label,
+      c.kind === 'value' ? '—' : c.baseline,
       formatComparison(c.kind, c.value),
       `${formatComparison(c.kind, low)} … ${formatComparison(c.kind, high)}`,
-      c.byRuntime[subject].perRound.length,
+      c.byRuntime[subject].rounds,
       targetText(c.target),
-      c.pass ? '✔' : '✘',
+      verdict(c),
     ];
   });
+  const baselines = [
+    ...new Set(summary.comparisons.filter((c) => c.kind !== 'value').map((c) => c.baseline)),
+  ];
 
   return [
     `## ${summary.title}`,
     '',
-    `Medians per runtime; ratio columns compare each runtime with ${baseline} in the same round ` +
-      `(median of the per-round ratios), target in the header, verdict for ${subject}.`,
+    baselines.length > 0
+      ? `Medians per runtime; ratio columns compare each runtime with ${baselines.join(' or ')} (as the column ` +
+        `says) in the same round (median of the per-round ratios), target in the header, verdict for ${subject}.`
+      : `Medians per runtime; comparison columns are medians of per-round values, target in the header, verdict for ${subject}.`,
     '',
     table(head, rows),
     '',
-    `${subject} vs ${baseline}, per round:`,
+    `${subject}, per round:`,
     '',
-    table(['comparison', 'median', 'range over rounds', 'rounds', 'target', ''], spread),
+    table(['comparison', 'vs', 'median', 'range over rounds', 'rounds', 'target', ''], spread),
     '',
     ...summary.notes.map((note) => `- ${note}`),
     '',
