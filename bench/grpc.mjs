@@ -23,6 +23,8 @@ const CONCURRENCY = 50;
 // idles while the other works (both under 60 % of their core here), so the rate measures their sum. Over
 // several connections the batches overlap and the rate comes near the server's own capacity.
 const CONNECTIONS = 10;
+const RETRY_OTHER_CPU = 10;
+let retries = 0;
 
 /**
  * justfn is started through its bootstrap script with no argument: `justfn.yaml` in LAMBDA_TASK_ROOT names
@@ -51,7 +53,7 @@ export const suite = {
   subject: 'justfn',
   baseline: '@grpc/grpc-js',
   defaults: {
-    full: { startRounds: 10, loadRounds: 2, slices: 3, sliceMs: 2000, warmupMs: 1000, idleMs: 20_000 },
+    full: { startRounds: 10, loadRounds: 2, slices: 3, sliceMs: 2000, warmupMs: 2000, idleMs: 20_000 },
     quick: { startRounds: 3, loadRounds: 1, slices: 2, sliceMs: 1000, warmupMs: 500, idleMs: 3000 },
   },
   metrics: [
@@ -136,7 +138,8 @@ export const suite = {
         'justfn: `bootstrap` with `justfn.yaml` `grpc: { proto, service }` (bench/fixtures/grpc), default options, ' +
           'metrics on; the baseline: `@grpc/grpc-js` and `@grpc/proto-loader` from the root node_modules (the ' +
           'versions justfn bundles), same .proto, same loader options.',
-        `Shared machine: ${quiet.summary()}.`,
+        `Shared machine: ${quiet.summary()}; ${retries} slices were measured again because other processes took ` +
+          `more than ${RETRY_OTHER_CPU}% of the machine during them (at most twice each; the last attempt counts).`,
       ],
     };
   },
@@ -202,10 +205,18 @@ async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs, q
     for (let slice = 0; slice < slices; slice++) {
       const parts = [];
       for (const one of rotated(live, round * slices + slice)) {
-        await quiet.wait();
-        // An unmeasured warm-up before each measured slice, as in the HTTP suite: the steady rate.
-        await driveFor(one, warmupMs);
-        const f = await driveFor(one, sliceMs);
+        // An unmeasured warm-up before each measured slice, as in the HTTP suite: the steady rate (2 s: with 1 s,
+        // justfn's first slice after its start still ran at 1.5–2× its later CPU per call). A slice
+        // during which other processes took more than RETRY_OTHER_CPU % of the machine is measured again (at
+        // most twice; the gate only sees the machine before a slice).
+        let f;
+        for (let attempt = 1; ; attempt++) {
+          await quiet.wait();
+          await driveFor(one, warmupMs);
+          f = await driveFor(one, sliceMs);
+          if (f.otherCpu <= RETRY_OTHER_CPU || attempt === 3) break;
+          retries += 1;
+        }
         for (const [metric, value] of Object.entries(f)) figures[one.name][metric].push(value);
         parts.push(
           `${one.name} ${f.rate.toFixed(0)}/${f.cpu.toFixed(1)}/${f.loadCpu.toFixed(0)}%/${f.otherCpu.toFixed(0)}%`,

@@ -231,7 +231,8 @@ export const suite = {
           '(JUSTFN_METRICS_PORT on a free port), the handler answering `{ statusCode: 200, body: "hello" }` as an ' +
           'API Gateway 2.0 result and returning nothing for a CloudEvent (202). Peers: their native hello, see ' +
           '`bench/fixtures/http/`.',
-        `Shared machine: ${quiet.summary()}.`,
+        `Shared machine: ${quiet.summary()}; ${retries} slices were measured again because other processes took ` +
+          `more than ${RETRY_OTHER_CPU}% of the machine during them (at most twice each; the last attempt counts).`,
       ],
     };
   },
@@ -292,6 +293,23 @@ async function driveFor(live, request, ms) {
   };
 }
 
+/**
+ * Runs `measure` (a warm-up and a measured slice) after the quiet gate, and again, up to twice more, when
+ * other processes took more than RETRY_OTHER_CPU % of the machine during the measured slice: the gate only
+ * sees the machine before a slice, and a colleague's test run starting during one takes the server's core
+ * from it for part of the slice (seen: single turns whose rate ratio halved). The last attempt is kept.
+ */
+async function retried(quiet, measure) {
+  for (let attempt = 1; ; attempt++) {
+    await quiet.wait();
+    const result = await measure();
+    if (result.f.otherCpu <= RETRY_OTHER_CPU || attempt === 3) return result;
+    retries += 1;
+  }
+}
+const RETRY_OTHER_CPU = 10;
+let retries = 0;
+
 const WORKLOADS = [
   { key: 'hello', request: HELLO, rate: 'rate', cpu: 'cpu' },
   { key: 'cloudevent', request: CLOUDEVENT, rate: 'ceRate', cpu: 'ceCpu' },
@@ -318,15 +336,16 @@ async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs, q
           live.filter((l) => l.runtime[workload.key]),
           turn,
         )) {
-          await quiet.wait();
           // Each measured slice follows an unmeasured warm-up of the same server: between its slices a server
           // idles while the others are driven (10–30 s here), and a server whose first second after an idle
           // spell is slow (justfn's is: see docs/benchmarks.md) would otherwise be measured on that second.
           // This measures the steady rate, as an autocannon run after a warm-up does; the warm-up's own CPU per
           // request is kept too ("after idle"), since bursts after a quiet spell are what scale-to-zero serves.
-          const warm = await driveFor(one, workload.request, warmupMs);
+          const { warm, f } = await retried(quiet, async () => ({
+            warm: await driveFor(one, workload.request, warmupMs),
+            f: await driveFor(one, workload.request, sliceMs),
+          }));
           if (workload.key === 'hello') push(one.name, 'burstCpu', warm.cpu);
-          const f = await driveFor(one, workload.request, sliceMs);
           push(one.name, workload.rate, f.rate);
           push(one.name, workload.cpu, f.cpu);
           push(one.name, 'loadCpu', f.loadCpu);
