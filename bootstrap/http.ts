@@ -92,7 +92,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
       log,
       metrics,
     }),
-    readiness: () => readiness(registry.health()),
+    readiness: () => readiness(registry.health(), options.exposeErrors),
     metrics,
     log,
   });

@@ -99,14 +99,22 @@ export function createServingQueue<I extends QueuedInvocation>(
   });
 }
 
-export function readiness(health: RegistryHealth): { ready: boolean; reasons: string[] } {
+/**
+ * Whether the instance may take traffic, and if not, which resources keep it back. `/_/health/ready` is
+ * on the public port: the reasons name the resource and its state, and carry the error (a host, a port)
+ * only with `JUSTFN_EXPOSE_ERRORS=1`; the log has it in any case.
+ */
+export function readiness(
+  health: RegistryHealth,
+  exposeErrors = false,
+): { ready: boolean; reasons: string[] } {
   if (health.ready) return { ready: true, reasons: [] };
   const reasons = Object.entries(health.resources)
     .filter(([, resource]) => resource.state !== 'open' || !resource.healthy)
-    .map(
-      ([name, resource]) =>
-        `resource ${name}: ${resource.state}${resource.error ? ` (${resource.error})` : ''}`,
-    );
+    .map(([name, { state, error }]) => {
+      const why = state === 'open' ? 'failing its health check' : state;
+      return `resource ${name}: ${why}${exposeErrors && error ? ` (${error})` : ''}`;
+    });
   return { ready: false, reasons: reasons.length > 0 ? reasons : ['resources are opening'] };
 }
 

@@ -15,7 +15,7 @@ import { reliabilityFixtures } from './soak.js';
 const DOWN_MS = 10_000;
 const RECOVERY_BOUND_MS = 15_000;
 const causes =
-  /ECONNREFUSED|terminating connection due to administrator command|Connection terminated|not queryable|the database system is (shutting down|starting up)|timeout/;
+  /ECONNREFUSED|ECONNRESET|terminating connection due to administrator command|Connection terminated|not queryable|the database system is (shutting down|starting up)|timeout/;
 
 let db: TestPostgres;
 beforeAll(async () => {
