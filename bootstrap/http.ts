@@ -126,7 +126,8 @@ export async function startHttp(start: ServiceStart): Promise<void> {
         ok: false,
         error: { errorType: error.name, errorMessage: error.message, trace: [] },
         thrown: error,
-        timedOut: true,
+        // Past the drain timeout the caller waited in vain: a 504. A process that exits: a 500.
+        timedOut: error.code === 'DRAINING',
       }),
     async cleanUp() {
       app.server.closeAllConnections();

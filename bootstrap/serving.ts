@@ -183,7 +183,7 @@ export interface DrainPlan<I extends QueuedInvocation> {
   shutdown: AbortController;
   /** Readiness off, no new connections. */
   stopAccepting(): void;
-  /** Answers an invocation still queued or running at the drain timeout. */
+  /** Answers an invocation still queued or running at the drain timeout, or when the process exits. */
   abandon(invocation: I, error: JustfnError): void;
   /** After the drain: close connections, resources, metrics. */
   cleanUp(): Promise<void>;
@@ -192,7 +192,9 @@ export interface DrainPlan<I extends QueuedInvocation> {
 /**
  * SIGTERM and SIGINT drain: stop accepting, finish every accepted invocation (past the drain timeout,
  * answer what is left), clean up, exit 0. A second signal exits at once; an uncaught exception is
- * logged and drains too, then exits 1; an unhandled rejection is logged and the server goes on.
+ * logged and drains too, then exits 1; an unhandled rejection is logged and the server goes on. A
+ * handler that calls `process.exit` ends the instance at once, as on Lambda: what it had accepted is
+ * answered as the process goes (`Runtime.ExitError`), not left to a reset connection.
  */
 export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): void {
   const { log, source } = plan;
@@ -217,6 +219,14 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
     log.info({ reason }, 'drained: exiting');
     process.exit(exitCode);
   };
+  process.once('exit', (code) => {
+    // An 'exit' listener cannot wait: each answer is written now, and small ones leave before the process.
+    const left = source.outstanding();
+    if (left.length === 0) return;
+    const error = new JustfnError('EXIT', `Runtime exited with error: exit status ${code}`);
+    log.fatal({ code, inFlight: left.length }, `${error.message}: answering what was accepted`);
+    for (const invocation of left) plan.abandon(invocation, error);
+  });
   process.on('SIGTERM', () => void drain('SIGTERM', 0));
   process.on('SIGINT', () => void drain('SIGINT', 0));
   process.on('uncaughtException', (error) => {

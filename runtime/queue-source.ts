@@ -71,6 +71,8 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     running: () => active.size,
     /** Invocations waiting for a slot. */
     queued: () => queue.length,
+    /** Every invocation accepted and not yet answered: running, then waiting. */
+    outstanding: (): I[] => [...active, ...queue],
     /** The most invocations it ever holds at once: every slot running and every queue place waiting. */
     limit: options.concurrency + options.queue,
     /** How many more invocations `submit` would take now: free slots plus free queue places. */
@@ -93,7 +95,8 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          for (const waiting of [...queue.splice(0), ...active]) abandon(waiting);
+          const left = [...active, ...queue.splice(0)];
+          for (const waiting of left) abandon(waiting);
           resolve();
         }, timeoutMs);
         timer.unref();

@@ -127,10 +127,19 @@ describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
     await next(runtime);
   });
 
-  it('exits: process.exit ends the process with its code; the caller gets no answer', async () => {
+  it('exits: process.exit ends the process with its code; what it had accepted is answered 500', async () => {
     const own = await serve();
-    const reply = await get(own, 'exits').catch((error: NodeJS.ErrnoException) => error.code);
-    expect(reply).toBe('UND_ERR_SOCKET');
+    const waiting = get(own, 'neverSettles');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the first request is in by then
+    const [exiting, other] = await Promise.all([get(own, 'exits'), waiting]);
+    for (const reply of [exiting, other]) {
+      expect([reply.status, reply.text]).toEqual([500, '{"message":"Internal Server Error"}']);
+    }
     expect(await own.process.exited).toBe(7);
+    const fatal = own.logs().find((l) => l.level === 'fatal');
+    expect(fatal?.msg).toBe('Runtime exited with error: exit status 7: answering what was accepted');
+    expect(
+      own.logs().filter((l) => l.msg === 'Invoke Error' && l.errorType === 'Runtime.ExitError'),
+    ).toHaveLength(2);
   });
 });
