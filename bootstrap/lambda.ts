@@ -14,7 +14,7 @@ import type { ResourceRegistry } from '../runtime/resources/resource-registry.js
 import { createConcurrentScope, createSequentialScope } from '../runtime/scope.js';
 import { runSnapshotHooks } from '../runtime/snapstart.js';
 import { awslambda } from '../runtime/streaming.js';
-import { createIdleCollector, tuneV8 } from './memory.js';
+import { createIdleCollector } from './memory.js';
 import type { Options } from './options.js';
 import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
 import { VERSION } from './version.js';
@@ -47,7 +47,6 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   const userAgent = `justfn/${VERSION}`;
   const api = createRuntimeApiClient(start.options.runtimeApi!, { userAgent });
   const crashes = reportCrashes(api, log, managed);
-  tuneV8();
 
   let service: Service;
   let handler: LoadedHandler;

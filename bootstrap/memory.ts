@@ -2,13 +2,18 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
- * V8 flags for a runtime process, set after the mode bundle's code cache was accepted (flags change the
- * cache's flag hash, so they cannot be given on the command line). `--liftoff-only`: undici's HTTP parser
- * is WebAssembly, and V8's background recompilation of it into optimised code holds about 11 MiB for a
- * parser that is fast enough on its baseline code (same rate and CPU per invocation, measured).
+ * V8 flags for a Lambda-mode process, set once its bundle's code cache was accepted (flags change the
+ * cache's flag hash, so they cannot be given on the command line), before undici's HTTP parser — which is
+ * WebAssembly — is compiled:
+ * - `--liftoff-only`: V8's background recompilation of the parser into optimised code holds about 11 MiB
+ *   for a parser that is fast enough on its baseline code (same rate and CPU per invocation, measured).
+ * - `--no-wasm-lazy-compilation`: compile the whole parser at once, on a background thread during init,
+ *   rather than function by function while it parses the first `/next` response.
+ * Both apply to any WebAssembly the function itself compiles.
  */
 export function tuneV8(): void {
   setFlagsFromString('--liftoff-only');
+  setFlagsFromString('--no-wasm-lazy-compilation');
 }
 
 /** Longer than V8's allocation-rate window, after which an idle process's rate reads as low. */

@@ -142,6 +142,23 @@ const fastifyWithoutSchemas = {
   },
 };
 
+// undici embeds its HTTP parser as base64 in two modules (with and without SIMD): 146 KB of source that
+// every Lambda-mode start reads, decodes and deserialises from the code cache. The bundles read the bytes
+// from dist/ instead, where the build writes them (below), and only when undici asks.
+const WASM_FILES = { 'llhttp_simd-wasm.js': 'llhttp.wasm', 'llhttp-wasm.js': 'llhttp-nosimd.wasm' };
+const llhttpFromFile = {
+  name: 'llhttp-from-file',
+  setup(build) {
+    build.onLoad({ filter: /undici[\\/]lib[\\/]llhttp[\\/]llhttp(_simd)?-wasm\.js$/ }, (args) => ({
+      loader: 'js',
+      contents: `let bytes;
+Object.defineProperty(module, 'exports', {
+  get: () => (bytes ??= require('node:fs').readFileSync(require('node:path').join(__dirname, ${JSON.stringify(WASM_FILES[path.basename(args.path)])}))),
+});`,
+    }));
+  },
+};
+
 // Modules that a process may never need, each its own bundle, reached only through dynamic import():
 // the YAML parser and schema (only with a justfn.yaml), the resource registry and each resource kind
 // (only when declared), prom-client (after the HTTP server listens), gRPC mode (only with a `grpc:`
@@ -222,6 +239,7 @@ await Promise.all([
       logLevel: 'warning',
       plugins: [
         splitPoints,
+        llhttpFromFile,
         lazyBuiltins,
         noHttp2,
         undiciWithoutNodeHttp,
@@ -249,9 +267,11 @@ if (withTypes) {
   );
 }
 
-// undici's HTTP parser as a file of its own, so Lambda mode can start compiling it on a background
-// thread before the bundle that needs it has even loaded (bootstrap/main.ts).
-writeFileSync(path.join(out, 'llhttp.wasm'), requireBuiltin('undici/lib/llhttp/llhttp_simd-wasm.js'));
+// undici's HTTP parser as files of their own: the bundles read them (llhttpFromFile), and Lambda mode
+// compiles the one it uses on a background thread while its init runs (bootstrap/main.ts).
+for (const [module, file] of Object.entries(WASM_FILES)) {
+  writeFileSync(path.join(out, file), requireBuiltin(`undici/lib/llhttp/${module}`));
+}
 
 rmSync(dist, { recursive: true, force: true });
 renameSync(out, dist);
