@@ -138,7 +138,8 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
   // with nothing else pending, would otherwise let the process exit 0 in the middle of it (Runtime.ExitError
   // on Lambda). The deadline ends it instead, as any overrun. (AWS's client posts `null` from a
   // `beforeExit` listener there, a success nobody returned; justfn's loop has no such listener.)
-  let holding: NodeJS.Timeout | undefined;
+  // One timer, made once and only ref'd and unref'd: cheaper than a new one per invocation.
+  const holding = setInterval(() => {}, 2 ** 30).unref();
   let initialised = false;
   const crash = async (label: string, error: unknown, code: number): Promise<never> => {
     log.logError(label, error);
@@ -173,17 +174,14 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
           const invocation = await source.next();
           if (invocation) {
             current.add(invocation);
-            holding ??= setInterval(() => {}, 2 ** 30);
+            holding.ref();
           }
           return invocation;
         },
         complete: async (invocation, outcome) => {
           await source.complete(invocation, outcome);
           current.delete(invocation);
-          if (current.size === 0) {
-            clearInterval(holding);
-            holding = undefined;
-          }
+          if (current.size === 0) holding.unref();
         },
         openStream: (invocation) => source.openStream!(invocation),
       };
