@@ -95,6 +95,19 @@ const undiciWithoutNodeHttp = {
   },
 };
 
+// undici's fetch body machinery (FormData, Blob and stream bodies: 95 KB with what it pulls in) is
+// required only for such bodies; the Runtime API client sends strings and Buffers. Left out of the Lambda
+// bundle; should undici ever ask for it there, the stub says so.
+const noFetchBody = {
+  name: 'no-fetch-body',
+  setup(build) {
+    build.onLoad({ filter: /undici[\\/]lib[\\/]web[\\/]fetch[\\/]body\.js$/ }, () => ({
+      loader: 'js',
+      contents: `module.exports = { extractBody() { throw new Error('justfn bundles undici without fetch bodies'); } };`,
+    }));
+  },
+};
+
 // Lambda mode's own assert for undici's internal invariant checks (it only calls `assert(value)`):
 // node:assert loads four more internal modules at start-up for a function that must never fire.
 const minimalAssert = {
@@ -243,7 +256,7 @@ await Promise.all([
         lazyBuiltins,
         noHttp2,
         undiciWithoutNodeHttp,
-        ...(file === 'lambda.cjs' ? [minimalAssert] : []),
+        ...(file === 'lambda.cjs' ? [minimalAssert, noFetchBody] : []),
         ...(file === 'http.cjs' ? [fastifyWithoutSchemas] : []),
       ],
     }),
