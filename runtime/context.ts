@@ -135,6 +135,17 @@ function abortForDeadline(context: LambdaContext<object>): void {
   context[kController]?.abort(new JustfnError('TIMEOUT', 'The invocation reached its deadline'));
 }
 
+/**
+ * The deadline has passed: by the clock, or by `context.signal`, whose timer can fire a millisecond before
+ * the clock agrees (timers run on the event loop's clock, the deadline is in `Date.now()` time). A handler
+ * that settles because its signal aborted at the deadline has missed it.
+ */
+export function pastDeadline(context: LambdaContext<object>): boolean {
+  if (context.getRemainingTimeInMillis() <= 0) return true;
+  const reason: unknown = context[kController]?.signal.reason;
+  return reason instanceof JustfnError && reason.code === 'TIMEOUT';
+}
+
 /** Aborts `context.signal` now (the deadline passed in HTTP mode) and releases its timer. */
 export function abortContext(context: LambdaContext<object>, reason: unknown): void {
   context[kController]?.abort(reason);

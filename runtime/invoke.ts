@@ -1,4 +1,4 @@
-import { abortContext, kSettle, type LambdaContext, releaseContext } from './context.js';
+import { abortContext, kSettle, type LambdaContext, pastDeadline, releaseContext } from './context.js';
 import { createDeadlines } from './deadlines.js';
 import { type ErrorPayload, JustfnError, toErrorPayload } from './errors.js';
 import type { LoadedHandler } from './handler-loader.js';
@@ -77,8 +77,9 @@ export function invokeThen(
   let settle = end;
   if (options.enforceDeadline) {
     cancelDeadline = deadlines.watch(budget, timeOut);
-    // A handler that blocked the event loop past its deadline still missed it.
-    settle = (outcome) => (context.getRemainingTimeInMillis() < 0 ? timeOut() : end(outcome));
+    // A handler that blocked the event loop past its deadline still missed it, and so did one that
+    // answered because its signal aborted at the deadline.
+    settle = (outcome) => (pastDeadline(context) ? timeOut() : end(outcome));
   }
   if (handler.kind === 'streaming') {
     void runStreaming(handler, event, context, options).then(settle);

@@ -77,6 +77,15 @@ describe('invoke: deadline (HTTP mode enforces it)', () => {
     expect(context.signal.aborted).toBe(true);
   });
 
+  it('a handler that answers because its signal aborted at the deadline has still timed out', async () => {
+    // context.signal's timer and the deadline's fire at the same instant, in either order: every run times out.
+    const handler = await kind('untilAborted');
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => invoke(handler, {}, contextFor(120), { enforceDeadline: true })),
+    );
+    expect(outcomes.map((o) => o.ok === false && o.timedOut)).toEqual(Array(20).fill(true));
+  });
+
   it('without enforcement the handler runs to its end', async () => {
     const context = contextFor(20);
     expect(await invoke(await kind('sleep'), { ms: 60 }, context)).toEqual({
