@@ -41,6 +41,7 @@ RUN --mount=type=bind,from=build,source=/tmp/pkg,target=/tmp/pkg \
     rm -f "$dest/dist/"*.cache; \
     node /tmp/warm.cjs "$dest/dist" lambda; \
     node /tmp/warm.cjs "$dest/dist" http; \
+    node /tmp/warm.cjs "$dest/dist" splits; \
     chmod -R a+rX "$dest"
 WORKDIR /var/task
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it (Lambda picks its own

@@ -14,7 +14,7 @@ import type { ResourceRegistry } from '../runtime/resources/resource-registry.js
 import { createConcurrentScope, createSequentialScope } from '../runtime/scope.js';
 import { runSnapshotHooks } from '../runtime/snapstart.js';
 import { awslambda } from '../runtime/streaming.js';
-import { createIdleCollector } from './memory.js';
+import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
 import type { Options } from './options.js';
 import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
 import { VERSION } from './version.js';
@@ -53,11 +53,16 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   let registry: ResourceRegistry;
   try {
     service = await resolveService(start);
+    // Loads the code of the resource kinds declared, which opens nothing yet: before tuneV8, because the
+    // flags it sets make V8 refuse every code cache compiled after them (lambda.cjs's, the config's and
+    // each kind's are made under Node's defaults).
+    registry = await createRegistry(service, resourceLog(log));
+    tuneV8();
+    precompileHttpParser();
     handler = await loadHandler(service.handler, {
       taskRoot: service.taskRoot,
       importModule: start.importModule,
     });
-    registry = await createRegistry(service, resourceLog(log));
     await registry.open();
     if (service.options.initializationType === 'snap-start') await snapStart(api, registry, log);
   } catch (error) {

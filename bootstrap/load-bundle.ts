@@ -1,16 +1,22 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Script } from 'node:vm';
 
+const loaded = new Map<string, unknown>();
+
 /**
- * Loads one of justfn's own CommonJS bundles (`dist/lambda.cjs`, `dist/http.cjs`) through V8's code cache
- * (`dist/<name>.cjs.cache`, written at build time), so start-up skips compiling what it already compiled
- * once. A cache V8 refuses (another Node version) only costs the compile it would have cost anyway.
+ * Loads one of justfn's own CommonJS bundles (`dist/lambda.cjs`, `dist/http.cjs`, and the split bundles the
+ * mode bundles reach through `import()`: `dist/config.cjs`, `dist/resource-postgres.cjs`, …) through V8's
+ * code cache (`dist/<name>.cjs.cache`, written at build time), so start-up skips compiling what it already
+ * compiled once; once per process, as `require` would. A cache V8 refuses (another Node version, other V8
+ * flags) or a missing one only costs the compile it would have cost anyway.
  * Node 22's `module.enableCompileCache()` does the same for files on disk; this works on Node 20 too.
  */
 export function loadBundle<T>(file: string): T {
-  return compileBundle<T>(file).exports;
+  if (!loaded.has(file)) loaded.set(file, compileBundle<T>(file).exports);
+  return loaded.get(file) as T;
 }
 
 function compileBundle<T>(file: string): { exports: T; script: Script } {
@@ -36,4 +42,48 @@ export async function writeCodeCache<T>(file: string, warm?: (exports: T) => Pro
   const { exports, script } = compileBundle<T>(file);
   if (warm) await warm(exports);
   writeFileSync(`${file}.cache`, script.createCachedData());
+}
+
+/**
+ * The split bundles worth a code cache: what a function with a `justfn.yaml` loads before its first
+ * invocation (the YAML parser and schema, the registry, each resource kind's client), and gRPC mode.
+ */
+export const CACHED_SPLITS = [
+  'config.cjs',
+  'resources.cjs',
+  'resource-postgres.cjs',
+  'resource-grpc.cjs',
+  'resource-http.cjs',
+  'grpc.cjs',
+];
+
+/**
+ * Build step: writes the code caches of the split bundles in `dist`. Each holds what loading the bundle
+ * compiles; the config's also what reading a `justfn.yaml` with one resource of each kind compiles.
+ */
+export async function writeSplitCodeCaches(dist: string): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'justfn-warm-'));
+  try {
+    writeFileSync(path.join(dir, 'warm.proto'), 'syntax = "proto3";\npackage warm;\n');
+    writeFileSync(
+      path.join(dir, 'justfn.yaml'),
+      [
+        'name: warm',
+        'resources:',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a justfn.yaml variable, as users write them
+        '  db: { kind: postgres, url: "postgres://warm:${WARM_PASSWORD}@127.0.0.1:5432/warm" }',
+        '  api: { kind: grpc, target: "127.0.0.1:50051", proto: warm.proto, service: warm.Warm }',
+        '  web: { kind: http, origin: "http://127.0.0.1:8080" }',
+        '',
+      ].join('\n'),
+    );
+    for (const name of CACHED_SPLITS) {
+      await writeCodeCache(path.join(dist, name), async (bundle: Record<string, unknown>) => {
+        if (typeof bundle.loadServiceConfig !== 'function') return;
+        bundle.loadServiceConfig(path.join(dir, 'justfn.yaml'), { WARM_PASSWORD: 'warm' });
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

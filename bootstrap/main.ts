@@ -1,11 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { startHttp } from './http.js';
 import type { startLambda } from './lambda.js';
 import { loadBundle } from './load-bundle.js';
-import { tuneV8 } from './memory.js';
 
-export { writeCodeCache } from './load-bundle.js';
+export { loadBundle, writeCodeCache, writeSplitCodeCaches } from './load-bundle.js';
 
 import { OptionError, type Options, readOptions } from './options.js';
 
@@ -40,31 +39,11 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       process.exit(2);
     }
     const bundle = loadBundle<{ startLambda: typeof startLambda }>(path.join(__dirname, 'lambda.cjs'));
-    // After the bundle ran: a V8 flag set before its code cache is checked makes V8 refuse the cache, and
-    // one set between the check and the run cost about 4 ms of start-up (measured).
-    tuneV8();
-    precompileHttpParser();
     await bundle.startLambda({ options, env, handlerArg: target.handler, taskRoot, importModule });
     return;
   }
   const bundle = loadBundle<{ startHttp: typeof startHttp }>(path.join(__dirname, 'http.cjs'));
   await bundle.startHttp({ options, env, handlerArg: target.handler, taskRoot, importModule });
-}
-
-/**
- * Compiles undici's WebAssembly HTTP parser (`dist/llhttp.wasm`, the bytes undici reads too) on V8's
- * background threads while the main thread loads the function. V8 keeps one compiled module per process
- * for the same bytes, so undici's own (synchronous) compile at the first connection finds it done; and
- * since `tuneV8` turned lazy compilation off, done means every function of it — the first `/next`
- * response is not parsed by a parser compiling itself as it goes (2 ms of the first invocation, for
- * about 1 ms more of start-up). Best effort: without it undici compiles.
- */
-declare const WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> };
-
-function precompileHttpParser(): void {
-  try {
-    WebAssembly.compile(readFileSync(path.join(__dirname, 'llhttp.wasm'))).catch(() => {});
-  } catch {}
 }
 
 function isDirectory(candidate: string): boolean {

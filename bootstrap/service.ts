@@ -59,12 +59,16 @@ function fileSettings(config: LoadedConfig['config']): FileSettings {
   };
 }
 
-/** The resources `justfn.yaml` declares, as one registry; the registry code loads only when there are some. */
+/**
+ * The resources `justfn.yaml` declares, as one registry, closed; the registry's code and each declared
+ * kind's load here, and only when there are some.
+ */
 export async function createRegistry(service: Service, log: ResourceLog): Promise<ResourceRegistry> {
   const config = service.config;
   const declared = config?.config.resources ?? {};
   if (Object.keys(declared).length === 0) return createEmptyRegistry();
-  const { createResourceRegistry } = await import('../runtime/resources/registry.js');
+  const { createResourceRegistry, loadKinds } = await import('../runtime/resources/registry.js');
+  await loadKinds(Object.values(declared).map((resource) => resource.kind));
   return createResourceRegistry(declared, {
     baseDir: config?.baseDir ?? service.taskRoot,
     log,

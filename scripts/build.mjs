@@ -199,10 +199,11 @@ const splitPoints = {
       const split = splits.find((s) => path.join(root, s.module) === target);
       return split ? { path: `./${split.out}`, namespace: 'split' } : undefined;
     });
-    // A module of one line, bundled: esbuild runs it (and so the require) when the import() runs.
+    // A module of one line, bundled: esbuild runs it (and so the load) when the import() runs. The split
+    // bundle loads as the mode bundles do, through main.cjs's loadBundle and its code cache, if any.
     build.onLoad({ filter: /.*/, namespace: 'split' }, (args) => ({
       loader: 'js',
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      contents: `module.exports = require('./main.cjs').loadBundle(require('node:path').join(__dirname, ${JSON.stringify(path.basename(args.path))}));`,
     }));
   },
 };
@@ -289,10 +290,11 @@ for (const [module, file] of Object.entries(WASM_FILES)) {
 rmSync(dist, { recursive: true, force: true });
 renameSync(out, dist);
 
-// Compile each process bundle once, warm it with a few invocations, and keep V8's code cache beside it. A clean environment: flags in
-// NODE_OPTIONS would make V8 refuse the cache in processes started without them.
-for (const { out: name } of bundles.filter((b) => b.cache)) {
-  execFileSync(process.execPath, [path.join(root, 'scripts', 'warm.cjs'), dist, name.replace(/\.cjs$/, '')], {
+// Compile each process bundle once, warm it with a few invocations, and keep V8's code cache beside it; then
+// the split bundles' caches. A clean environment: flags in NODE_OPTIONS would make V8 refuse the cache in
+// processes started without them.
+for (const mode of [...bundles.filter((b) => b.cache).map((b) => b.out.replace(/\.cjs$/, '')), 'splits']) {
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'warm.cjs'), dist, mode], {
     env: { PATH: process.env.PATH ?? '' },
     stdio: 'inherit',
   });

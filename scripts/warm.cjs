@@ -1,11 +1,11 @@
 'use strict';
 // Build step: compiles a mode bundle, warms it with a few real invocations, writes its code cache.
-// Usage: node scripts/warm.cjs <dist dir> <lambda|http>
+// Usage: node scripts/warm.cjs <dist dir> <lambda|http|splits>  (splits: config.cjs, the resource kinds, gRPC mode)
 const http = require('node:http');
 const path = require('node:path');
 
 const [dist, mode] = process.argv.slice(2);
-const { writeCodeCache } = require(path.join(dist, 'main.cjs'));
+const { writeCodeCache, writeSplitCodeCaches } = require(path.join(dist, 'main.cjs'));
 
 /** A Runtime API that hands out small events and accepts every answer. */
 function runtimeApi() {
@@ -38,6 +38,8 @@ function runtimeApi() {
     await writeCodeCache(path.join(dist, 'lambda.cjs'), (bundle) => bundle.warmLambda(address));
     server.closeAllConnections();
     server.close();
+  } else if (mode === 'splits') {
+    await writeSplitCodeCaches(dist);
   } else {
     await writeCodeCache(path.join(dist, `${mode}.cjs`), (bundle) =>
       bundle.warmHttp ? bundle.warmHttp() : undefined,

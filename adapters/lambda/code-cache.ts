@@ -25,9 +25,10 @@ const server = http.createServer((req, res) => {
   });
 });
 server.listen(0, '127.0.0.1', async () => {
-  const { writeCodeCache } = require(path.join(dist, 'main.cjs'));
+  const { writeCodeCache, writeSplitCodeCaches } = require(path.join(dist, 'main.cjs'));
   const address = '127.0.0.1:' + server.address().port;
   await writeCodeCache(path.join(dist, 'lambda.cjs'), (bundle) => bundle.warmLambda(address));
+  await writeSplitCodeCaches(dist);
   process.exit(0);
 });
 `;
@@ -35,7 +36,8 @@ server.listen(0, '127.0.0.1', async () => {
 /**
  * Writes `lambda.cjs.cache` beside `lambda.cjs` in `dist` with the given Node binary, after a few warm
  * invocations against a throwaway Runtime API: the cache then holds what a first invocation runs, compiled
- * by exactly the V8 that will read it. Resolves with the binary's version (`v22.23.3`).
+ * by exactly the V8 that will read it. Then the split bundles' caches (`config.cjs.cache`, the resource
+ * kinds'), which a function with a `justfn.yaml` reads before its first `/next`. Resolves with the binary's version (`v22.23.3`).
  *
  * @example
  * await writeLambdaCodeCache('/tmp/layer/bin/node', '/tmp/layer/justfn/dist', { PATH: '/usr/bin:/bin' });

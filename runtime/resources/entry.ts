@@ -15,6 +15,14 @@ const factories: {
 };
 
 /**
+ * Loads the code of these kinds now rather than at their first `open()`, which then finds it loaded; a
+ * kind that fails to load fails again, with its message, when it opens.
+ */
+export async function loadKinds(kinds: Iterable<ResourceConfig['kind']>): Promise<void> {
+  await Promise.allSettled([...new Set(kinds)].map((kind) => factories[kind]()));
+}
+
+/**
  * The health of one resource, as `health()` and `onState` report it.
  *
  * @example

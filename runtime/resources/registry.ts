@@ -1,6 +1,9 @@
 import type { ResourceConfig } from '../config/service-config.js';
 import { JustfnError } from '../errors.js';
 import { Entry } from './entry.js';
+
+export { loadKinds } from './entry.js';
+
 import type { ResourceLog } from './resource.js';
 import { ResourceError } from './resource-error.js';
 import {

@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../adapters/emulator/emulator.js';
 import { runtimeFiles } from '../../adapters/lambda/layer.js';
+import { CACHED_SPLITS } from '../../bootstrap/load-bundle.js';
 import { cleanEnv, repoRoot, type Spawned, spawnCaptured } from '../helpers/process.js';
 import { envPairs, execForm, parseDockerfile, runParts } from './dockerfile.js';
 
@@ -68,9 +69,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('the image installed into a directory, as the Dockerfile does it', () => {
   it('holds the runtime bundles with fresh code caches, and nothing else of the package', () => {
     const dist = readdirSync(path.join(opt, 'dist')).sort();
-    // What the layer ships too (adapters/lambda/layer.ts), with both modes' caches written here.
+    // What the layer ships too (adapters/lambda/layer.ts), with both modes' and the split bundles' caches written here.
     const runtime = runtimeFiles(path.join(repoRoot, 'dist'));
-    expect(dist).toEqual([...runtime, 'http.cjs.cache', 'lambda.cjs.cache'].sort());
+    const caches = ['http.cjs', 'lambda.cjs', ...CACHED_SPLITS].map((bundle) => `${bundle}.cache`);
+    expect(dist).toEqual([...runtime, ...caches].sort());
     expect(runtime).toEqual(expect.arrayContaining(['main.cjs', 'lambda.cjs', 'http.cjs']));
     expect(runtime).not.toContain('cli.cjs');
     expect(existsSync(path.join(opt, 'bin'))).toBe(false);
@@ -82,7 +84,7 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
     // Every bundle a runtime bundle requires by path is there.
     for (const file of dist.filter((f) => f.endsWith('.cjs'))) {
       const source = readFileSync(path.join(opt, 'dist', file), 'utf8');
-      for (const [, required] of source.matchAll(/require\("\.\/([\w.-]+\.cjs)"\)/g))
+      for (const [, required] of source.matchAll(/(?:require\("\.\/|__dirname, ")([\w.-]+\.cjs)"\)/g))
         expect(dist).toContain(required);
     }
   });

@@ -18,6 +18,7 @@ import yauzl from 'yauzl';
 import { startEmulator } from '../../../adapters/emulator/emulator.js';
 import { runtimeFiles } from '../../../adapters/lambda/layer.js';
 import { NODE_VERSION } from '../../../adapters/lambda/node-package.js';
+import { CACHED_SPLITS } from '../../../bootstrap/load-bundle.js';
 import { cleanEnv, repoRoot } from '../../helpers/process.js';
 
 const run = promisify(execFile);
@@ -77,11 +78,12 @@ describe('justfn layer', () => {
     expect([...entries.keys()]).toEqual(
       expect.arrayContaining(['bin/LICENSE', 'justfn/dist/lambda.cjs', 'justfn/dist/lambda.cjs.cache']),
     );
-    // Every runtime file of dist/ (the split bundles, llhttp.wasm), the cache the layer's Node wrote, nothing else.
+    // Every runtime file of dist/ (the split bundles, llhttp.wasm), the caches the layer's Node wrote, nothing else.
     const dist = [...entries.keys()]
       .filter((name) => name.startsWith('justfn/dist/'))
       .map((name) => name.slice(12));
-    expect(dist.sort()).toEqual([...runtimeFiles(path.join(repoRoot, 'dist')), 'lambda.cjs.cache'].sort());
+    const caches = ['lambda.cjs', ...CACHED_SPLITS].map((bundle) => `${bundle}.cache`);
+    expect(dist.sort()).toEqual([...runtimeFiles(path.join(repoRoot, 'dist')), ...caches].sort());
     expect(dist).not.toContain('cli.cjs');
   });
 
@@ -101,7 +103,7 @@ describe('justfn layer', () => {
     expect(stderr).toContain('--compatible-runtimes provided.al2023 --compatible-architectures x86_64');
   });
 
-  it(`ships Node ${NODE_VERSION}, whose V8 accepts the layer's code cache`, async () => {
+  it(`ships Node ${NODE_VERSION}, whose V8 accepts the layer's code caches`, async () => {
     const node = path.join(opt, 'bin/node');
     expect((await run(node, ['--version'], { env: cleanEnv() })).stdout.trim()).toBe(`v${NODE_VERSION}`);
     // The way bootstrap/load-bundle.ts compiles a bundle with its cache.
@@ -112,8 +114,10 @@ describe('justfn layer', () => {
       const wrapper = '(function (exports, require, module, __filename, __dirname) {' + source + '\\n})';
       const script = new Script(wrapper, { filename: file, cachedData: fs.readFileSync(file + '.cache') });
       process.stdout.write(String(script.cachedDataRejected));`;
-    const lambda = path.join(opt, 'justfn/dist/lambda.cjs');
-    expect((await run(node, ['-e', check, lambda], { env: cleanEnv() })).stdout).toBe('false');
+    for (const bundle of ['lambda.cjs', 'config.cjs', 'resource-postgres.cjs']) {
+      const file = path.join(opt, 'justfn/dist', bundle);
+      expect((await run(node, ['-e', check, file], { env: cleanEnv() })).stdout, bundle).toBe('false');
+    }
   });
 
   it('serves invocations from the emulator with its own bootstrap and its own Node', async () => {
