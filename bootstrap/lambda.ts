@@ -90,7 +90,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     ...Array.from({ length: loops - 1 }, () => createRuntimeApiClient(options.runtimeApi!, { userAgent })),
   ];
   try {
-    const idle = createIdleCollector();
+    const idle = createIdleCollector({ thorough: true });
     const sources = clients.map((client) =>
       whileWaiting(crashes.track(lambdaSource(client, log, managed)), idle),
     );

@@ -95,7 +95,7 @@ export function createServingQueue<I extends QueuedInvocation>(
     concurrency: options.concurrency,
     queue: options.queue,
     run: createRunner<I>(loop),
-    idle: createIdleCollector(1_000),
+    idle: createIdleCollector({ delayMs: 1_000 }),
   });
 }
 
