@@ -108,8 +108,10 @@ const noFetchBody = {
   },
 };
 
-// Lambda mode's own assert for undici's internal invariant checks (it only calls `assert(value)`):
-// node:assert loads four more internal modules at start-up for a function that must never fire.
+// The mode bundles' own assert for their dependencies' internal invariant checks (undici in Lambda mode;
+// find-my-way, fastify's plugin-utils, sonic-boom and thread-stream in HTTP mode: all only call
+// `assert(value, message)`): node:assert loads four more internal modules, and Node's terminal colours,
+// at start-up for a function that must never fire.
 const minimalAssert = {
   name: 'minimal-assert',
   setup(build) {
@@ -258,7 +260,7 @@ await Promise.all([
         noHttp2,
         undiciWithoutNodeHttp,
         ...(file === 'lambda.cjs' ? [minimalAssert, noFetchBody] : []),
-        ...(file === 'http.cjs' ? [fastifyWithoutSchemas] : []),
+        ...(file === 'http.cjs' ? [fastifyWithoutSchemas, minimalAssert] : []),
       ],
     }),
   ),

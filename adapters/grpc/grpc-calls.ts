@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   Metadata,
   type ServerUnaryCall,
@@ -12,6 +11,7 @@ import type { InvocationInfo } from '../../runtime/context.js';
 import type { Outcome } from '../../runtime/invoke.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
+import { newRequestId } from '../../runtime/request-id.js';
 import type { InvocationScope } from '../../runtime/scope.js';
 import type { GrpcEvent } from './grpc-handler.js';
 import { toPlainMetadata, toStatus } from './grpc-status.js';
@@ -70,7 +70,7 @@ function serve(
   options: GrpcCallOptions,
   answer: Answer,
 ): void {
-  const requestId = randomUUID();
+  const requestId = newRequestId();
   const malformed = malformedReason(call.request);
   if (malformed !== undefined) {
     options.metrics.rejected('bad_request');

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { JustfnError } from '../../runtime/errors.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
 import type { QueueSource } from '../../runtime/queue-source.js';
+import { newRequestId } from '../../runtime/request-id.js';
 import { isCloudEventRequest, parseCloudEvents, toBatchResponse } from './cloudevents.js';
 import type { createInvocationFactory, HttpInvocation } from './http-invocations.js';
 
@@ -53,7 +54,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     forceCloseConnections: 'idle',
     exposeHeadRoutes: false,
     // Each request's id is a fresh UUID: the invocation's awsRequestId and `x-request-id`. Never the client's.
-    genReqId: () => crypto.randomUUID(),
+    genReqId: newRequestId,
     requestIdHeader: false,
     clientErrorHandler: (error, socket) => answerClientError(error, socket, metrics),
     // No route has a schema: fastify's own compilers (ajv, fast-json-stringify) would load for nothing.
@@ -135,7 +136,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       const responses: HttpResponse[] = [];
       let left = parsed.events.length;
       for (const event of parsed.events) {
-        const one = { ...req, requestId: crypto.randomUUID() };
+        const one = { ...req, requestId: newRequestId() };
         const invocation = invocations.cloudEvent(one, reply, event, (response) => {
           responses.push(response);
           if (--left === 0) send(reply, toBatchResponse(responses), req.requestId);
