@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../runtime/config/config-error.js';
+import { readYamlFile } from '../runtime/config/load.js';
 import {
   type ConfigPath,
   formatPath,
@@ -62,7 +61,7 @@ interface Scan {
  * const { config, variables } = readServiceShape('justfn.yaml', { image: 'registry.example.com/users:2' });
  */
 export function readServiceShape(file: string, overrides: { image?: string } = {}): ServiceShape {
-  const document = parseYaml(file, readText(file));
+  const document = readYamlFile(file);
   const scan: Scan = { variables: new Map(), files: [], touched: [], problems: [] };
   let value = walk(document, [], scan);
   let touched = scan.touched;
@@ -138,26 +137,6 @@ function scanString(text: string, at: ConfigPath, scan: Scan): string {
   if (count === 0) return literal;
   scan.touched.push(at);
   return '';
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ConfigError([`${file}: cannot be read (${code})`]);
-  }
-}
-
-function parseYaml(file: string, text: string): unknown {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const issue = [...doc.errors, ...doc.warnings][0];
-  if (issue) {
-    const { line, col } = lineCounter.linePos(issue.pos[0]);
-    throw new ConfigError([`${file}:${line}:${col}: bad YAML: ${issue.message.split('\n')[0]}`]);
-  }
-  return doc.toJS({ maxAliasCount: 100 });
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {

@@ -42,7 +42,7 @@ export interface LoadedConfig {
  */
 export function loadServiceConfig(file: string, env: Record<string, string | undefined>): LoadedConfig {
   const baseDir = dirname(resolve(file));
-  const document = parseYaml(file, readText(file));
+  const document = readYamlFile(file);
   const substituted = substitute(document, { env, baseDir });
   const result = validateService(substituted.value, substituted);
   const failed = new Set(substituted.problems.map((p) => pathKey(p.path)));
@@ -62,6 +62,18 @@ export function loadServiceConfig(file: string, env: Record<string, string | und
     variables: Object.freeze(substituted.variables),
     files: Object.freeze(substituted.files),
   };
+}
+
+/**
+ * A YAML file as plain data, before any `${...}` is substituted: the one reader of `justfn.yaml` for the
+ * runtime and for `justfn manifests`.
+ *
+ * @throws {ConfigError} the file cannot be read, or one line per place its YAML is bad.
+ * @example
+ * readYamlFile('justfn.yaml'); // { name: 'users', resources: { db: { kind: 'postgres', url: '${DATABASE_URL}' } } }
+ */
+export function readYamlFile(file: string): unknown {
+  return parseYaml(file, readText(file));
 }
 
 function readText(file: string): string {
