@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { Pool } from 'undici';
+import { expect } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
 import { fixtures } from '../helpers/process.js';
 import { createLedger, type Ledger } from './ledger.js';
 import { type Answered, runLoad } from './load.js';
 import { openFds, pause, residentKiB } from './proc.js';
+import { report } from './report.js';
 
 export const reliabilityFixtures = path.join(fixtures, 'reliability');
 
@@ -162,4 +164,21 @@ export async function soakHttp(options: SoakOptions): Promise<SoakFigures> {
   } finally {
     await runtime.stop();
   }
+}
+
+/**
+ * What every soak asserts, and reports: each request answered exactly once, by the same process, with
+ * its file descriptors back to their starting count.
+ */
+export function expectEachAnsweredOnce(figures: SoakFigures): void {
+  report.soak(figures);
+  expect(figures.problems).toEqual([]);
+  expect({ lost: figures.lost, duplicated: figures.duplicated, failed: figures.failed }).toEqual({
+    lost: 0,
+    duplicated: 0,
+    failed: 0,
+  });
+  expect(figures.answered).toBe(figures.sent);
+  expect(figures.pidEnd).toBe(figures.pidStart);
+  expect(figures.fdsEnd).toBe(figures.fdsStart);
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { report } from '../reliability/report.js';
-import { type SoakFigures, soakHttp, soakLambda } from '../reliability/soak.js';
+import { expectEachAnsweredOnce, type SoakFigures, soakHttp, soakLambda } from '../reliability/soak.js';
 
 // Issue 6, point 1: 100,000 invocations through each source. Zero lost, zero duplicated, memory at the
 // end within a few MiB of memory after the first 10,000, file descriptors back to their starting count.
@@ -12,15 +11,7 @@ const MAX_DRIFT_KIB = 4 * 1024;
 const long = { count: COUNT, checkpoint: Math.min(10_000, COUNT / 10), settleMs: 14_000 };
 
 function expectNoLossNoLeak(figures: SoakFigures): void {
-  report.soak(figures);
-  expect(figures.problems).toEqual([]);
-  expect({ lost: figures.lost, duplicated: figures.duplicated, failed: figures.failed }).toEqual({
-    lost: 0,
-    duplicated: 0,
-    failed: 0,
-  });
-  expect(figures.pidEnd).toBe(figures.pidStart);
-  expect(figures.fdsEnd).toBe(figures.fdsStart);
+  expectEachAnsweredOnce(figures);
   expect(figures.rssEndKiB - figures.rssCheckpointKiB).toBeLessThan(MAX_DRIFT_KIB);
 }
 
