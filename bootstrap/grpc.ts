@@ -5,7 +5,7 @@ import { toGrpcHandler } from '../adapters/grpc/grpc-handler.js';
 import { createHealthService } from '../adapters/grpc/health.js';
 import { tolerateMalformed } from '../adapters/grpc/malformed.js';
 import { resolveExport } from '../runtime/handler-loader.js';
-import { createDeferredRecorder } from '../runtime/metrics-recorder.js';
+import { createMetricsRecorder } from '../runtime/metrics-recorder.js';
 import { loadGrpcService } from '../runtime/resources/grpc.js';
 import type { InvocationScope } from '../runtime/scope.js';
 import { createRuntimeLog } from './runtime-log.js';
@@ -70,7 +70,7 @@ export async function startGrpc(
     enforceDeadline: true,
     shutdown: shutdown.signal,
   });
-  const metrics = createDeferredRecorder();
+  const metrics = createMetricsRecorder();
   const server = new Server({ 'grpc.max_receive_message_length': options.maxBody });
   server.addService(health.definition, health.implementation);
   server.addService(

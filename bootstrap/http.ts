@@ -6,7 +6,7 @@ import { createInvocationFactory, type HttpInvocation } from '../adapters/http/h
 import type { HttpEventFormat } from '../adapters/http/request.js';
 import { createHttpServer } from '../adapters/http/server.js';
 import { loadHandler } from '../runtime/handler-loader.js';
-import { createDeferredRecorder } from '../runtime/metrics-recorder.js';
+import { createMetricsRecorder } from '../runtime/metrics-recorder.js';
 import { createConcurrentScope } from '../runtime/scope.js';
 import { awslambda } from '../runtime/streaming.js';
 import { createRuntimeLog } from './runtime-log.js';
@@ -75,7 +75,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     enforceDeadline: true,
     shutdown: shutdown.signal,
   });
-  const metrics = createDeferredRecorder();
+  const metrics = createMetricsRecorder();
   const app = createHttpServer({
     maxBody: options.maxBody,
     invokeApi: options.invokeApi,

@@ -4,7 +4,7 @@ import { startMetricsServer } from '../adapters/http/metrics-server.js';
 import type { FunctionInfo } from '../runtime/context.js';
 import { JustfnError } from '../runtime/errors.js';
 import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtime/loop.js';
-import type { createDeferredRecorder } from '../runtime/metrics-recorder.js';
+import type { RecordedMetrics } from '../runtime/metrics-recorder.js';
 import { createQueueSource, type QueueSource } from '../runtime/queue-source.js';
 import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { cgroupMemoryLimitMb } from './cgroup.js';
@@ -120,39 +120,31 @@ export function readiness(
 
 /**
  * Metrics on their own port, off the cold path: the port opens at once, prom-client loads once the first
- * invocation was answered, on the first scrape, or after a second — whichever comes first — and what
- * happens before is kept by the deferred recorder. Returns the function that stops them.
+ * invocation was answered, on the first scrape, or after a second — whichever comes first — and reads
+ * the recorder's counts, kept from the start, at each scrape. Returns the function that stops them.
  */
 export function serveMetrics(
   options: Options,
   service: Service,
   registry: ResourceRegistry,
   source: QueueSource<QueuedInvocation>,
-  recorder: ReturnType<typeof createDeferredRecorder>,
+  recorded: RecordedMetrics,
   log: RuntimeLog,
 ): () => Promise<void> {
-  if (options.metricsPort === 0) {
-    // Nothing will read them: the deferred recorder must not keep what it was told until its limit.
-    recorder.attach({ invocation() {}, rejected() {} });
-    return async () => {};
-  }
+  if (options.metricsPort === 0) return async () => {};
   const initSeconds = process.uptime();
   let loading: Promise<Registry> | undefined;
   const load = () => {
     loading ??= import('../runtime/metrics.js').then(({ createMetrics }) => {
       const resources = () => resourceStates(service, registry.health());
-      const created = createMetrics(
-        { inFlight: source.running, queued: source.queued, resources },
-        initSeconds,
-      );
-      recorder.attach(created.recorder);
-      return created.registry;
+      const gauges = { inFlight: source.running, queued: source.queued, resources };
+      return createMetrics(gauges, initSeconds, recorded).registry;
     });
     return loading;
   };
   const timer = setTimeout(load, 1_000);
   // The first count comes as the first answer is written: prom-client loads right after it.
-  recorder.onFirstRecord(() => setImmediate(load));
+  recorded.onFirstRecord(() => setImmediate(load));
   const server = startMetricsServer(load, options.metricsPort, options.host).catch((error: Error) => {
     log.error({ err: error }, `cannot serve metrics on port ${options.metricsPort}`);
   });

@@ -1,8 +1,5 @@
 import client from 'prom-client';
-
-import type { MetricsRecorder } from './metrics-recorder.js';
-
-export type { MetricsRecorder } from './metrics-recorder.js';
+import { DURATION_BUCKETS, type InvocationSeries, type RecordedMetrics } from './metrics-recorder.js';
 
 export interface MetricsGauges {
   inFlight(): number;
@@ -11,40 +8,45 @@ export interface MetricsGauges {
   resources?(): Record<string, { kind: string; up: boolean }>;
 }
 
-const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
-
 /**
  * justfn's Prometheus metrics, in their own registry (never prom-client's global one, so a function's
- * own prom-client use cannot collide). Gauges are read at scrape time from the sources: nothing to
- * update per request. Names and labels are listed in docs/metrics.md.
+ * own prom-client use cannot collide). Everything is read at scrape time: the gauges from the sources,
+ * the invocation and refusal counts from the recorder the sources report to. Names and labels are
+ * listed in docs/metrics.md.
  *
  * @example
- * const metrics = createMetrics({ inFlight: () => source.running(), queued: () => source.queued() });
- * metrics.recorder.invocation('apigw-v2', 'success', 0.004);
- * response.end(await metrics.registry.metrics());
+ * const recorded = createMetricsRecorder();
+ * const { registry } = createMetrics({ inFlight: source.running, queued: source.queued }, 0.08, recorded);
+ * recorded.invocation('apigw-v2', 'success', 0.004);
+ * response.end(await registry.metrics());
  */
-export function createMetrics(gauges: MetricsGauges, initSeconds: number) {
+export function createMetrics(gauges: MetricsGauges, initSeconds: number, recorded: RecordedMetrics) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const invocations = new client.Counter({
-    name: 'justfn_invocations_total',
-    help: 'Invocations by event kind, outcome (success, error, timeout) and gRPC method.',
-    labelNames: ['event', 'outcome', 'method'] as const,
-    registers: [registry],
-  });
-  const duration = new client.Histogram({
-    name: 'justfn_invocation_duration_seconds',
-    help: 'Invocation duration, from the request being accepted to its answer.',
-    labelNames: ['event', 'outcome', 'method'] as const,
-    buckets: BUCKETS,
-    registers: [registry],
-  });
-  const rejected = new client.Counter({
-    name: 'justfn_requests_rejected_total',
-    help: 'Requests refused before becoming an invocation, by reason.',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
+  registry.registerMetric(
+    recordedMetric(
+      'justfn_invocations_total',
+      'Invocations by event kind, outcome (success, error, timeout) and gRPC method.',
+      'counter',
+      () => Array.from(recorded.invocations(), ({ labels, count }) => ({ labels, value: count })),
+    ),
+  );
+  registry.registerMetric(
+    recordedMetric(
+      'justfn_invocation_duration_seconds',
+      'Invocation duration, from the request being accepted to its answer.',
+      'histogram',
+      () => Array.from(recorded.invocations(), histogramValues).flat(),
+    ),
+  );
+  registry.registerMetric(
+    recordedMetric(
+      'justfn_requests_rejected_total',
+      'Requests refused before becoming an invocation, by reason.',
+      'counter',
+      () => Array.from(recorded.rejections(), ([reason, count]) => ({ labels: { reason }, value: count })),
+    ),
+  );
   new client.Gauge({
     name: 'justfn_invocations_in_flight',
     help: 'Invocations running now.',
@@ -82,14 +84,42 @@ export function createMetrics(gauges: MetricsGauges, initSeconds: number) {
       }
     },
   });
-  const recorder: MetricsRecorder = {
-    invocation(event, outcome, seconds, method = '') {
-      invocations.inc({ event, outcome, method });
-      duration.observe({ event, outcome, method }, seconds);
-    },
-    rejected(reason) {
-      rejected.inc({ reason });
-    },
-  };
-  return { registry, recorder };
+  return { registry };
+}
+
+interface MetricValue {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+/**
+ * A metric whose values are computed at scrape time, in the shape prom-client's registry reads from its
+ * own counters and histograms (`get()`), so the exposition format stays prom-client's.
+ */
+function recordedMetric(
+  name: string,
+  help: string,
+  type: 'counter' | 'histogram',
+  values: () => MetricValue[],
+) {
+  const metric = { name, help, type, aggregator: 'sum' as const };
+  // The registry takes its own metric classes in its types; it reads only these fields and `get()`.
+  return { ...metric, get: async () => ({ ...metric, values: values() }) } as unknown as client.Metric;
+}
+
+/** One series as Prometheus histogram lines: cumulative buckets, `+Inf`, sum and count. */
+function histogramValues({ labels, count, sum, buckets }: InvocationSeries): MetricValue[] {
+  const name = 'justfn_invocation_duration_seconds';
+  let cumulative = 0;
+  const lines: MetricValue[] = DURATION_BUCKETS.map((le, i) => {
+    cumulative += buckets[i]!;
+    return { metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative };
+  });
+  lines.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
+  return [
+    ...lines,
+    { metricName: `${name}_sum`, labels, value: sum },
+    { metricName: `${name}_count`, labels, value: count },
+  ];
 }

@@ -57,7 +57,8 @@ describe('docs stay in step with the code', () => {
 describe('docs/metrics.md', () => {
   it('lists every metric justfn registers', async () => {
     const { createMetrics } = await import('../runtime/metrics.js');
-    const { registry } = createMetrics({ inFlight: () => 0, queued: () => 0 }, 0);
+    const { createMetricsRecorder } = await import('../runtime/metrics-recorder.js');
+    const { registry } = createMetrics({ inFlight: () => 0, queued: () => 0 }, 0, createMetricsRecorder());
     const text = readFileSync(path.join(repoRoot, 'docs', 'metrics.md'), 'utf8');
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(20);

@@ -1,0 +1,87 @@
+import { request } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startGrpcRuntime } from '../helpers/grpc-runtime.js';
+import { startHttpRuntime } from '../helpers/http-runtime.js';
+import { freePort } from '../helpers/postgres.js';
+
+const stops: (() => Promise<unknown>)[] = [];
+afterAll(() => Promise.all(stops.map((stop) => stop())));
+
+/** A scrape as Prometheus reads it: every sample line, keyed by its name and labels as written. */
+async function scrape(port: number): Promise<Map<string, number>> {
+  const response = await request(`http://127.0.0.1:${port}/metrics`);
+  expect(response.statusCode).toBe(200);
+  const samples = new Map<string, number>();
+  for (const line of (await response.body.text()).split('\n')) {
+    const sample = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (sample) samples.set(sample[1]!, Number(sample[2]));
+  }
+  return samples;
+}
+
+const status = async (url: string, init: Parameters<typeof request>[1] = {}) => {
+  const response = await request(url, init);
+  await response.body.dump();
+  return response.statusCode;
+};
+
+describe('metrics: what a Prometheus scrape shows after traffic', () => {
+  it('HTTP mode counts invocations by outcome, their durations, and refusals by reason', async () => {
+    const metricsPort = await freePort();
+    const runtime = await startHttpRuntime('http/index.metered', {
+      JUSTFN_METRICS_PORT: String(metricsPort),
+      JUSTFN_TIMEOUT: '1',
+      JUSTFN_CONCURRENCY: '1',
+      JUSTFN_QUEUE: '0',
+    });
+    stops.push(runtime.stop);
+    for (let i = 0; i < 3; i++) expect(await status(`${runtime.url}/`)).toBe(200);
+    expect(await status(`${runtime.url}/?fail`)).toBe(500);
+    const hanging = status(`${runtime.url}/?ms=3000`);
+    await expect.poll(async () => (await scrape(metricsPort)).get('justfn_invocations_in_flight')).toBe(1);
+    expect(await status(`${runtime.url}/`)).toBe(503);
+    expect(await hanging).toBe(504);
+    const cloudEvent = {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+    } as const;
+    expect(await status(`${runtime.url}/`, { ...cloudEvent, body: '{"specversion":"1.0"}' })).toBe(400);
+
+    const samples = await scrape(metricsPort);
+    const series = (outcome: string) => `event="apigw-v2",outcome="${outcome}",method=""`;
+    expect(samples.get(`justfn_invocations_total{${series('success')}}`)).toBe(3);
+    expect(samples.get(`justfn_invocations_total{${series('error')}}`)).toBe(1);
+    expect(samples.get(`justfn_invocations_total{${series('timeout')}}`)).toBe(1);
+    const duration = (outcome: string, part: string) =>
+      samples.get(`justfn_invocation_duration_seconds${part}{${series(outcome)}}`);
+    const bucket = (outcome: string, le: string) =>
+      samples.get(`justfn_invocation_duration_seconds_bucket{${series(outcome)},le="${le}"}`);
+    expect(duration('success', '_count')).toBe(3);
+    expect(duration('success', '_sum')).toBeLessThan(0.5);
+    expect(bucket('success', '0.5')).toBe(3);
+    expect(bucket('success', '+Inf')).toBe(3);
+    // Timed out at JUSTFN_TIMEOUT=1: one invocation of at least a second, counted in every bucket from 2.5 s.
+    expect([bucket('timeout', '0.5'), bucket('timeout', '2.5'), bucket('timeout', '+Inf')]).toEqual([
+      0, 1, 1,
+    ]);
+    expect(duration('timeout', '_sum')).toBeGreaterThanOrEqual(1);
+    expect(samples.get('justfn_requests_rejected_total{reason="overloaded"}')).toBe(1);
+    expect(samples.get('justfn_requests_rejected_total{reason="bad_request"}')).toBe(1);
+  });
+
+  it('gRPC mode counts each call under its method', async () => {
+    const metricsPort = await freePort();
+    const runtime = await startGrpcRuntime({ JUSTFN_METRICS_PORT: String(metricsPort) });
+    stops.push(runtime.stop);
+    await runtime.unary('SayHello', { name: 'ada' });
+    await runtime.unary('SayHello', { name: 'bob' });
+    await runtime.unary('Fail', { how: 'status' });
+
+    const samples = await scrape(metricsPort);
+    const series = (outcome: string, method: string) =>
+      `event="grpc",outcome="${outcome}",method="${method}"`;
+    expect(samples.get(`justfn_invocations_total{${series('success', 'SayHello')}}`)).toBe(2);
+    expect(samples.get(`justfn_invocations_total{${series('error', 'Fail')}}`)).toBe(1);
+    expect(samples.get(`justfn_invocation_duration_seconds_count{${series('success', 'SayHello')}}`)).toBe(2);
+  });
+});
