@@ -54,33 +54,59 @@ const QUIET_WINDOW_MS = 6_000;
  * fragmented (1.2-2 MiB less RSS in Lambda mode, measured). The server modes keep one: the next burst
  * pays for a young generation regrown from its minimum (more scavenges in its first seconds).
  *
+ * `idle()` and `busy()` come once per invocation under load, so they only note the time: one timer is
+ * armed per quiet spell and re-armed if work came meanwhile, not one set and cleared per invocation
+ * (a `Timeout`, two timer-list operations and, under AsyncLocalStorage, an async hook each time).
+ *
  * @example
  * const idle = createIdleCollector();
  * idle.idle();  // nothing running: collect in 6 s, and again 6 s later, unless work arrives
- * idle.busy();  // work arrived: cancel
+ * idle.busy();  // work arrived: no collection until the next idle()
  */
-export function createIdleCollector({ delayMs = QUIET_WINDOW_MS, thorough = false } = {}) {
+export function createIdleCollector({ delayMs = QUIET_WINDOW_MS, thorough = false, gc = fullGc } = {}) {
   let timer: NodeJS.Timeout | undefined;
-  let gc: (() => void) | undefined;
-  const collect = (again: boolean) => {
-    timer = undefined;
-    if (!gc) {
-      // The gc() of a fresh context, once --expose-gc is set: the only way to ask V8 for a full collection.
-      setFlagsFromString('--expose-gc');
-      gc = runInNewContext('gc') as () => void;
-    }
-    // A plain gc(): Node 20's V8 takes { type: 'major' } for a scavenge of the young generation only.
+  /** When the current quiet spell began; undefined while work runs. */
+  let idleSince: number | undefined;
+  /** Collections made in the current quiet spell: two at most. */
+  let collections = 0;
+  const collect = () => {
     gc();
     if (thorough) gc();
-    if (again) timer = setTimeout(() => collect(false), QUIET_WINDOW_MS).unref();
+  };
+  const arm = (ms: number) => {
+    timer = setTimeout(wake, ms).unref();
+  };
+  const wake = () => {
+    timer = undefined;
+    if (idleSince === undefined || collections === 2) return;
+    const due = idleSince + delayMs + (collections === 0 ? 0 : QUIET_WINDOW_MS);
+    const now = Date.now();
+    if (now < due) return arm(due - now);
+    collect();
+    collections += 1;
+    if (collections < 2) arm(QUIET_WINDOW_MS);
   };
   return {
     idle() {
-      timer ??= setTimeout(() => collect(true), delayMs).unref();
+      idleSince = Date.now();
+      collections = 0;
+      if (!timer) arm(delayMs);
     },
     busy() {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      idleSince = undefined;
     },
   };
+}
+
+let v8Gc: (() => void) | undefined;
+
+/** A full garbage collection. */
+function fullGc(): void {
+  // The gc() of a fresh context, once --expose-gc is set: the only way to ask V8 for a full collection.
+  if (!v8Gc) {
+    setFlagsFromString('--expose-gc');
+    v8Gc = runInNewContext('gc') as () => void;
+  }
+  // A plain gc(): Node 20's V8 takes { type: 'major' } for a scavenge of the young generation only.
+  v8Gc();
 }
