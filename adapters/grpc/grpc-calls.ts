@@ -14,7 +14,7 @@ import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
 import { newRequestId } from '../../runtime/request-id.js';
 import type { InvocationScope } from '../../runtime/scope.js';
 import type { GrpcEvent } from './grpc-handler.js';
-import { toPlainMetadata, toStatus } from './grpc-status.js';
+import { toStatus } from './grpc-status.js';
 import { malformedReason } from './malformed.js';
 
 export interface GrpcCallOptions {
@@ -91,13 +91,14 @@ function serve(
     service: options.service,
     method,
     request: call.request,
-    metadata: toPlainMetadata(call.metadata),
+    // A fresh plain object, first value per key, `-bin` values as Buffers.
+    metadata: call.metadata.getMap(),
   };
   let answered = false;
   const invocation: QueuedInvocation = {
     event,
     info,
-    respond: async (outcome) => {
+    respond: (outcome) => {
       if (answered) return;
       answered = true;
       const label = outcome.ok ? 'success' : outcome.timedOut ? 'timeout' : 'error';
@@ -114,8 +115,11 @@ function serve(
           ),
         );
       }
-      await answer(outcome, requestId, options);
-      options.metrics.invocation('grpc', label, (Date.now() - receivedAt) / 1000, method);
+      const count = () => options.metrics.invocation('grpc', label, (Date.now() - receivedAt) / 1000, method);
+      // A unary answer is written at once; a stream's takes as long as the handler keeps yielding.
+      const answering = answer(outcome, requestId, options);
+      if (!answering) return count();
+      return answering.then(count);
     },
   };
   if (!options.submit(invocation)) {

@@ -23,10 +23,3 @@ export function toStatus(outcome: Failure, expose: boolean, requestId: string): 
   const details = expose ? `${outcome.error.errorType}: ${outcome.error.errorMessage}` : 'Internal error';
   return { code: status.INTERNAL, details, metadata };
 }
-
-/** `grpc.Metadata` as a plain object for the handler's event. */
-export function toPlainMetadata(metadata: Metadata): Record<string, string | Buffer> {
-  const out: Record<string, string | Buffer> = {};
-  for (const [key, value] of Object.entries(metadata.getMap())) out[key] = value;
-  return out;
-}
