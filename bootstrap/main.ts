@@ -5,6 +5,7 @@ import type { startLambda } from './lambda.js';
 import { loadBundle } from './load-bundle.js';
 
 export { loadBundle, writeCodeCache, writeSplitCodeCaches } from './load-bundle.js';
+export { writeNodeFlags } from './node-flags.js';
 
 import { OptionError, type Options, readOptions } from './options.js';
 

@@ -1,11 +1,12 @@
 'use strict';
 // Build step: compiles a mode bundle, warms it with a few real invocations, writes its code cache.
-// Usage: node scripts/warm.cjs <dist dir> <lambda|http|splits>  (splits: config.cjs, the resource kinds, gRPC mode)
+// Usage: node scripts/warm.cjs <dist dir> <lambda|http|splits|flags>  (splits: config.cjs, the resource kinds, gRPC mode;
+// flags: ../bootstrap/node-flags, the options the bootstrap starts this Node with)
 const http = require('node:http');
 const path = require('node:path');
 
 const [dist, mode] = process.argv.slice(2);
-const { writeCodeCache, writeSplitCodeCaches } = require(path.join(dist, 'main.cjs'));
+const { writeCodeCache, writeNodeFlags, writeSplitCodeCaches } = require(path.join(dist, 'main.cjs'));
 
 /** A Runtime API that hands out small events and accepts every answer. */
 function runtimeApi() {
@@ -40,6 +41,8 @@ function runtimeApi() {
     server.close();
   } else if (mode === 'splits') {
     await writeSplitCodeCaches(dist);
+  } else if (mode === 'flags') {
+    writeNodeFlags(path.join(dist, '..', 'bootstrap'));
   } else {
     await writeCodeCache(path.join(dist, `${mode}.cjs`), (bundle) =>
       bundle.warmHttp ? bundle.warmHttp() : undefined,

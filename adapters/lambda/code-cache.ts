@@ -4,11 +4,12 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 // What scripts/warm.cjs does for Lambda mode, as a script for another Node binary: the layer's own Node
-// must write the cache (V8 refuses one made by another version), and scripts/ is not in the npm package.
+// must write the caches (V8 refuses one made by another version) and decide its options, and scripts/ is
+// not in the npm package.
 const DRIVER = `
 const http = require('node:http');
 const path = require('node:path');
-const dist = process.argv[1];
+const [dist, bootstrapDir] = process.argv.slice(1);
 let n = 0;
 const server = http.createServer((req, res) => {
   req.resume();
@@ -25,30 +26,34 @@ const server = http.createServer((req, res) => {
   });
 });
 server.listen(0, '127.0.0.1', async () => {
-  const { writeCodeCache, writeSplitCodeCaches } = require(path.join(dist, 'main.cjs'));
+  const { writeCodeCache, writeNodeFlags, writeSplitCodeCaches } = require(path.join(dist, 'main.cjs'));
   const address = '127.0.0.1:' + server.address().port;
   await writeCodeCache(path.join(dist, 'lambda.cjs'), (bundle) => bundle.warmLambda(address));
   await writeSplitCodeCaches(dist);
+  writeNodeFlags(bootstrapDir);
   process.exit(0);
 });
 `;
 
 /**
- * Writes `lambda.cjs.cache` beside `lambda.cjs` in `dist` with the given Node binary, after a few warm
- * invocations against a throwaway Runtime API: the cache then holds what a first invocation runs, compiled
- * by exactly the V8 that will read it. Then the split bundles' caches (`config.cjs.cache`, the resource
- * kinds'), which a function with a `justfn.yaml` reads before its first `/next`. Resolves with the binary's version (`v22.23.3`).
+ * Writes, with the given Node binary, what only that Node can: `lambda.cjs.cache` beside `lambda.cjs` in
+ * `dist`, after a few warm invocations against a throwaway Runtime API (the cache then holds what a first
+ * invocation runs, compiled by exactly the V8 that will read it); the split bundles' caches
+ * (`config.cjs.cache`, the resource kinds'), which a function with a `justfn.yaml` reads before its first
+ * `/next`; and `node-flags` in `bootstrapDir`, the options the bootstrap starts that Node with. Resolves
+ * with the binary's version (`v22.23.3`).
  *
  * @example
- * await writeLambdaCodeCache('/tmp/layer/bin/node', '/tmp/layer/justfn/dist', { PATH: '/usr/bin:/bin' });
+ * await writeForLayerNode('/tmp/layer/bin/node', '/tmp/layer/justfn/dist', '/tmp/layer', { PATH: '/usr/bin:/bin' });
  */
-export async function writeLambdaCodeCache(
+export async function writeForLayerNode(
   node: string,
   dist: string,
+  bootstrapDir: string,
   env: Record<string, string>,
 ): Promise<string> {
   const { stdout } = await run(node, ['--version'], { env });
   // A clean environment: flags in NODE_OPTIONS would make V8 refuse the cache in a process without them.
-  await run(node, ['-e', DRIVER, dist], { env, timeout: 60_000 });
+  await run(node, ['-e', DRIVER, dist, bootstrapDir], { env, timeout: 60_000 });
   return stdout.trim();
 }

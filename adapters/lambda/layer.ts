@@ -3,6 +3,7 @@ import {
   copyFileSync,
   createReadStream,
   createWriteStream,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -15,7 +16,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ZipFile } from 'yazl';
-import { writeLambdaCodeCache } from './code-cache.js';
+import { writeForLayerNode } from './code-cache.js';
 import type { LambdaArch, Progress } from './node-package.js';
 import { type TarEntry, TarEntryStream } from './tar-entry.js';
 
@@ -84,11 +85,14 @@ export async function buildLayer(options: LayerOptions) {
       copyFileSync(path.join(options.distDir, name), path.join(dist, name));
     let nodeVersion: string | undefined;
     if (options.runNode) {
-      progress({ step: 'cache', message: 'writing the code cache with the layer’s Node' });
-      nodeVersion = await writeLambdaCodeCache(node, dist, options.env);
+      progress({ step: 'cache', message: 'writing the code caches and node-flags with the layer’s Node' });
+      nodeVersion = await writeForLayerNode(node, dist, stage, options.env);
     }
+    // Beside the bootstrap, which reads it (bootstrap/node-flags.ts).
+    const flags = path.join(stage, 'node-flags');
     const entries = [
       { name: 'bootstrap', file: options.bootstrapFile, mode: 0o755 },
+      ...(existsSync(flags) ? [{ name: 'node-flags', file: flags, mode: 0o644 }] : []),
       { name: 'bin/node', file: node, mode: 0o755 },
       ...readdirSync(path.join(stage, 'bin'))
         .filter((name) => name !== 'node')

@@ -14,6 +14,7 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -126,7 +127,8 @@ export function ensureBuild(root, log) {
  * the work tree is shared, and a build started by someone else deletes dist/ first, which would break a
  * spawn in the middle of the rounds. The bundles are self-contained (they load only Node built-ins and each
  * other, by relative path), and V8 keys its code cache on the source, not the file name, so the copy starts
- * exactly as the original does.
+ * exactly as the original does. `bootstrap/node-flags` is written as the image build writes it, by the
+ * driver's Node: the options justfn starts that Node with (none on Node 20).
  */
 export function snapshotRuntime(root) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'justfn-bench-'));
@@ -135,6 +137,8 @@ export function snapshotRuntime(root) {
   const bootstrap = path.join(dir, 'bootstrap/bootstrap');
   copyFileSync(path.join(root, 'bootstrap/bootstrap'), bootstrap);
   chmodSync(bootstrap, 0o755);
+  // The options the image and the layer start their Node with, decided by this (the driver's) Node.
+  createRequire(import.meta.url)(path.join(dir, 'dist/main.cjs')).writeNodeFlags(path.dirname(bootstrap));
   return {
     bootstrap,
     main: path.join(dir, 'dist/main.cjs'),

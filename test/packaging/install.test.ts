@@ -89,6 +89,12 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
     }
   });
 
+  it("writes bootstrap/node-flags: the options of the image's Node that justfn uses, none on Node 20", () => {
+    const frame = '--experimental-async-context-frame';
+    const expected = process.allowedNodeEnvironmentFlags.has(frame) ? frame : '';
+    expect(readFileSync(path.join(opt, 'bootstrap', 'node-flags'), 'utf8')).toBe(`${expected}\n`);
+  });
+
   describe('docker run: HTTP mode', () => {
     let server: Spawned;
     let base: string;

@@ -19,7 +19,7 @@ import { startEmulator } from '../../../adapters/emulator/emulator.js';
 import { runtimeFiles } from '../../../adapters/lambda/layer.js';
 import { NODE_VERSION } from '../../../adapters/lambda/node-package.js';
 import { CACHED_SPLITS } from '../../../bootstrap/load-bundle.js';
-import { cleanEnv, repoRoot } from '../../helpers/process.js';
+import { cleanEnv, repoRoot, spawnCaptured } from '../../helpers/process.js';
 
 const run = promisify(execFile);
 const work = mkdtempSync(path.join(tmpdir(), 'justfn-layer-test-'));
@@ -28,6 +28,14 @@ const opt = path.join(work, 'opt');
 const entries = new Map<string, { mode: number; size: number }>();
 let stderr = '';
 let seconds = 0;
+
+/** A function's directory under the test's work directory: `index.mjs` with `source`. */
+function functionDir(name: string, source: string): string {
+  const task = path.join(work, name);
+  mkdirSync(task);
+  writeFileSync(path.join(task, 'index.mjs'), source);
+  return task;
+}
 
 /** Unzips as Lambda does into /opt: files with their Unix modes. */
 async function unzip(file: string, into: string): Promise<void> {
@@ -75,6 +83,7 @@ describe('justfn layer', () => {
     expect(entries.get('bootstrap')?.mode).toBe(0o755);
     expect(entries.get('bin/node')?.mode).toBe(0o755);
     expect(entries.get('justfn/dist/main.cjs')?.mode).toBe(0o644);
+    expect(entries.get('node-flags')?.mode).toBe(0o644);
     expect([...entries.keys()]).toEqual(
       expect.arrayContaining(['bin/LICENSE', 'justfn/dist/lambda.cjs', 'justfn/dist/lambda.cjs.cache']),
     );
@@ -121,11 +130,9 @@ describe('justfn layer', () => {
   });
 
   it('serves invocations from the emulator with its own bootstrap and its own Node', async () => {
-    const task = path.join(work, 'task');
-    mkdirSync(task);
-    writeFileSync(
-      path.join(task, 'index.mjs'),
-      'export const handler = async (event, context) => ({ node: process.version, execPath: process.execPath, event, name: context.functionName });\n',
+    const task = functionDir(
+      'task',
+      'export const handler = async (event, context) => ({ node: process.version, execPath: process.execPath, execArgv: process.execArgv, event, name: context.functionName });\n',
     );
     let output = '';
     const emulator = await startEmulator({
@@ -145,6 +152,8 @@ describe('justfn layer', () => {
         expect(await response.body.json()).toEqual({
           node: `v${NODE_VERSION}`,
           execPath: path.join(opt, 'bin/node'),
+          // From node-flags, which the layer's Node wrote (bootstrap/node-flags.ts).
+          execArgv: ['--experimental-async-context-frame'],
           event: { n },
           name: 'layered',
         });
@@ -153,5 +162,47 @@ describe('justfn layer', () => {
       await emulator.close();
     }
     expect(output).not.toMatch(/error/i);
+  }, 30_000);
+
+  // The same bootstrap serves HTTP mode, where invocations overlap: with node-flags, AsyncLocalStorage keeps
+  // each one's request id in V8's continuation data instead of async hooks, and must still keep them apart.
+  it("keeps overlapping invocations' log lines apart in HTTP mode on its own Node", async () => {
+    const task = functionDir(
+      'overlapping',
+      [
+        'export const handler = async (event, context) => {',
+        '  const n = event.queryStringParameters.n;',
+        "  console.log('start', n);",
+        '  await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 30));',
+        "  console.log('end', n);",
+        '  return { statusCode: 200, body: context.awsRequestId };',
+        '};',
+        '',
+      ].join('\n'),
+    );
+    const env = { PORT: '0', JUSTFN_HOST: '127.0.0.1', JUSTFN_METRICS_PORT: '0', LAMBDA_TASK_ROOT: task };
+    const server = spawnCaptured([path.join(opt, 'bootstrap'), 'index.handler'], cleanEnv(env), task);
+    try {
+      await server.waitForOutput(/justfn is serving/);
+      const port = Number(/"port":(\d+)/.exec(server.stdout())![1]);
+      const ids = await Promise.all(
+        Array.from({ length: 20 }, async (_, n) => {
+          const response = await request(`http://127.0.0.1:${port}/?n=${n}`);
+          return response.body.text();
+        }),
+      );
+      await server.waitForOutput(`"msg":"end 19"`);
+      const lines = server
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg?: string; requestId?: string });
+      for (const [n, id] of ids.entries()) {
+        const mine = lines.filter((line) => line.msg === `start ${n}` || line.msg === `end ${n}`);
+        expect(mine.map((line) => line.requestId)).toEqual([id, id]);
+      }
+    } finally {
+      await server.kill('SIGTERM');
+    }
   }, 30_000);
 });
