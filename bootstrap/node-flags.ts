@@ -13,7 +13,7 @@ const NODE_FLAGS_FILE = 'node-flags';
  * - `--experimental-async-context-frame` (Node 22.7+; the default from Node 24): AsyncLocalStorage keeps
  *   its store in V8's continuation data instead of running async hooks for every promise and every native
  *   handle. The server modes and Managed Instances run each invocation in a store (the request id on its
- *   log lines): on Node 22, gRPC mode spends about 30 % less CPU per call with it (interleaved A/B).
+ *   log lines): on Node 22, gRPC mode's CPU per call fell from 61 to 43 µs with it (interleaved A/B).
  *
  * @example
  * writeNodeFlags('/opt/justfn/bootstrap'); // ['--experimental-async-context-frame'] on Node 22

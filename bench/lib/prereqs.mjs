@@ -14,7 +14,6 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -127,8 +126,9 @@ export function ensureBuild(root, log) {
  * the work tree is shared, and a build started by someone else deletes dist/ first, which would break a
  * spawn in the middle of the rounds. The bundles are self-contained (they load only Node built-ins and each
  * other, by relative path), and V8 keys its code cache on the source, not the file name, so the copy starts
- * exactly as the original does. `bootstrap/node-flags` is written as the image build writes it, by the
- * driver's Node: the options justfn starts that Node with (none on Node 20).
+ * exactly as the original does. The code caches and `bootstrap/node-flags` are then written as the image
+ * build writes them, by the driver's Node: a run under another Node measures justfn as that Node's image
+ * would start it.
  */
 export function snapshotRuntime(root) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'justfn-bench-'));
@@ -137,8 +137,17 @@ export function snapshotRuntime(root) {
   const bootstrap = path.join(dir, 'bootstrap/bootstrap');
   copyFileSync(path.join(root, 'bootstrap/bootstrap'), bootstrap);
   chmodSync(bootstrap, 0o755);
-  // The options the image and the layer start their Node with, decided by this (the driver's) Node.
-  createRequire(import.meta.url)(path.join(dir, 'dist/main.cjs')).writeNodeFlags(path.dirname(bootstrap));
+  // What the image build does next, with the Node that runs the bench: the code caches (V8 refuses one
+  // another Node version wrote) and the options the bootstrap starts that Node with (bootstrap/node-flags).
+  const dist = path.join(dir, 'dist');
+  for (const file of readdirSync(dist).filter((name) => name.endsWith('.cache')))
+    rmSync(path.join(dist, file));
+  for (const mode of ['lambda', 'http', 'splits', 'flags']) {
+    execFileSync(process.execPath, [path.join(root, 'scripts/warm.cjs'), dist, mode], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      stdio: ['ignore', 'ignore', 2],
+    });
+  }
   return {
     bootstrap,
     main: path.join(dir, 'dist/main.cjs'),
