@@ -96,7 +96,9 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
   const go = (invocation: I, done: () => void) => {
     const context = new LambdaContext(invocation.info, functionInfo, resources, shutdown);
     const invokeOptions: InvokeOptions = { enforceDeadline: options.enforceDeadline === true };
-    if (invocation.openStream) invokeOptions.openStream = () => invocation.openStream!();
+    if (invocation.openStream && handler.kind === 'streaming') {
+      invokeOptions.openStream = () => invocation.openStream!();
+    }
     invokeThen(handler, invocation.event, context, invokeOptions, (outcome) => {
       freshness?.after();
       let waiting = false;

@@ -45,6 +45,11 @@ type Failure = (outcome: Extract<Outcome, { ok: false }>) => HttpResponse;
  */
 export function createInvocationFactory(options: InvocationFactoryOptions) {
   const { log, metrics, scope } = options;
+  // Made once, not per request: a default parameter's arrow function is a new closure at every call.
+  const functionError: Failure = ({ error, timedOut }) =>
+    functionErrorResponse(error, timedOut === true, options.exposeErrors);
+  const unanswerable = (error: ErrorPayload) => badResultResponse(error, options.exposeErrors);
+  const formatAnswer: Answer = ({ value }) => options.format.toResponse(value, options.formatOptions);
 
   const make = (
     req: HttpRequest,
@@ -53,11 +58,9 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
     kind: string,
     answer: Answer,
     onAnswer: (response: HttpResponse | undefined) => void,
-    failure: Failure = ({ error, timedOut }) =>
-      functionErrorResponse(error, timedOut === true, options.exposeErrors),
+    failure: Failure = functionError,
     /** A result that cannot be answered (API Gateway would refuse it, or JSON cannot hold it). */
-    badResult: (error: ErrorPayload) => HttpResponse = (error) =>
-      badResultResponse(error, options.exposeErrors),
+    badResult: (error: ErrorPayload) => HttpResponse = unanswerable,
   ): HttpInvocation => {
     const info: InvocationInfo = {
       requestId: req.requestId,
@@ -121,10 +124,8 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
   return {
     /** A plain request: the configured API Gateway / ALB event. */
     plain(req: HttpRequest, reply: FastifyReply): HttpInvocation {
-      const { format, formatOptions } = options;
-      const event = format.toEvent(req, formatOptions);
-      const answer: Answer = ({ value }) => format.toResponse(value, formatOptions);
-      return make(req, reply, event, options.formatName, answer, single(req, reply));
+      const event = options.format.toEvent(req, options.formatOptions);
+      return make(req, reply, event, options.formatName, formatAnswer, single(req, reply));
     },
 
     /** One CloudEvent; `collect` is given its answer instead of sending it (one event of a batch). */
