@@ -160,7 +160,7 @@ export const suite = {
               samples: pick(initRuntimes),
               notes: [
                 'Init = spawn → the first GET /next: Node, justfn, justfn.yaml, the handler and the resources it ' +
-                  'declares, each opened and warmed (PostgreSQL: one connection, SCRAM, SELECT 1; gRPC: the channel ' +
+                  'declares, each opened and warmed (PostgreSQL: one connection, SCRAM, SELECT 1 on it and once through pool.query; gRPC: the channel ' +
                   'READY; HTTP: one GET). The function itself touches none of them.',
                 '"init ÷ slowest single" divides each row\'s init by the slowest of db only, grpc only and http only ' +
                   'in the same round; "opening" is a row\'s init less the no-resource init of the same round, and ' +

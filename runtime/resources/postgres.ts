@@ -57,7 +57,12 @@ export function createPostgresResource(
       return pool;
     },
     target: redactUrl(config.url),
-    open: () => warm(pool, Math.max(config.pool.min, 1)),
+    open: async () => {
+      await warm(pool, Math.max(config.pool.min, 1));
+      // Once more the way handlers query, `pool.query`: an idle client checked out, queried, released.
+      // Its first run would otherwise be the first invocation's.
+      await pool.query('SELECT 1');
+    },
     check: async () => {
       // Every connection busy is no sign of trouble: waiting for one would fail readiness under load.
       if (pool.idleCount === 0 && pool.totalCount >= config.pool.max) return;
