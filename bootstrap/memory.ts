@@ -78,7 +78,7 @@ export function createIdleCollector({ delayMs = QUIET_WINDOW_MS, thorough = fals
   };
   const wake = () => {
     timer = undefined;
-    if (idleSince === undefined || collections === 2) return;
+    if (idleSince === undefined) return;
     const due = idleSince + delayMs + (collections === 0 ? 0 : QUIET_WINDOW_MS);
     const now = Date.now();
     if (now < due) return arm(due - now);

@@ -36,7 +36,7 @@ export function createMetrics(gauges: MetricsGauges, initSeconds: number, record
       'justfn_invocation_duration_seconds',
       'Invocation duration, from the request being accepted to its answer.',
       'histogram',
-      () => Array.from(recorded.invocations(), histogramValues).flat(),
+      (name) => Array.from(recorded.invocations(), (series) => histogramValues(name, series)).flat(),
     ),
   );
   registry.registerMetric(
@@ -101,16 +101,15 @@ function recordedMetric(
   name: string,
   help: string,
   type: 'counter' | 'histogram',
-  values: () => MetricValue[],
+  values: (name: string) => MetricValue[],
 ) {
   const metric = { name, help, type, aggregator: 'sum' as const };
   // The registry takes its own metric classes in its types; it reads only these fields and `get()`.
-  return { ...metric, get: async () => ({ ...metric, values: values() }) } as unknown as client.Metric;
+  return { ...metric, get: async () => ({ ...metric, values: values(name) }) } as unknown as client.Metric;
 }
 
-/** One series as Prometheus histogram lines: cumulative buckets, `+Inf`, sum and count. */
-function histogramValues({ labels, count, sum, buckets }: InvocationSeries): MetricValue[] {
-  const name = 'justfn_invocation_duration_seconds';
+/** One series as the Prometheus histogram `name`'s lines: cumulative buckets, `+Inf`, sum and count. */
+function histogramValues(name: string, { labels, count, sum, buckets }: InvocationSeries): MetricValue[] {
   let cumulative = 0;
   const lines: MetricValue[] = DURATION_BUCKETS.map((le, i) => {
     cumulative += buckets[i]!;

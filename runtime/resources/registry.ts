@@ -1,9 +1,6 @@
 import type { ResourceConfig } from '../config/service-config.js';
 import { JustfnError } from '../errors.js';
 import { Entry } from './entry.js';
-
-export { loadKinds } from './entry.js';
-
 import type { ResourceLog } from './resource.js';
 import { ResourceError } from './resource-error.js';
 import {
@@ -17,6 +14,8 @@ import {
 import { createResourcesObject } from './resources-object.js';
 import { retryOpen } from './retry-open.js';
 import { anySignal } from './timing.js';
+
+export { loadKinds } from './entry.js';
 
 /**
  * Creates the registry for `justfn.yaml`'s `resources:`. Nothing connects until `open()`.
