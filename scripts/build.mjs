@@ -53,47 +53,58 @@ module.exports = new Proxy({}, {
   },
 };
 
+/**
+ * An esbuild plugin that edits some dependency files as they are bundled: `patches` maps a path suffix
+ * (`undici/lib/core/util.js`) to its `[from, to]` replacements. Each checks that the code it replaces is
+ * still there, so an upgrade that moves it fails the build, not a process.
+ */
+const sourcePatches = (name, patches) => ({
+  name,
+  setup(build) {
+    const files = Object.keys(patches);
+    build.onLoad({ filter: /\.js$/ }, async (args) => {
+      const file = files.find((suffix) => args.path.replaceAll('\\', '/').endsWith(`node_modules/${suffix}`));
+      if (!file) return undefined;
+      const { readFile } = await import('node:fs/promises');
+      let contents = await readFile(args.path, 'utf8');
+      for (const [from, to] of patches[file]) {
+        if (!contents.includes(from))
+          throw new Error(`${file} changed: cannot patch (${from.slice(0, 60)}...)`);
+        contents = contents.replace(from, to);
+      }
+      return { contents, loader: 'js' };
+    });
+  },
+});
+
 // undici's Client reads two things from node:http at require time — the default header size limit and
 // the IncomingMessage class (only to tell one apart when destroying a stream) — which would load Node's
-// whole HTTP stack into Lambda mode, which never uses it. Both become lazy. The patch checks that the
-// code it replaces is still there, so an undici upgrade that moves it fails the build, not a process.
-const undiciWithoutNodeHttp = {
-  name: 'undici-without-node-http',
-  setup(build) {
-    const patches = {
-      'core/util.js': [
-        [
-          "const { IncomingMessage } = require('node:http')",
-          "const isIncomingMessage = (stream) => Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
-        ],
-        [
-          'if (Object.getPrototypeOf(stream).constructor === IncomingMessage) {',
-          'if (isIncomingMessage(stream)) {',
-        ],
-      ],
-      'dispatcher/client.js': [
-        [
-          "const getDefaultNodeMaxHeaderSize = http &&\n  http.maxHeaderSize &&\n  Number.isInteger(http.maxHeaderSize) &&\n  http.maxHeaderSize > 0\n  ? () => http.maxHeaderSize\n  : () => { throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid') }",
-          'const getDefaultNodeMaxHeaderSize = () => http.maxHeaderSize',
-        ],
-      ],
-    };
-    build.onLoad(
-      { filter: /undici[\\/]lib[\\/](core[\\/]util|dispatcher[\\/]client)\.js$/ },
-      async (args) => {
-        const { readFile } = await import('node:fs/promises');
-        let contents = await readFile(args.path, 'utf8');
-        const key = Object.keys(patches).find((suffix) => args.path.replaceAll('\\', '/').endsWith(suffix));
-        for (const [from, to] of patches[key]) {
-          if (!contents.includes(from))
-            throw new Error(`undici changed: cannot patch ${key} (${from.slice(0, 60)}...)`);
-          contents = contents.replace(from, to);
-        }
-        return { contents, loader: 'js' };
-      },
-    );
-  },
-};
+// whole HTTP stack into Lambda mode, which never uses it. Both become lazy.
+const undiciWithoutNodeHttp = sourcePatches('undici-without-node-http', {
+  'undici/lib/core/util.js': [
+    [
+      "const { IncomingMessage } = require('node:http')",
+      "const isIncomingMessage = (stream) => Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
+    ],
+    [
+      'if (Object.getPrototypeOf(stream).constructor === IncomingMessage) {',
+      'if (isIncomingMessage(stream)) {',
+    ],
+  ],
+  'undici/lib/dispatcher/client.js': [
+    [
+      "const getDefaultNodeMaxHeaderSize = http &&\n  http.maxHeaderSize &&\n  Number.isInteger(http.maxHeaderSize) &&\n  http.maxHeaderSize > 0\n  ? () => http.maxHeaderSize\n  : () => { throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid') }",
+      'const getDefaultNodeMaxHeaderSize = () => http.maxHeaderSize',
+    ],
+  ],
+});
+
+// pg asks at load time whether it runs on Cloudflare Workers; where there is no `navigator` (Node 20) it
+// builds a `Response` to find out, and that global loads Node's own copy of undici: 25 ms of every init
+// with a `postgres` resource. justfn runs on Node.
+const pgOnNode = sourcePatches('pg-on-node', {
+  'pg/lib/stream.js': [['if (isCloudflareRuntime()) {', 'if (false) {']],
+});
 
 // undici's fetch body machinery (FormData, Blob and stream bodies: 95 KB with what it pulls in) is
 // required only for such bodies; the Runtime API client sends strings and Buffers. Left out of the Lambda
@@ -108,10 +119,10 @@ const noFetchBody = {
   },
 };
 
-// The mode bundles' own assert for their dependencies' internal invariant checks (undici in Lambda mode;
-// find-my-way, fastify's plugin-utils, sonic-boom and thread-stream in HTTP mode: all only call
-// `assert(value, message)`): node:assert loads four more internal modules, and Node's terminal colours,
-// at start-up for a function that must never fire.
+// The mode bundles' own assert for their dependencies' internal invariant checks (undici in Lambda mode
+// and in the `http` resource kind; find-my-way, fastify's plugin-utils, sonic-boom and thread-stream in
+// HTTP mode: all only call `assert(value, message)`): node:assert loads four more internal modules, and
+// Node's terminal colours, at start-up for a function that must never fire.
 const minimalAssert = {
   name: 'minimal-assert',
   setup(build) {
@@ -259,7 +270,9 @@ await Promise.all([
         lazyBuiltins,
         noHttp2,
         undiciWithoutNodeHttp,
+        ...(file === 'resource-postgres.cjs' ? [pgOnNode] : []),
         ...(file === 'lambda.cjs' ? [minimalAssert, noFetchBody] : []),
+        ...(file === 'resource-http.cjs' ? [minimalAssert] : []),
         ...(file === 'http.cjs' ? [fastifyWithoutSchemas, minimalAssert] : []),
       ],
     }),

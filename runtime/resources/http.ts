@@ -1,7 +1,8 @@
 import { setImmediate } from 'node:timers/promises';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import type { HttpResourceConfig } from '../config/service-config.js';
 import type { Resource, ResourceContext } from './resource.js';
+import { Pool as UndiciPool } from './undici-pool.js';
 
 /**
  * Pool options. An idle socket must be closed by us before the server or a load balancer closes it, or a
@@ -30,7 +31,8 @@ export const httpPoolOptions = { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 5
  */
 export function createHttpResource(config: HttpResourceConfig, context: ResourceContext): Resource<Pool> {
   const { name, log, timeoutMs } = context;
-  const connect = () => new Pool(config.origin, { ...httpPoolOptions, connect: { timeout: timeoutMs } });
+  const connect = (): Pool =>
+    new UndiciPool(config.origin, { ...httpPoolOptions, connect: { timeout: timeoutMs } });
   let pool = connect();
   let closing: Promise<void> | undefined;
 
