@@ -106,6 +106,37 @@ const pgOnNode = sourcePatches('pg-on-node', {
   'pg/lib/stream.js': [['if (isCloudflareRuntime()) {', 'if (false) {']],
 });
 
+// @grpc/proto-loader describes every message twice for reflection, which grpc-js never reads: as
+// FileDescriptorProto bytes (encoders that protobufjs generates at run time) and as descriptor objects, for
+// which it loads protobufjs's descriptor extension (descriptor.proto parsed at require time). Both become
+// lazy, computed if something reads them: about 10 ms of every start that loads a .proto.
+const protoLoaderLazyReflection = sourcePatches('proto-loader-lazy-reflection', {
+  '@grpc/proto-loader/build/src/index.js': [
+    [
+      'const descriptor = require("protobufjs/ext/descriptor");',
+      'let descriptorExtension;\nconst descriptor = () => (descriptorExtension ??= require("protobufjs/ext/descriptor"));',
+    ],
+    ['descriptor.FileDescriptorSet.decode(', 'descriptor().FileDescriptorSet.decode('],
+    ['descriptor.FileDescriptorSet.fromObject(', 'descriptor().FileDescriptorSet.fromObject('],
+    [
+      "    const descriptorList = root.toDescriptor('proto3').file;\n    const bufferList = descriptorList.map(value => Buffer.from(descriptor.FileDescriptorProto.encode(value).finish()));",
+      "    let bufferList;\n    const fileDescriptors = () => (bufferList ??= descriptor() && root.toDescriptor('proto3').file.map(value => Buffer.from(descriptor().FileDescriptorProto.encode(value).finish())));",
+    ],
+    [
+      'def[name] = createDefinition(obj, name, options, bufferList);',
+      'def[name] = createDefinition(obj, name, options, fileDescriptors);',
+    ],
+    [
+      "    const messageDescriptor = message.toDescriptor('proto3');\n    return {\n        format: 'Protocol Buffer 3 DescriptorProto',\n        type: messageDescriptor.$type.toObject(messageDescriptor, descriptorOptions),\n        fileDescriptorProtos: fileDescriptors,",
+      "    return {\n        format: 'Protocol Buffer 3 DescriptorProto',\n        get type() { descriptor(); const messageDescriptor = message.toDescriptor('proto3'); return messageDescriptor.$type.toObject(messageDescriptor, descriptorOptions); },\n        get fileDescriptorProtos() { return fileDescriptors(); },",
+    ],
+    [
+      "    const enumDescriptor = enumType.toDescriptor('proto3');\n    return {\n        format: 'Protocol Buffer 3 EnumDescriptorProto',\n        type: enumDescriptor.$type.toObject(enumDescriptor, descriptorOptions),\n        fileDescriptorProtos: fileDescriptors,",
+      "    return {\n        format: 'Protocol Buffer 3 EnumDescriptorProto',\n        get type() { descriptor(); const enumDescriptor = enumType.toDescriptor('proto3'); return enumDescriptor.$type.toObject(enumDescriptor, descriptorOptions); },\n        get fileDescriptorProtos() { return fileDescriptors(); },",
+    ],
+  ],
+});
+
 // undici's fetch body machinery (FormData, Blob and stream bodies: 95 KB with what it pulls in) is
 // required only for such bodies; the Runtime API client sends strings and Buffers. Left out of the Lambda
 // bundle; should undici ever ask for it there, the stub says so.
@@ -270,7 +301,8 @@ await Promise.all([
         lazyBuiltins,
         noHttp2,
         undiciWithoutNodeHttp,
-        ...(file === 'resource-postgres.cjs' ? [pgOnNode] : []),
+        pgOnNode,
+        protoLoaderLazyReflection,
         ...(file === 'lambda.cjs' ? [minimalAssert, noFetchBody] : []),
         ...(file === 'resource-http.cjs' ? [minimalAssert] : []),
         ...(file === 'http.cjs' ? [fastifyWithoutSchemas, minimalAssert] : []),
