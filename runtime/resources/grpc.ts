@@ -24,6 +24,8 @@ export const grpcChannelOptions: grpc.ChannelOptions = {
   // grpc-js backs off up to 120 s between reconnects; a dependency back after an outage should be used
   // within the registry's own retry cap, not two minutes later.
   'grpc.max_reconnect_backoff_ms': 10_000,
+  // Statistics for a channelz debugging service that nothing serves: a tracker on every call.
+  'grpc.enable_channelz': 0,
 };
 
 /**
