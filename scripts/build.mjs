@@ -99,6 +99,38 @@ const undiciWithoutNodeHttp = sourcePatches('undici-without-node-http', {
   ],
 });
 
+// undici writes a request with a Buffer body as two writes under cork(), which Node turns into one writev
+// (an array of chunks, a write request per chunk, more JavaScript than a plain write): a body up to 64 KiB
+// is copied behind the head instead and written once. Every Runtime API response and error is one.
+const undiciOneWrite = sourcePatches('undici-one-write', {
+  'undici/lib/dispatcher/client-h1.js': [
+    [
+      [
+        '      socket.cork()',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: undici's source, matched as text
+        "      socket.write(`${header}content-length: ${contentLength}\\r\\n\\r\\n`, 'latin1')",
+        '      socket.write(body)',
+        '      socket.uncork()',
+      ].join('\n'),
+      [
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: undici's source, matched as text
+        '      const head = `${header}content-length: ${contentLength}\\r\\n\\r\\n`',
+        '      if (contentLength <= 65536) {',
+        '        const out = Buffer.allocUnsafe(head.length + contentLength)',
+        '        out.latin1Write(head, 0)',
+        '        body.copy(out, head.length)',
+        '        socket.write(out)',
+        '      } else {',
+        '        socket.cork()',
+        "        socket.write(head, 'latin1')",
+        '        socket.write(body)',
+        '        socket.uncork()',
+        '      }',
+      ].join('\n'),
+    ],
+  ],
+});
+
 // pg asks at load time whether it runs on Cloudflare Workers; where there is no `navigator` (Node 20) it
 // builds a `Response` to find out, and that global loads Node's own copy of undici: 25 ms of every init
 // with a `postgres` resource. justfn runs on Node.
@@ -301,6 +333,7 @@ await Promise.all([
         lazyBuiltins,
         noHttp2,
         undiciWithoutNodeHttp,
+        undiciOneWrite,
         pgOnNode,
         protoLoaderLazyReflection,
         ...(file === 'lambda.cjs' ? [minimalAssert, noFetchBody] : []),
