@@ -169,6 +169,34 @@ const protoLoaderLazyReflection = sourcePatches('proto-loader-lazy-reflection', 
   ],
 });
 
+// Three modules that HTTP mode's dependencies require at load time and read only on paths justfn does not
+// take: perf_hooks (fastify's logger times requests, which justfn does not log), worker_threads (pino's
+// transports, which justfn does not use) and semver (fastify checks the version a plugin declares; justfn
+// registers none that does). Each is required where it is used instead: about 2 ms of HTTP mode's start.
+const httpLazyRequires = sourcePatches('http-lazy-requires', {
+  'fastify/lib/logger-factory.js': [
+    ["const { performance } = require('node:perf_hooks')\n", ''],
+    ['  return performance.now()', "  return require('node:perf_hooks').performance.now()"],
+  ],
+  'thread-stream/index.js': [
+    ["const { Worker } = require('worker_threads')\n", ''],
+    [
+      'const worker = new Worker(toExecute, {',
+      "const worker = new (require('worker_threads').Worker)(toExecute, {",
+    ],
+  ],
+  'pino/lib/tools.js': [
+    ["const { isMainThread } = require('worker_threads')\n", ''],
+    ['if (!opts.sync && isMainThread) {', "if (!opts.sync && require('worker_threads').isMainThread) {"],
+  ],
+  'fastify/lib/plugin-utils.js': [
+    [
+      "const semver = require('semver')\n",
+      "const semver = {\n  gt: (...args) => require('semver').gt(...args),\n  coerce: (...args) => require('semver').coerce(...args),\n  satisfies: (...args) => require('semver').satisfies(...args)\n}\n",
+    ],
+  ],
+});
+
 // undici's fetch body machinery (FormData, Blob and stream bodies: 95 KB with what it pulls in) is
 // required only for such bodies; the Runtime API client sends strings and Buffers. Left out of the Lambda
 // bundle; should undici ever ask for it there, the stub says so.
@@ -338,7 +366,7 @@ await Promise.all([
         protoLoaderLazyReflection,
         ...(file === 'lambda.cjs' ? [minimalAssert, noFetchBody] : []),
         ...(file === 'resource-http.cjs' ? [minimalAssert] : []),
-        ...(file === 'http.cjs' ? [fastifyWithoutSchemas, minimalAssert] : []),
+        ...(file === 'http.cjs' ? [fastifyWithoutSchemas, minimalAssert, httpLazyRequires] : []),
       ],
     }),
   ),
