@@ -98,15 +98,23 @@ export function createIdleCollector({ delayMs = QUIET_WINDOW_MS, thorough = fals
   };
 }
 
-let v8Gc: (() => void) | undefined;
+let v8Gc: ((options?: object) => void) | undefined;
 
-/** A full garbage collection. */
+/**
+ * V8 12 (Node 22) keeps the pages a collection frees in a pool for reuse instead of returning them to
+ * the system: after a burst, RSS stayed at ~113 MiB with a 10 MiB heap (measured: "pooled: 41 MB" in
+ * `--trace-gc`). Only a last-resort collection empties the pool. Node 20's V8 has no pool, and reads an
+ * options object its own way (`{ type: 'major' }` is a scavenge there), so it gets a plain gc().
+ */
+const lastResort = Number(process.versions.v8.split('.')[0]) >= 12;
+
+/** A full garbage collection that also gives freed pages back to the system. */
 function fullGc(): void {
   // The gc() of a fresh context, once --expose-gc is set: the only way to ask V8 for a full collection.
   if (!v8Gc) {
     setFlagsFromString('--expose-gc');
-    v8Gc = runInNewContext('gc') as () => void;
+    v8Gc = runInNewContext('gc') as (options?: object) => void;
   }
-  // A plain gc(): Node 20's V8 takes { type: 'major' } for a scavenge of the young generation only.
-  v8Gc();
+  if (lastResort) v8Gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  else v8Gc();
 }
