@@ -54,33 +54,41 @@ module.exports = new Proxy({}, {
 };
 
 /**
- * An esbuild plugin that edits some dependency files as they are bundled: `patches` maps a path suffix
- * (`undici/lib/core/util.js`) to its `[from, to]` replacements. Each checks that the code it replaces is
- * still there, so an upgrade that moves it fails the build, not a process.
+ * An esbuild plugin that edits dependency files as they are bundled. Each patch set maps a path under
+ * node_modules (`undici/lib/core/util.js`) to its `[from, to]` replacements; sets that touch the same file
+ * are applied in order. Each replacement checks that the code it replaces is still there, so an upgrade
+ * that moves it fails the build, not a process.
  */
-const sourcePatches = (name, patches) => ({
-  name,
-  setup(build) {
-    const files = Object.keys(patches);
-    build.onLoad({ filter: /\.js$/ }, async (args) => {
-      const file = files.find((suffix) => args.path.replaceAll('\\', '/').endsWith(`node_modules/${suffix}`));
-      if (!file) return undefined;
-      const { readFile } = await import('node:fs/promises');
-      let contents = await readFile(args.path, 'utf8');
-      for (const [from, to] of patches[file]) {
-        if (!contents.includes(from))
-          throw new Error(`${file} changed: cannot patch (${from.slice(0, 60)}...)`);
-        contents = contents.replace(from, to);
-      }
-      return { contents, loader: 'js' };
-    });
-  },
-});
+const patchDependencies = (...sets) => {
+  const patches = new Map();
+  for (const set of sets) {
+    for (const [file, pairs] of Object.entries(set))
+      patches.set(file, [...(patches.get(file) ?? []), ...pairs]);
+  }
+  return {
+    name: 'patch-dependencies',
+    setup(build) {
+      build.onLoad({ filter: /\.js$/ }, async (args) => {
+        const where = args.path.replaceAll('\\', '/');
+        const file = [...patches.keys()].find((suffix) => where.endsWith(`node_modules/${suffix}`));
+        if (!file) return undefined;
+        const { readFile } = await import('node:fs/promises');
+        let contents = await readFile(args.path, 'utf8');
+        for (const [from, to] of patches.get(file)) {
+          if (!contents.includes(from))
+            throw new Error(`${file} changed: cannot patch (${from.slice(0, 60)}...)`);
+          contents = contents.replace(from, to);
+        }
+        return { contents, loader: 'js' };
+      });
+    },
+  };
+};
 
 // undici's Client reads two things from node:http at require time — the default header size limit and
 // the IncomingMessage class (only to tell one apart when destroying a stream) — which would load Node's
 // whole HTTP stack into Lambda mode, which never uses it. Both become lazy.
-const undiciWithoutNodeHttp = sourcePatches('undici-without-node-http', {
+const undiciWithoutNodeHttp = {
   'undici/lib/core/util.js': [
     [
       "const { IncomingMessage } = require('node:http')",
@@ -97,12 +105,12 @@ const undiciWithoutNodeHttp = sourcePatches('undici-without-node-http', {
       'const getDefaultNodeMaxHeaderSize = () => http.maxHeaderSize',
     ],
   ],
-});
+};
 
 // undici writes a request with a Buffer body as two writes under cork(), which Node turns into one writev
 // (an array of chunks, a write request per chunk, more JavaScript than a plain write): a body up to 64 KiB
 // is copied behind the head instead and written once. Every Runtime API response and error is one.
-const undiciOneWrite = sourcePatches('undici-one-write', {
+const undiciOneWrite = {
   'undici/lib/dispatcher/client-h1.js': [
     [
       [
@@ -129,20 +137,20 @@ const undiciOneWrite = sourcePatches('undici-one-write', {
       ].join('\n'),
     ],
   ],
-});
+};
 
 // pg asks at load time whether it runs on Cloudflare Workers; where there is no `navigator` (Node 20) it
 // builds a `Response` to find out, and that global loads Node's own copy of undici: 25 ms of every init
 // with a `postgres` resource. justfn runs on Node.
-const pgOnNode = sourcePatches('pg-on-node', {
+const pgOnNode = {
   'pg/lib/stream.js': [['if (isCloudflareRuntime()) {', 'if (false) {']],
-});
+};
 
 // @grpc/proto-loader describes every message twice for reflection, which grpc-js never reads: as
 // FileDescriptorProto bytes (encoders that protobufjs generates at run time) and as descriptor objects, for
 // which it loads protobufjs's descriptor extension (descriptor.proto parsed at require time). Both become
 // lazy, computed if something reads them: about 10 ms of every start that loads a .proto.
-const protoLoaderLazyReflection = sourcePatches('proto-loader-lazy-reflection', {
+const protoLoaderLazyReflection = {
   '@grpc/proto-loader/build/src/index.js': [
     [
       'const descriptor = require("protobufjs/ext/descriptor");',
@@ -167,13 +175,13 @@ const protoLoaderLazyReflection = sourcePatches('proto-loader-lazy-reflection', 
       "    return {\n        format: 'Protocol Buffer 3 EnumDescriptorProto',\n        get type() { descriptor(); const enumDescriptor = enumType.toDescriptor('proto3'); return enumDescriptor.$type.toObject(enumDescriptor, descriptorOptions); },\n        get fileDescriptorProtos() { return fileDescriptors(); },",
     ],
   ],
-});
+};
 
 // Three modules that HTTP mode's dependencies require at load time and read only on paths justfn does not
 // take: perf_hooks (fastify's logger times requests, which justfn does not log), worker_threads (pino's
 // transports, which justfn does not use) and semver (fastify checks the version a plugin declares; justfn
 // registers none that does). Each is required where it is used instead: about 2 ms of HTTP mode's start.
-const httpLazyRequires = sourcePatches('http-lazy-requires', {
+const httpLazyRequires = {
   'fastify/lib/logger-factory.js': [
     ["const { performance } = require('node:perf_hooks')\n", ''],
     ['  return performance.now()', "  return require('node:perf_hooks').performance.now()"],
@@ -195,7 +203,7 @@ const httpLazyRequires = sourcePatches('http-lazy-requires', {
       "const semver = {\n  gt: (...args) => require('semver').gt(...args),\n  coerce: (...args) => require('semver').coerce(...args),\n  satisfies: (...args) => require('semver').satisfies(...args)\n}\n",
     ],
   ],
-});
+};
 
 // undici's fetch body machinery (FormData, Blob and stream bodies: 95 KB with what it pulls in) is
 // required only for such bodies; the Runtime API client sends strings and Buffers. Left out of the Lambda
@@ -360,13 +368,16 @@ await Promise.all([
         llhttpFromFile,
         lazyBuiltins,
         noHttp2,
-        undiciWithoutNodeHttp,
-        undiciOneWrite,
-        pgOnNode,
-        protoLoaderLazyReflection,
+        patchDependencies(
+          undiciWithoutNodeHttp,
+          undiciOneWrite,
+          pgOnNode,
+          protoLoaderLazyReflection,
+          ...(file === 'http.cjs' ? [httpLazyRequires] : []),
+        ),
         ...(file === 'lambda.cjs' ? [minimalAssert, noFetchBody] : []),
         ...(file === 'resource-http.cjs' ? [minimalAssert] : []),
-        ...(file === 'http.cjs' ? [fastifyWithoutSchemas, minimalAssert, httpLazyRequires] : []),
+        ...(file === 'http.cjs' ? [fastifyWithoutSchemas, minimalAssert] : []),
       ],
     }),
   ),
