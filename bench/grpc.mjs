@@ -137,7 +137,8 @@ export const suite = {
           `(client at ${ceiling.loadCpu.toFixed(0)}% of its core).`,
         'justfn: `bootstrap` with `justfn.yaml` `grpc: { proto, service }` (bench/fixtures/grpc), default options, ' +
           'metrics on; the baseline: `@grpc/grpc-js` and `@grpc/proto-loader` from the root node_modules (the ' +
-          'versions justfn bundles), same .proto, same loader options.',
+          "versions justfn bundles), same .proto, same loader options, grpc-js's default server options (channelz " +
+          'on; justfn turns it off, since it serves no channelz service).',
         `Shared machine: ${quiet.summary()}; ${retries} slices were measured again because other processes took ` +
           `more than ${RETRY_OTHER_CPU}% of the machine during them (at most twice each; the last attempt counts).`,
       ],
