@@ -126,7 +126,8 @@ const undiciOneWrite = {
         '      if (contentLength <= 65536) {',
         '        const out = Buffer.allocUnsafe(head.length + contentLength)',
         '        out.latin1Write(head, 0)',
-        '        body.copy(out, head.length)',
+        // A Uint8Array body reaches here as it is (undici's isBuffer), so no Buffer-only copy().
+        '        out.set(body, head.length)',
         '        socket.write(out)',
         '      } else {',
         '        socket.cork()',

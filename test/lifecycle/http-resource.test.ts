@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(() => new Promise((resolve) => upstream.close(resolve)));
 
 describe('http resource in Lambda mode', () => {
-  it('is warmed during init and serves request() and stream() to the handler', async () => {
+  it('is warmed during init and serves request() (JSON and Uint8Array bodies) and stream()', async () => {
     const { port } = upstream.address() as AddressInfo;
     const emulator = await startTestEmulator('index.handler', {
       taskRoot: fixture('http-resource'),
@@ -35,9 +35,10 @@ describe('http resource in Lambda mode', () => {
       expect(JSON.parse(reply.text)).toEqual({
         status: 200,
         echoed: { hello: 'upstream' },
+        bytesEchoed: 'bytes',
         streamed: '200:plain text',
       });
-      expect(seen).toEqual(['GET /healthz', 'POST /echo', 'GET /text']);
+      expect(seen).toEqual(['GET /healthz', 'POST /echo', 'POST /echo', 'GET /text']);
     } finally {
       await emulator.close();
     }
