@@ -52,7 +52,9 @@ const QUIET_WINDOW_MS = 6_000;
  * With `thorough`, each collection is two back to back: the second finds nothing allocated since the
  * first, which is when V8 shrinks the young generation to its minimum and compacts what the first left
  * fragmented (1.2-2 MiB less RSS in Lambda mode, measured). The server modes keep one: the next burst
- * pays for a young generation regrown from its minimum (more scavenges in its first seconds).
+ * pays for a young generation regrown from its minimum (more scavenges in its first seconds). On V8 12
+ * (Node 22) every collection here is a last-resort one (see `fullGc`), which shrinks it anyway; the
+ * server modes wait longer for that reason (`createServingQueue`).
  *
  * `idle()` and `busy()` come once per invocation under load, so they only note the time: one timer is
  * armed per quiet spell and re-armed if work came meanwhile, not one set and cleared per invocation
