@@ -59,6 +59,17 @@ describe('secrets: Lambda mode', () => {
     expect(JSON.parse(reply.text)).toEqual({ db: 'postgres', reports: 'reporter' });
     await emulator.waitForOutput(/resources open/);
     expectNoSecrets(emulator.output() + reply.text);
+    // A resource's line: its message, then its fields as JSON, the URL's password masked.
+    const open = emulator
+      .output()
+      .split('\n')
+      .find((line) => line.includes("\tINFO\tresource 'db' open {"));
+    expect(JSON.parse(open?.slice(open.indexOf('{')) ?? 'null')).toEqual({
+      resource: 'db',
+      kind: 'postgres',
+      target: expect.stringMatching(/^postgres:\/\/\w+:\*\*\*@127\.0\.0\.1:\d+\/\w+$/),
+      ms: expect.any(Number),
+    });
   });
 
   it('a refused password: /init/error and the JSON log name the user, not the password', async () => {
