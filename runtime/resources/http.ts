@@ -16,6 +16,13 @@ import { Pool as UndiciPool } from './undici-pool.js';
 export const httpPoolOptions = { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 50_000 } as const;
 
 /**
+ * The limit on a response's headers: Node's default (`http.maxHeaderSize`), given so that undici does not
+ * load node:http to read it, ~3 ms of every init with an `http` resource. `--max-http-header-size` does
+ * not change it.
+ */
+const MAX_HEADER_SIZE = 16 * 1024;
+
+/**
  * `kind: http`: an undici `Pool` for `origin`.
  *
  * - undici cannot pre-connect (nodejs/undici#317), so `open` and `check` send one real request,
@@ -32,7 +39,11 @@ export const httpPoolOptions = { keepAliveTimeout: 4_000, keepAliveMaxTimeout: 5
 export function createHttpResource(config: HttpResourceConfig, context: ResourceContext): Resource<Pool> {
   const { name, log, timeoutMs } = context;
   const connect = (): Pool =>
-    new UndiciPool(config.origin, { ...httpPoolOptions, connect: { timeout: timeoutMs } });
+    new UndiciPool(config.origin, {
+      ...httpPoolOptions,
+      maxHeaderSize: MAX_HEADER_SIZE,
+      connect: { timeout: timeoutMs },
+    });
   let pool = connect();
   let closing: Promise<void> | undefined;
 
