@@ -347,6 +347,33 @@ const splitPoints = {
   },
 };
 
+// The justfn.yaml schema as the plain JSON Schema it is, computed here: the processes read it to check a
+// justfn.yaml (runtime/config/normalise.ts) and need none of TypeBox, which builds it (two thirds of the
+// config bundle). The published library keeps TypeBox's schema object.
+const serviceSchemaJson = await (async () => {
+  const { outputFiles } = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['runtime/config/schema.ts'],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'cjs',
+    logLevel: 'warning',
+  });
+  const module = { exports: {} };
+  new Function('module', 'exports', 'require', outputFiles[0].text)(module, module.exports, requireBuiltin);
+  return JSON.stringify(module.exports.serviceSchema);
+})();
+const schemaAsJson = {
+  name: 'schema-as-json',
+  setup(build) {
+    build.onLoad({ filter: /runtime[\\/]config[\\/]schema\.ts$/ }, () => ({
+      loader: 'js',
+      contents: `export const serviceSchema = ${serviceSchemaJson};`,
+    }));
+  },
+};
+
 const bundles = [
   { entry: 'bootstrap/main.ts', out: 'main.cjs' },
   { entry: 'bootstrap/lambda.ts', out: 'lambda.cjs', cache: true },
@@ -392,6 +419,7 @@ await Promise.all([
       logLevel: 'warning',
       plugins: [
         splitPoints,
+        schemaAsJson,
         llhttpFromFile,
         lazyBuiltins,
         noHttp2,

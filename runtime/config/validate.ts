@@ -1,11 +1,9 @@
-import { Compile, type Validator } from 'typebox/compile';
 import { normalise, type SchemaNode, type Walk } from './normalise.js';
 import type { Problem } from './problems.js';
 import { serviceSchema } from './schema.js';
 import type { ServiceConfig } from './service-config.js';
 
 const schema = serviceSchema as unknown as SchemaNode;
-let compiled: Validator | undefined;
 
 /**
  * Where substitutions were made in the document, so that their values are never quoted and a whole
@@ -44,14 +42,6 @@ export function validateService(
         path: ['resources', name, 'pool', 'min'],
         message: `must not exceed pool.max (${resource.pool.max}), got ${resource.pool.min}`,
       });
-    }
-  }
-  // The walker covers what the schema says; this keeps the two from drifting apart unnoticed.
-  compiled ??= Compile(serviceSchema) as unknown as Validator;
-  if (walk.problems.length === 0 && !compiled.Check(config)) {
-    for (const error of compiled.Errors(config)) {
-      const path = error.instancePath.split('/').slice(1);
-      walk.problems.push({ path, message: error.message });
     }
   }
   return walk.problems.length > 0 ? { ok: false, problems: walk.problems } : { ok: true, config };
