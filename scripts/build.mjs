@@ -417,6 +417,10 @@ await Promise.all([
       sourcemap: false,
       legalComments: 'none',
       logLevel: 'warning',
+      // ajv-formats-draft2019 (the manifests' validators) depends on the punycode package but requires it
+      // as `punycode`, which is Node's deprecated built-in: on Node 22 every `justfn check` and
+      // `justfn manifests` printed DEP0040 to stderr.
+      alias: { punycode: 'punycode/punycode.js' },
       plugins: [
         splitPoints,
         schemaAsJson,
