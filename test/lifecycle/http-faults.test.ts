@@ -31,15 +31,18 @@ async function serve(authTarget?: string, env: Record<string, string> = {}) {
   const readiness = () => get(`${runtime.url}/_/health/ready`);
   const becomes = (status: number, timeout = 10_000) =>
     expect.poll(async () => (await readiness()).status, { timeout, interval: 50 }).toBe(status);
-  return { runtime, readiness, becomes, call: (path: string) => get(`${runtime.url}${path}`) };
+  // The gRPC resource opens alongside: readiness names only db once it has.
+  const authOpen = () => runtime.waitForLog((l) => l.msg === "resource 'auth' open");
+  return { runtime, readiness, becomes, authOpen, call: (path: string) => get(`${runtime.url}${path}`) };
 }
 
 describe('HTTP mode: readiness follows the resources', () => {
   it('with JUSTFN_EXPOSE_ERRORS=1, readiness says what the resource answered, as the log does', async () => {
     await db.stop();
     cleanup.add(() => db.start());
-    const { runtime, readiness } = await serve(undefined, { JUSTFN_EXPOSE_ERRORS: '1' });
+    const { runtime, readiness, authOpen } = await serve(undefined, { JUSTFN_EXPOSE_ERRORS: '1' });
     await runtime.waitForLog((l) => l.resource === 'db' && l.level === 'warn');
+    await authOpen();
     expect(JSON.parse((await readiness()).body).reasons).toEqual([
       expect.stringMatching(/^resource db: (retrying|opening) \(.*ECONNREFUSED 127\.0\.0\.1:\d+.*\)$/),
     ]);
@@ -48,8 +51,9 @@ describe('HTTP mode: readiness follows the resources', () => {
   it('PostgreSQL down at start: not ready, retried with backoff and logged; ready once it is up', async () => {
     await db.stop();
     cleanup.add(() => db.start());
-    const { runtime, readiness, becomes, call } = await serve();
+    const { runtime, readiness, becomes, call, authOpen } = await serve();
     const retry = await runtime.waitForLog((l) => l.resource === 'db' && l.level === 'warn');
+    await authOpen();
     expect(retry.msg).toMatch(
       /^resource 'db' \(postgres, postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres\): cannot open: connect ECONNREFUSED 127\.0\.0\.1:\d+; retrying in \d+ ms$/,
     );
