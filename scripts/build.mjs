@@ -140,10 +140,11 @@ const undiciOneWrite = {
   ],
 };
 
-// pg asks at load time whether it runs on Cloudflare Workers; where there is no `navigator` (Node 20) it
-// builds a `Response` to find out, and that global loads Node's own copy of undici: 25 ms of every init
-// with a `postgres` resource. justfn runs on Node.
+// pg as it runs under justfn, on Node. Two patches:
 const pgOnNode = {
+  // pg asks at load time whether it runs on Cloudflare Workers; where there is no `navigator` (Node 20) it
+  // builds a `Response` to find out, and that global loads Node's own copy of undici: 25 ms of every init
+  // with a `postgres` resource.
   'pg/lib/stream.js': [['if (isCloudflareRuntime()) {', 'if (false) {']],
   // SCRAM-SHA-256 through node:crypto's hash, HMAC and PBKDF2 (on libuv's pool, as Web Crypto's is), not
   // Web Crypto's SubtleCrypto, whose modules (webcrypto, webidl, the key classes) cost ~3.5 ms to load and
