@@ -15,10 +15,7 @@ function collector(options: { thorough?: boolean } = {}) {
 }
 
 /** Starts a quiet spell and checks that the collection comes at its delay, not a millisecond sooner. */
-function expectCollectionAfterDelay(
-  idle: ReturnType<typeof collector>['idle'],
-  gc: ReturnType<typeof vi.fn>,
-) {
+function expectCollectionAfterDelay({ idle, gc }: ReturnType<typeof collector>) {
   const before = gc.mock.calls.length;
   idle.idle();
   vi.advanceTimersByTime(999);
@@ -30,7 +27,7 @@ function expectCollectionAfterDelay(
 describe('the idle collector', () => {
   it('collects once a quiet spell lasts the delay, and once more a quiet window later', () => {
     const { gc, idle } = collector();
-    expectCollectionAfterDelay(idle, gc);
+    expectCollectionAfterDelay({ idle, gc });
     vi.advanceTimersByTime(6_000);
     expect(gc).toHaveBeenCalledTimes(2);
     vi.advanceTimersByTime(60_000);
@@ -47,7 +44,7 @@ describe('the idle collector', () => {
     }
     expect(gc).toHaveBeenCalledTimes(0);
     // The quiet spell that finally lasts is measured from its own start.
-    expectCollectionAfterDelay(idle, gc);
+    expectCollectionAfterDelay({ idle, gc });
   });
 
   it('work between the two collections cancels the second; the next quiet spell starts over', () => {
