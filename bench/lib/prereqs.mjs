@@ -83,6 +83,7 @@ const SOURCES = [
   'adapters',
   'bootstrap',
   'scripts/build.mjs',
+  'scripts/bundle-plugins.mjs',
   'package.json',
   'package-lock.json',
 ];
