@@ -82,8 +82,7 @@ const SOURCES = [
   'runtime',
   'adapters',
   'bootstrap',
-  'scripts/build.mjs',
-  'scripts/bundle-plugins.mjs',
+  'scripts',
   'package.json',
   'package-lock.json',
 ];
