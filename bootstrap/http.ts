@@ -78,6 +78,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
   const metrics = createMetricsRecorder();
   const app = createHttpServer({
     maxBody: options.maxBody,
+    bodyTimeout: options.bodyTimeout,
     invokeApi: options.invokeApi,
     source,
     invocations: createInvocationFactory({

@@ -127,6 +127,12 @@ export const optionTable = {
     parse: integer(0, 1_073_741_824),
     doc: 'request body limit in bytes (then 413)',
   },
+  bodyTimeout: {
+    env: ['JUSTFN_BODY_TIMEOUT'],
+    default: 120,
+    parse: integer(1, 3_600),
+    doc: 'seconds for a request to arrive whole, headers and body, in HTTP mode (then 408; headers alone get at most 10)',
+  },
   drainTimeout: {
     env: ['JUSTFN_DRAIN_TIMEOUT'],
     default: 30,

@@ -14,6 +14,8 @@ import { errorResponse, send } from './responses.js';
 
 export interface HttpServerOptions {
   maxBody: number;
+  /** Seconds for a whole request (headers and body) to arrive: `JUSTFN_BODY_TIMEOUT`. */
+  bodyTimeout: number;
   /** Serve the raw Lambda invoke endpoint (`JUSTFN_INVOKE_API=1`). */
   invokeApi: boolean;
   source: HttpSource;
@@ -31,6 +33,7 @@ const EMPTY = Buffer.alloc(0);
 // them as if they were too large, so Node's limit is off (the 16 KiB bound the count).
 const MAX_HEADER_SIZE = 16 * 1024;
 const MAX_HEADERS = 200;
+const HEADERS_TIMEOUT_MS = 10_000;
 
 /**
  * The HTTP source's server: fastify on `$PORT`. Plain requests and CloudEvents become invocations
@@ -40,17 +43,20 @@ const MAX_HEADERS = 200;
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const { source, invocations, metrics } = options;
+  const requestTimeout = options.bodyTimeout * 1000;
   const app = Fastify({
     logger: false,
     bodyLimit: options.maxBody,
     // Node checks both timeouts every `connectionsCheckingInterval` (30 s by default), which let a client
     // trickling its headers hold a connection for up to 40 s: checked every second, 10 s means 10 s.
+    // Node refuses a headers timeout longer than the request timeout.
     http: {
       maxHeaderSize: MAX_HEADER_SIZE,
-      headersTimeout: 10_000,
-      requestTimeout: 120_000,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
       connectionsCheckingInterval: 1_000,
     },
+    // fastify sets the server's request timeout from its own option (0, none, by default), over `http`'s.
+    requestTimeout,
     keepAliveTimeout: 65_000,
     return503OnClosing: false,
     forceCloseConnections: 'idle',

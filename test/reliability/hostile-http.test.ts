@@ -203,6 +203,40 @@ describe('slow clients', () => {
   }, 30_000);
 });
 
+describe('bodies that never finish', () => {
+  // Its own instance, so the wait is 2 s rather than the default 120.
+  const tried = family('HTTP slow clients');
+  let slow: HttpRuntime;
+  beforeAll(async () => {
+    slow = await startHttpRuntime('http/index.echoEvent', { JUSTFN_BODY_TIMEOUT: '2' });
+  });
+  afterAll(async () => {
+    await expectAlive(slow);
+    await slow.stop();
+  });
+  const cases: [string, Buffer][] = [
+    ['3 bytes of a 50-byte Content-Length', head('POST', '/', [['content-length', '50']], 'abc')],
+    [
+      'a chunked body without its last chunk',
+      head('POST', '/', [['transfer-encoding', 'chunked']], '3\r\nabc\r\n'),
+    ],
+    ['a GET body cut short', head('GET', '/', [['content-length', '10']], 'x')],
+  ];
+  it.each(cases)(
+    '%s: 408 after JUSTFN_BODY_TIMEOUT, while others are served',
+    async (_name, request) => {
+      tried.tried();
+      const pending = rawRequest(slow.port, request);
+      const other = await rawRequest(slow.port, head('GET', '/', []));
+      expect((other as RawAnswer).status).toBe(200);
+      const answer = await pending;
+      expect(answer).not.toBe('reset');
+      expectRefusal(answer as RawAnswer, 408, /^the request took too long to arrive$/);
+    },
+    15_000,
+  );
+});
+
 describe('bytes that are not HTTP', () => {
   const tried = family('HTTP framing garbage');
   it('random bytes, and request lines with random parts: a 4xx or a closed connection, never a 5xx', async () => {
