@@ -89,12 +89,13 @@ export class ResponseStream extends Writable {
 
   #start(): void {
     if (this.#started) return;
-    this.#started = true;
     this.#writeCalled = true;
     const prelude = this[kPrelude];
+    // A sink that refuses the head (it throws) has sent nothing: the stream is not started.
     this.#sink.start(
       prelude ? { contentType: this.#contentType, prelude } : { contentType: this.#contentType },
     );
+    this.#started = true;
   }
 }
 

@@ -73,13 +73,15 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
       event,
       info,
       openStream() {
-        const sink = createHttpStreamSink(reply.raw, { 'x-request-id': req.requestId });
+        const sink = createHttpStreamSink(reply.raw, req.requestId);
         return {
           ...sink,
           start(head) {
+            // Throws, before writing anything, for a prelude the wire cannot carry: the invocation then
+            // fails with a whole answer (a 502) instead of a cut connection.
+            sink.start(head);
             streaming = true;
             reply.hijack();
-            sink.start(head);
           },
         };
       },

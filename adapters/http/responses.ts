@@ -24,6 +24,8 @@ export function errorResponse(
 export function functionErrorResponse(error: ErrorPayload, timedOut: boolean, expose: boolean): HttpResponse {
   // A declared resource that is not open yet (or down): the instance cannot serve now, the caller may
   // retry — a 503, as when it is overloaded, not the function's 500.
+  // A streamed response whose prelude cannot go on the wire: refused as a returned result would be.
+  if (error.errorType === errorCatalog.BAD_HANDLER_RESULT.type) return badResultResponse(error, expose);
   if (error.errorType === errorCatalog.RESOURCE_UNAVAILABLE.type) {
     return {
       statusCode: 503,
@@ -40,10 +42,13 @@ export function functionErrorResponse(error: ErrorPayload, timedOut: boolean, ex
   return { statusCode, headers: { 'content-type': 'application/json' }, body };
 }
 
-/** A handler result API Gateway or ALB would reject: their 502. */
+/**
+ * A handler result API Gateway or ALB would reject: their 502. A result JSON cannot hold is a function
+ * error on Lambda (the runtime posts it to `/error`), which API Gateway answers 500.
+ */
 export function badResultResponse(error: ErrorPayload, expose: boolean): HttpResponse {
   return {
-    statusCode: 502,
+    statusCode: error.errorType === errorCatalog.STRINGIFY_RESULT.type ? 500 : 502,
     headers: { 'content-type': 'application/json' },
     body: expose ? JSON.stringify(error) : '{"message":"Internal Server Error"}',
   };
@@ -62,9 +67,11 @@ export function send(reply: FastifyReply, response: HttpResponse, requestId: str
   // Each response is built for one request: its headers are completed in place.
   const headers: OutgoingHttpHeaders = response.headers;
   headers['x-request-id'] = requestId;
-  // No content for 1xx and 204 (RFC 9110 §8.6, §15.3.5): neither a body nor its type and length.
-  if (statusCode < 200 || statusCode === 204) {
+  // No content in a 204 (RFC 9110 §15.3.5): neither a body nor its type and length. A 205 has none
+  // either, and says so with a zero length (§15.3.6).
+  if (statusCode === 204 || statusCode === 205) {
     delete headers['content-type'];
+    if (statusCode === 205) headers['content-length'] = 0;
     res.writeHead(statusCode, response.statusMessage, headers).end();
     return;
   }

@@ -13,7 +13,7 @@ export type ResponseHeaders = Record<string, string | string[]>;
  * The error for a result API Gateway or ALB would refuse ("Malformed Lambda proxy response", a 502).
  *
  * @example
- * throw malformed('statusCode must be an integer from 100 to 599, got "200"');
+ * throw malformed('statusCode must be an integer from 200 to 599, got "200"');
  */
 export function malformed(message: string): JustfnError {
   return new JustfnError('BAD_HANDLER_RESULT', message);
@@ -44,14 +44,16 @@ export function describeValue(value: unknown): string {
 }
 
 /**
- * `statusCode`: an integer from 100 to 599, as API Gateway and ALB require.
+ * `statusCode`: an integer from 200 to 599. API Gateway and ALB take 100–599, but a 1xx is an interim
+ * answer (RFC 9110 §15.2): sent as the only one, the client would wait for a final answer that never
+ * comes, or read the next request's answer as this one's.
  *
  * @example
  * readStatusCode(404) // 404
  */
 export function readStatusCode(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 100 || value > 599) {
-    throw malformed(`statusCode must be an integer from 100 to 599, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 200 || value > 599) {
+    throw malformed(`statusCode must be an integer from 200 to 599, got ${describeValue(value)}`);
   }
   return value;
 }

@@ -1,5 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { HTTP_INTEGRATION_CONTENT_TYPE, type StreamHead, type StreamSink } from '../../runtime/streaming.js';
+import {
+  addCookies,
+  addHeaders,
+  assertFieldText,
+  type ResponseHeaders,
+  readStatusCode,
+} from './results-shared.js';
 
 /**
  * A streaming handler's response, written to the client as it comes (chunked). The
@@ -7,20 +14,21 @@ import { HTTP_INTEGRATION_CONTENT_TYPE, type StreamHead, type StreamSink } from 
  * after the head has gone out can only abort the response, so the client sees a truncated body rather
  * than a complete one.
  */
-export function createHttpStreamSink(res: ServerResponse, headers: Record<string, string>): StreamSink {
+export function createHttpStreamSink(res: ServerResponse, requestId: string): StreamSink {
   return {
+    // The prelude is checked as a returned result is (`results-shared.ts`), all of it before the head is
+    // written: what it cannot carry throws `BAD_HANDLER_RESULT`, and nothing has gone out.
     start(head: StreamHead) {
       const prelude = head.prelude;
-      const out: Record<string, string | string[]> = { ...headers };
+      const out: ResponseHeaders = {};
+      addHeaders(out, prelude?.headers, 'prelude.headers');
+      addCookies(out, prelude?.cookies);
       if (head.contentType !== HTTP_INTEGRATION_CONTENT_TYPE) out['content-type'] = head.contentType;
-      for (const [name, value] of Object.entries(prelude?.headers ?? {})) {
-        if (isSafeHeader(name, value)) out[name.toLowerCase()] = String(value);
-      }
-      const cookies = (prelude?.cookies ?? []).filter((c) => isSafeHeader('set-cookie', c));
-      if (cookies.length > 0) out['set-cookie'] = cookies;
       out['content-type'] ??= 'application/octet-stream';
-      const status = Number.isInteger(prelude?.statusCode) ? Number(prelude?.statusCode) : 200;
-      res.writeHead(status >= 100 && status <= 599 ? status : 500, out);
+      assertFieldText(String(out['content-type']), 'the content type');
+      out['x-request-id'] = requestId;
+      const status = prelude?.statusCode === undefined ? 200 : readStatusCode(prelude.statusCode);
+      res.writeHead(status, out);
     },
     write(chunk, callback) {
       if (res.destroyed) return callback(new Error('The client closed the connection'));
@@ -43,9 +51,4 @@ export function createHttpStreamSink(res: ServerResponse, headers: Record<string
       res.destroy();
     },
   };
-}
-
-// A header the handler sets must not be able to split the response.
-function isSafeHeader(name: string, value: unknown): boolean {
-  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) && !/[\r\n\0]/.test(String(value));
 }

@@ -96,6 +96,23 @@ describe('HTTP mode: plain requests are API Gateway events', () => {
     ]);
   });
 
+  it('a 1xx result is refused (502), a 205 goes without its body, a result JSON cannot hold is a 500', async () => {
+    const runtime = await serve('status');
+    for (const code of [100, 101, 199]) {
+      const reply = await get(runtime, `/?code=${code}`);
+      expect([reply.status, reply.text]).toEqual([502, '{"message":"Internal Server Error"}']);
+    }
+    const reset = await get(runtime, '/?code=205');
+    expect([reset.status, reset.headers['content-length'], reset.text]).toEqual([205, '0', '']);
+    const unstringifiable = await serve('unstringifiable');
+    const reply = await get(unstringifiable, '/');
+    expect([reply.status, reply.text]).toEqual([500, '{"message":"Internal Server Error"}']);
+    const logged = await unstringifiable.waitForLog(
+      (line) => line.requestId === reply.headers['x-request-id'],
+    );
+    expect(logged.errorType).toBe('Runtime.JSONStringifyError');
+  });
+
   it('fills the context from Knative and the deadline from JUSTFN_TIMEOUT', async () => {
     const runtime = await serve('contextInfo', {
       K_SERVICE: 'users',
@@ -208,6 +225,40 @@ describe('HTTP mode: streaming', () => {
     expect(response.headers['x-streamed']).toBe('1');
     expect(response.headers['set-cookie']).toBe('s=1');
     expect(await response.body.text()).toBe('part0;part1;part2;');
+  });
+
+  const refused: [string, string][] = [
+    ['controlChar', 'prelude.headers.x-a contains CR, LF or another character a header cannot carry'],
+    ['beyondLatin1', 'prelude.headers.x-a contains CR, LF or another character a header cannot carry'],
+    ['crlf', 'prelude.headers.x-a contains CR, LF or another character a header cannot carry'],
+    ['badName', 'prelude.headers.x a: "x a" is not a valid header name'],
+    ['cookie', 'cookies[0] contains CR, LF or another character a header cannot carry'],
+    ['status700', 'statusCode must be an integer from 200 to 599, got number 700'],
+    ['status100', 'statusCode must be an integer from 200 to 599, got number 100'],
+    ['contentType', 'the content type contains CR, LF or another character a header cannot carry'],
+  ];
+  it.each(refused)(
+    'a prelude the wire cannot carry (%s): a whole 502, nothing streamed',
+    async (which, message) => {
+      const runtime = await serve('streamPrelude');
+      const reply = await get(runtime, `/?prelude=${which}`);
+      expect(reply).toMatchObject({ status: 502, text: '{"message":"Internal Server Error"}' });
+      expect(reply.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(reply.headers['x-evil']).toBeUndefined();
+      const logged = await runtime.waitForLog((line) => line.requestId === reply.headers['x-request-id']);
+      expect(logged).toMatchObject({ msg: 'Invoke Error', errorType: 'Runtime.MalformedResult' });
+      expect((logged.err as { message: string }).message).toBe(message);
+      expect((await get(runtime, '/?prelude=framing')).status).toBe(201);
+    },
+  );
+
+  it('a prelude cannot set the framing headers: the body stays chunked', async () => {
+    const runtime = await serve('streamPrelude');
+    const response = await request(`${runtime.url}/?prelude=framing`);
+    expect(response.statusCode).toBe(201);
+    expect(response.headers).toMatchObject({ 'transfer-encoding': 'chunked', 'x-ok': '1' });
+    expect(response.headers['content-length']).toBeUndefined();
+    expect(await response.body.text()).toBe('streamed');
   });
 });
 

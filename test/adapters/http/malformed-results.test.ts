@@ -28,10 +28,18 @@ const cases: [string, unknown, string, Format[]][] = [
   [
     'statusCode as a string',
     { ...base, statusCode: '200' },
-    'statusCode must be an integer from 100 to 599, got "200"',
+    'statusCode must be an integer from 200 to 599, got "200"',
     ALL,
   ],
-  ['statusCode 99', { ...base, statusCode: 99 }, 'statusCode must be an integer from 100 to 599', ALL],
+  ['statusCode 99', { ...base, statusCode: 99 }, 'statusCode must be an integer from 200 to 599', ALL],
+  // An interim answer alone would leave the client waiting, or reading the next request's answer as this one's.
+  [
+    'statusCode 100',
+    { ...base, statusCode: 100 },
+    'statusCode must be an integer from 200 to 599, got number 100',
+    ALL,
+  ],
+  ['statusCode 199', { ...base, statusCode: 199 }, 'statusCode must be an integer from 200 to 599', ALL],
   ['statusCode 600', { ...base, statusCode: 600 }, 'statusCode', ALL],
   ['statusCode 200.5', { ...base, statusCode: 200.5 }, 'statusCode', ALL],
   ['statusCode NaN', { ...base, statusCode: Number.NaN }, 'statusCode', ALL],
