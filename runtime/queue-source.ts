@@ -95,7 +95,9 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
+          // Answered now, so no longer outstanding, though a handler may still be running.
           const left = [...active, ...queue.splice(0)];
+          active.clear();
           for (const waiting of left) abandon(waiting);
           resolve();
         }, timeoutMs);

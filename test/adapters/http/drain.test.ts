@@ -34,6 +34,13 @@ describe('HTTP mode: SIGTERM drains', () => {
     runtime.process.child.kill('SIGTERM');
     expect(await slow).toBe(504);
     expect(await runtime.process.exited).toBe(0);
+    // Answered by the drain: nothing is left for the exit to answer, and nothing to report as fatal.
+    expect(runtime.logs().map((l) => [l.level, l.msg])).toEqual([
+      ['info', expect.stringMatching(/^justfn is serving/)],
+      ['info', 'draining: finishing accepted requests'],
+      ['error', 'Invoke Timeout'],
+      ['info', 'drained: exiting'],
+    ]);
   });
 
   it('a second signal exits at once', async () => {
