@@ -6,7 +6,7 @@ import {
 } from '../adapters/lambda/lambda-source.js';
 import { createRuntimeApiClient, type RuntimeApiClient } from '../adapters/lambda/runtime-api-client.js';
 import type { FunctionInfo } from '../runtime/context.js';
-import { JustfnError, toErrorPayload } from '../runtime/errors.js';
+import { JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { type LoadedHandler, loadHandler } from '../runtime/handler-loader.js';
 import { createLambdaLog, type LambdaLevel, type LambdaLog } from '../runtime/logging/lambda-log.js';
 import { type LoopOptions, runLoop, type Source } from '../runtime/loop.js';
@@ -163,7 +163,10 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
     (error) => void crash('Uncaught Exception', error, EXIT_UNCAUGHT_EXCEPTION),
   );
   process.on('unhandledRejection', (reason, promise) => {
-    const error = Object.assign(new JustfnError('UNHANDLED_REJECTION', String(reason)), { reason, promise });
+    const error = Object.assign(new JustfnError('UNHANDLED_REJECTION', safeString(reason)), {
+      reason,
+      promise,
+    });
     if (managed && initialised) log.logError('Unhandled Promise Rejection', error);
     else void crash('Unhandled Promise Rejection', error, EXIT_UNHANDLED_REJECTION);
   });

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import { startMetricsServer } from '../adapters/http/metrics-server.js';
 import type { FunctionInfo } from '../runtime/context.js';
-import { JustfnError } from '../runtime/errors.js';
+import { JustfnError, safeString } from '../runtime/errors.js';
 import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtime/loop.js';
 import type { RecordedMetrics } from '../runtime/metrics-recorder.js';
 import { createQueueSource, type QueueSource } from '../runtime/queue-source.js';
@@ -229,7 +229,7 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
   });
   process.on('unhandledRejection', (reason) => {
     log.error(
-      { err: reason instanceof Error ? reason : new Error(String(reason)) },
+      { err: reason instanceof Error ? reason : new Error(safeString(reason)) },
       'Unhandled Promise Rejection',
     );
   });

@@ -71,6 +71,25 @@ export interface ErrorPayload {
   trace: string[];
 }
 
+/**
+ * `String(value)` for a value user code threw or rejected with, which may refuse it (an object without
+ * a prototype, a `toString` that throws): then its tag, so reporting it cannot throw in turn.
+ *
+ * @example
+ * safeString(Object.create(null)) // '[object Object]'
+ */
+export function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return `a ${typeof value} that cannot be converted to a string`;
+    }
+  }
+}
+
 function isErrorLike(value: unknown): value is Error {
   if (value instanceof Error) return true;
   const v = value as { name?: unknown; message?: unknown; stack?: unknown } | null;

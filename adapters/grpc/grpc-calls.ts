@@ -8,6 +8,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { InvocationInfo } from '../../runtime/context.js';
+import { safeString } from '../../runtime/errors.js';
 import type { Outcome } from '../../runtime/invoke.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
@@ -176,7 +177,7 @@ function streamTo(call: ServerWritableStream<unknown, unknown>): Answer {
     } catch (error) {
       const failed = {
         ok: false as const,
-        error: { errorType: 'Error', errorMessage: String(error), trace: [] },
+        error: { errorType: 'Error', errorMessage: safeString(error), trace: [] },
         thrown: error,
       };
       call.emit('error', toStatus(failed, options.exposeErrors, requestId));

@@ -196,6 +196,19 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     await runtime.waitForLog((l) => l.msg === 'Unhandled Promise Rejection');
     expect((await get(runtime, '/')).status).toBe(200);
   });
+
+  it('so is one whose reason cannot be made a string', async () => {
+    const runtime = await serve('unhandledOdd');
+    expect((await get(runtime, '/')).status).toBe(200);
+    await runtime.waitForLog(
+      (l) =>
+        l.msg === 'Unhandled Promise Rejection' &&
+        (l.err as { message?: string }).message === '[object Object]',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(runtime.logs().filter((l) => l.msg === 'Unhandled Promise Rejection')).toHaveLength(2);
+    expect((await get(runtime, '/')).status).toBe(200);
+  });
 });
 
 describe('HTTP mode: logs', () => {
