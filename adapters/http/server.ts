@@ -51,6 +51,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     // trickling its headers hold a connection for up to 40 s: checked every second, 10 s means 10 s.
     // Node refuses a headers timeout longer than the request timeout.
     http: {
+      requireHostHeader: false,
       maxHeaderSize: MAX_HEADER_SIZE,
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
       connectionsCheckingInterval: 1_000,
@@ -65,6 +66,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     genReqId: newRequestId,
     requestIdHeader: false,
     clientErrorHandler: (error, socket) => answerClientError(error, socket, metrics),
+    // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; `handle` answers it in JSON.
+    // A path whose percent-encoding does not decode is still the function's (API Gateway passes it on).
+    frameworkErrors: (error, request, reply) =>
+      error.code === 'FST_ERR_BAD_URL' ? route(request, reply) : answerRequestError(error, request, reply),
     // No route has a schema: fastify's own compilers (ajv, fast-json-stringify) would load for nothing.
     schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
   });
@@ -72,10 +77,17 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.setErrorHandler((error: { code?: string; message: string }, request, reply) => {
-    const response = toRequestError(error);
-    metrics.rejected(response.reason);
-    send(reply, response.response, request.id);
+    // fastify refuses a Content-Type it cannot parse (`json`, `a/b c`), and a QUERY without one, before
+    // any parser runs; API Gateway passes such a body on (base64), and so does justfn.
+    if (
+      error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
+      error.code === 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE'
+    ) {
+      handle(request, reply);
+    } else answerRequestError(error, request, reply);
   });
+  // fastify routes only the methods it knows; the function gets the others Node parses (PROPFIND, …) too.
+  app.setNotFoundHandler((request, reply) => route(request, reply));
 
   app.get('/_/health/live', (_request, reply) => reply.send({ status: 'live' }));
   app.get('/_/health/ready', (_request, reply) => {
@@ -88,17 +100,35 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
           : { status: 'not ready', reasons: source.closed ? ['draining'] : reasons },
       );
   });
-  app.all('/_/*', (request, reply) => {
-    metrics.rejected('not_found');
-    send(reply, errorResponse('NOT_FOUND', `${request.url.split('?')[0]} is reserved by justfn`), request.id);
-  });
+  app.all('/_/*', (request, reply) => reserved(request, reply));
   if (options.invokeApi) app.post(INVOKE_PATH, (request, reply) => invokeApi(request, reply));
   app.all('*', (request, reply) => handle(request, reply));
+
+  function answerRequestError(
+    error: { code?: string; message: string },
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) {
+    const response = toRequestError(error);
+    metrics.rejected(response.reason);
+    send(reply, response.response, request.id);
+  }
+
+  function reserved(request: FastifyRequest, reply: FastifyReply): void {
+    metrics.rejected('not_found');
+    send(reply, errorResponse('NOT_FOUND', `${request.url.split('?')[0]} is reserved by justfn`), request.id);
+  }
+
+  /** A request the router did not route (a method it does not know, a path it cannot decode). */
+  function route(request: FastifyRequest, reply: FastifyReply): void {
+    if (request.raw.url?.startsWith('/_/')) reserved(request, reply);
+    else handle(request, reply);
+  }
 
   // The route handlers answer through `reply` and return nothing: a promise per request would cost an
   // async hook each under AsyncLocalStorage.
   function handle(request: FastifyRequest, reply: FastifyReply): void {
-    if (tooManyHeaders(request, reply)) return;
+    if (tooManyHeaders(request, reply) || missingHost(request, reply)) return;
     const unread = readUnparsedBody(request, options.maxBody);
     if (unread)
       unread.then(
@@ -106,6 +136,18 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
         (error: Error) => reply.send(error),
       );
     else dispatch(request, reply);
+  }
+
+  /** RFC 9112 §3.2: a server must refuse an HTTP/1.1 request without Host. */
+  function missingHost(request: FastifyRequest, reply: FastifyReply): boolean {
+    const raw = request.raw;
+    if (raw.headers.host !== undefined || raw.httpVersion !== '1.1') return false;
+    metrics.rejected('bad_request');
+    const response = errorResponse('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header', {
+      connection: 'close',
+    });
+    send(reply, response, request.id);
+    return true;
   }
 
   function tooManyHeaders(request: FastifyRequest, reply: FastifyReply): boolean {
@@ -184,7 +226,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   }
 
   function invokeApi(request: FastifyRequest, reply: FastifyReply): void {
-    if (tooManyHeaders(request, reply)) return;
+    if (tooManyHeaders(request, reply) || missingHost(request, reply)) return;
     const req = toHttpRequest(request);
     let event: unknown;
     try {
@@ -226,7 +268,8 @@ function toHttpRequest(request: FastifyRequest, body?: Buffer): HttpRequest {
  */
 function readUnparsedBody(request: FastifyRequest, limit: number): Promise<Buffer> | undefined {
   const raw = request.raw;
-  if (request.body !== undefined || raw.readableEnded) return undefined;
+  // No body parsed (`undefined`), or none looked for (`null`: a request the router did not route).
+  if (request.body != null || raw.readableEnded) return undefined;
   if (!raw.headers['transfer-encoding'] && !(Number(raw.headers['content-length']) > 0)) return undefined;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

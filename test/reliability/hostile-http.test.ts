@@ -239,6 +239,14 @@ describe('bodies that never finish', () => {
 
 describe('bytes that are not HTTP', () => {
   const tried = family('HTTP framing garbage');
+  it('an HTTP/1.1 request without Host: 400 in JSON, as every refusal (HTTP/1.0 needs none)', async () => {
+    tried.tried();
+    const refused = await send(Buffer.from('GET / HTTP/1.1\r\n\r\n', 'latin1'));
+    expectRefusal(refused, 400, 'an HTTP/1.1 request needs a Host header');
+    const old = await send(Buffer.from('GET / HTTP/1.0\r\n\r\n', 'latin1'));
+    expect(old.status).toBe(200);
+  });
+
   it('random bytes, and request lines with random parts: a 4xx or a closed connection, never a 5xx', async () => {
     const line = fc
       .tuple(

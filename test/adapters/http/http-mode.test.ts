@@ -96,6 +96,40 @@ describe('HTTP mode: plain requests are API Gateway events', () => {
     ]);
   });
 
+  it('what fastify alone would refuse reaches the function: other methods, undecodable paths, odd types', async () => {
+    const runtime = await serve('echoEvent');
+    const event = async (path: string, init: Parameters<typeof request>[1]) => {
+      const reply = await get(runtime, path, init);
+      expect(reply.status, reply.text).toBe(200);
+      const received = JSON.parse(reply.text);
+      const body = received.isBase64Encoded ? Buffer.from(received.body, 'base64').toString() : received.body;
+      return { method: received.requestContext.http.method, rawPath: received.rawPath, body };
+    };
+    for (const method of ['PROPFIND', 'MKCOL', 'SEARCH', 'PURGE', 'M-SEARCH']) {
+      expect(await event('/dav', { method: method as 'GET', body: 'abc' })).toEqual({
+        method,
+        rawPath: '/dav',
+        body: 'abc',
+      });
+    }
+    expect(await event('/files/%zz/%E9', {})).toMatchObject({ rawPath: '/files/%zz/%E9' });
+    for (const type of ['json', 'text', 'a/b c']) {
+      const init = { method: 'POST' as const, body: 'x', headers: { 'content-type': type } };
+      expect(await event('/typed', init)).toEqual({ method: 'POST', rawPath: '/typed', body: 'x' });
+    }
+    expect(await event('/q', { method: 'QUERY' as 'GET', body: 'q' })).toMatchObject({
+      method: 'QUERY',
+      body: 'q',
+    });
+    for (const [method, path] of [
+      ['PROPFIND', '/_/health/live'],
+      ['GET', '/_/%zz'],
+    ]) {
+      const reply = await get(runtime, path, { method: method as 'GET' });
+      expect([reply.status, JSON.parse(reply.text).errorType]).toEqual([404, 'Request.NotFound']);
+    }
+  });
+
   it('a 1xx result is refused (502), a 205 goes without its body, a result JSON cannot hold is a 500', async () => {
     const runtime = await serve('status');
     for (const code of [100, 101, 199]) {
