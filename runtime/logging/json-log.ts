@@ -1,4 +1,4 @@
-import { format } from 'node:util';
+import { format, type InspectOptions, inspect } from 'node:util';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { InvocationScope } from '../scope.js';
 
@@ -23,6 +23,8 @@ export interface ConsoleMethods {
   log: LogMethod;
   warn: LogMethod;
   error: LogMethod;
+  dirxml: LogMethod;
+  dir: (value: unknown, options?: InspectOptions) => void;
 }
 
 /**
@@ -69,6 +71,13 @@ export function createJsonLog(options: JsonLogOptions): { logger: Logger; consol
       log: method('info'),
       warn: method('warn'),
       error: method('error'),
+      // Node's `dirxml` is a copy of the original `log`, and `dir` writes to stdout itself; the other
+      // methods (`table`, `count`, `assert`, `timeEnd`, …) call `log` or `warn`. `dir` renders as Node's.
+      dirxml: method('info'),
+      dir: (value, inspectOptions) => {
+        if (logger.isLevelEnabled('info'))
+          logger.info(inspect(value, { customInspect: false, ...inspectOptions }));
+      },
     },
   };
 }

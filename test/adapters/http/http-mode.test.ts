@@ -246,6 +246,27 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
 });
 
 describe('HTTP mode: logs', () => {
+  it('every console method writes JSON lines with the request id, console.dir included', async () => {
+    const runtime = await serve('consoleKinds');
+    const reply = await get(runtime, '/');
+    const requestId = reply.headers['x-request-id'];
+    await runtime.waitForLog((l) => String(l.msg).startsWith('t: '));
+    const stdout = runtime.process.stdout().trim().split('\n');
+    expect(
+      stdout.every((line) => line.startsWith('{')),
+      stdout.join('\n'),
+    ).toBe(true);
+    const lines = runtime.logs().filter((l) => l.requestId === requestId);
+    expect(lines.map((l) => l.msg)).toEqual([
+      '{ a: [Object] }',
+      expect.stringContaining('│ (index) │'),
+      'calls: 1',
+      'Assertion failed: asserted',
+      'dirxml',
+      expect.stringMatching(/^t: [\d.]+m?s$/),
+    ]);
+  });
+
   it('console lines of concurrent invocations each carry their own request id', async () => {
     const runtime = await serve('logsConcurrently');
     const replies = await Promise.all(Array.from({ length: 10 }, (_, n) => get(runtime, `/?n=${n}`)));
