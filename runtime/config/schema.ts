@@ -40,6 +40,18 @@ const http = Type.Object(
         description: 'The event plain HTTP requests become',
       }),
     ),
+    replyType: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'The type of the reply CloudEvents; default: the incoming type + ".response"',
+      }),
+    ),
+    replySource: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'The source of the reply CloudEvents; default: urn:justfn:<function name>',
+      }),
+    ),
   },
   { ...closed, description: 'Serve HTTP (the default)' },
 );

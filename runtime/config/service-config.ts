@@ -88,7 +88,7 @@ export interface ServiceConfig {
   /** MB; unset means the platform decides (the container's limit, Lambda's default). */
   memory?: number;
   concurrency: number;
-  http?: { port: number; event: 'apigw-v2' | 'apigw-v1' | 'alb' };
+  http?: { port: number; event: 'apigw-v2' | 'apigw-v1' | 'alb'; replyType?: string; replySource?: string };
   grpc?: { proto: string; service: string };
   resources: Record<string, ResourceConfig>;
   deploy?: DeployConfig;

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CloudEvent, emitterFor, HTTP, type Message, Mode } from 'cloudevents';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,12 +13,12 @@ beforeAll(async () => {
 afterAll(() => runtime.stop());
 
 /** The real SDK as the sender; what came back, decoded by the SDK too. */
-async function emit(event: CloudEvent<unknown>, mode: Mode) {
+async function emit(event: CloudEvent<unknown>, mode: Mode, url = runtime.url) {
   let status = 0;
   let reply: CloudEvent<unknown> | undefined;
   const emitter = emitterFor(
     async (message: Message) => {
-      const response = await request(runtime.url, {
+      const response = await request(url, {
         method: 'POST',
         headers: message.headers as Record<string, string>,
         body: message.body as string,
@@ -120,5 +123,27 @@ describe('CloudEvents edge cases over the wire', () => {
 
   it('an unknown CloudEvents format is a 415', async () => {
     expect((await post({ 'content-type': 'application/cloudevents+avro' }, 'x')).status).toBe(415);
+  });
+});
+
+describe('reply attributes', () => {
+  it('source is urn:justfn:<function name> unless justfn.yaml says otherwise, and so is type', async () => {
+    const { reply } = await emit(incoming('order.created'), Mode.BINARY);
+    expect([reply?.source, reply?.type]).toEqual(['urn:justfn:justfn', 'order.created.response']);
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'justfn-reply-'));
+    const config = path.join(dir, 'justfn.yaml');
+    writeFileSync(
+      config,
+      'name: orders\nhttp:\n  replyType: order.handled\n  replySource: /services/orders\n',
+    );
+    const configured = await startHttpRuntime('http/index.cloudEvent', { JUSTFN_CONFIG: config });
+    try {
+      const answer = await emit(incoming('order.created'), Mode.STRUCTURED, configured.url);
+      expect([answer.reply?.source, answer.reply?.type]).toEqual(['/services/orders', 'order.handled']);
+    } finally {
+      await configured.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -121,10 +121,11 @@ describe('HTTP mode: plain requests are API Gateway events', () => {
       method: 'QUERY',
       body: 'q',
     });
-    for (const [method, path] of [
+    const reserved: [string, string][] = [
       ['PROPFIND', '/_/health/live'],
       ['GET', '/_/%zz'],
-    ]) {
+    ];
+    for (const [method, path] of reserved) {
       const reply = await get(runtime, path, { method: method as 'GET' });
       expect([reply.status, JSON.parse(reply.text).errorType]).toEqual([404, 'Request.NotFound']);
     }
