@@ -6,8 +6,12 @@
  */
 export const REDACTED = '[redacted]';
 
-/** `scheme://user:password@` — the password group is the secret part of a connection URL. */
-const credentials = /^([a-z][a-z0-9+.-]*:\/\/[^/?#:@\s]*):([^@/?#\s]*)@/i;
+/**
+ * `scheme://user:password@` — the password group is the secret part of a connection URL. As in the URL
+ * parser drivers use (WHATWG's), the user info ends at the *last* `@` before the host, so an `@` left
+ * unencoded in a password belongs to it.
+ */
+const credentials = /^([a-z][a-z0-9+.-]*:\/\/[^/?#:@\s]*):([^/?#\s]*)@/i;
 
 /**
  * Replaces every occurrence of every secret in `text`, longest first (so a secret that contains another

@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../runtime/config/config-error.js';
 import { loadServiceConfig } from '../../../runtime/config/load.js';
@@ -133,5 +134,23 @@ describe('redaction', () => {
     expect(secretForms('')).toEqual([]);
     expect(secretForms('plain')).toEqual(['plain']);
     expect(secretForms('postgres://a:b@c/d')).toEqual(['postgres://a:b@c/d', 'b']);
+  });
+
+  it('a password with an unencoded @ is masked whole, as the driver reads it (the last @ ends it)', () => {
+    const url = 'postgres://app4:Tr0ub@dor&3@127.0.0.1:55439/postgres';
+    expect(redactUrl(url)).toBe('postgres://app4:***@127.0.0.1:55439/postgres');
+    expect(secretForms(url)).toEqual([url, 'Tr0ub@dor&3']);
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'ab@:&%!$*_-'.split('')), minLength: 1, maxLength: 20 }),
+        (password) => {
+          const written = `postgres://app:${password}@db.internal:5432/users`;
+          const parsed = new URL(written);
+          expect(parsed.host).toBe('db.internal:5432');
+          expect(redactUrl(written)).toBe('postgres://app:***@db.internal:5432/users');
+          expect(secretForms(written)[1]).toBe(password);
+        },
+      ),
+    );
   });
 });
