@@ -100,7 +100,12 @@ function parseYaml(file: string, text: string): unknown {
     }
     throw new ConfigError([...byPlace.values()]);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // Aliases that expand past the limit (a "billion laughs" file) fail only here, when resolved.
+    throw new ConfigError([`${file}: bad YAML: ${(error as Error).message}`]);
+  }
 }
 
 function deepFreeze<T>(value: T): T {

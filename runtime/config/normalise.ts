@@ -90,7 +90,10 @@ function normaliseObject(node: SchemaNode, value: unknown, path: ConfigPath, wal
   const keyPattern = node.propertyNames?.pattern ? new RegExp(node.propertyNames.pattern) : undefined;
   for (const [key, item] of Object.entries(value)) {
     const at = [...path, key];
-    const child = node.properties?.[key] ?? patternChild(node, key);
+    // Own keys only: `constructor` or `toString` in a file is not a schema's property.
+    const child =
+      (node.properties && Object.hasOwn(node.properties, key) ? node.properties[key] : undefined) ??
+      patternChild(node, key);
     if (child && (!keyPattern || keyPattern.test(key))) {
       define(out, key, normalise(child, item, at, walk));
     } else if (node.patternProperties && keyPattern && !keyPattern.test(key)) {
@@ -104,16 +107,16 @@ function normaliseObject(node: SchemaNode, value: unknown, path: ConfigPath, wal
     }
   }
   for (const key of node.required ?? []) {
-    if (!(key in value)) fail(walk, [...path, key], 'required');
+    if (!Object.hasOwn(value, key)) fail(walk, [...path, key], 'required');
   }
   const together = node.not?.required;
-  if (together?.every((key) => key in value)) {
+  if (together?.every((key) => Object.hasOwn(value, key))) {
     const why = node.not?.errorMessage ? `: ${node.not.errorMessage}` : '';
     const last = together.at(-1) ?? '';
     fail(walk, [...path, last], `cannot be used together with ${together.slice(0, -1).join(', ')}${why}`);
   }
   for (const [key, child] of Object.entries(node.properties ?? {})) {
-    if (!(key in value) && child.default !== undefined) {
+    if (!Object.hasOwn(value, key) && child.default !== undefined) {
       define(out, key, normalise(child, structuredClone(child.default), [...path, key], walk));
     }
   }

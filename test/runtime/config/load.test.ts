@@ -60,6 +60,39 @@ describe('loadServiceConfig: one precise line per problem', () => {
     ]);
   });
 
+  it("keys named after Object.prototype's members are unknown keys too", () => {
+    expect(
+      problems(
+        'name: users\nconstructor: hello\ntoString: a\nvalueOf: 3\n__proto__: z\nhttp: { constructor: 1 }\n' +
+          'deploy: { isPrototypeOf: yes }\nresources:\n  web: { kind: http, origin: "http://a", hasOwnProperty: b }\n',
+      ),
+    ).toEqual([
+      'justfn.yaml: constructor: unknown key',
+      'justfn.yaml: toString: unknown key',
+      'justfn.yaml: valueOf: unknown key',
+      'justfn.yaml: __proto__: unknown key',
+      'justfn.yaml: http.constructor: unknown key',
+      'justfn.yaml: deploy.isPrototypeOf: unknown key',
+      'justfn.yaml: resources.web.hasOwnProperty: unknown key',
+    ]);
+  });
+
+  it('aliases that expand without end: one line, not an exception', () => {
+    const rows = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (const [name, previous] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+      ['f', 'e'],
+    ]) {
+      rows.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    expect(problems(`name: users\n${rows.join('\n')}\n`)).toEqual([
+      'justfn.yaml: bad YAML: Excessive alias count indicates a resource exhaustion attack',
+    ]);
+  });
+
   it('wrong types and out-of-range values', () => {
     expect(problems(db('    url: postgres://db/users\n    pool: { min: 1, max: ten }\n'))).toEqual([
       'justfn.yaml: resources.db.pool.max: expected an integer, got "ten"',
