@@ -109,6 +109,12 @@ function isWhole(text: string): boolean {
 type Resolution = string | { problem: string } | undefined;
 
 function resolveExpression(inner: string, options: SubstituteOptions, state: Substituted): Resolution {
+  // `${A:-${B:-x}}`: the first `}` ends the expression, so the default would be `${B:-x` and a stray `}`
+  // would follow. Substitutions do not nest: refused rather than half-read.
+  if (inner.includes('${')) {
+    const shown = `\${${inner.length > 40 ? `${inner.slice(0, 40)}...` : inner}}`;
+    return { problem: `${JSON.stringify(shown)}: substitutions do not nest; ${usage}` };
+  }
   if (inner.startsWith('file:')) return readSecretFile(inner.slice(5), options, state);
   const parsed = variable.exec(inner);
   if (!parsed) return undefined;

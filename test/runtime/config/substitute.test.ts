@@ -82,6 +82,13 @@ describe('substitute', () => {
           '"${A" is not a valid substitution: use ${VAR}, ${VAR:-default} or ${file:PATH}, and $${ for a literal ${',
       },
     ]);
+    expect(run({ target: '${A:-${B:-localhost:50051}}' }).problems).toEqual([
+      {
+        path: ['target'],
+        message:
+          '"${A:-${B:-localhost:50051}": substitutions do not nest; use ${VAR}, ${VAR:-default} or ${file:PATH}, and $${ for a literal ${',
+      },
+    ]);
     expect(run({ d: '${file:secrets}' }).problems).toEqual([
       { path: ['d'], message: '${file:secrets} cannot be read (EISDIR)' },
     ]);
