@@ -122,6 +122,7 @@ export async function startGrpc(
   drainOnSignals({
     log,
     source,
+    fatal: resources.fatal,
     drainTimeout: options.drainTimeout,
     shutdown,
     stopAccepting: () => {

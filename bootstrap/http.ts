@@ -120,6 +120,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
   drainOnSignals({
     log,
     source,
+    fatal: resources.fatal,
     drainTimeout: options.drainTimeout,
     shutdown,
     stopAccepting: () => app.server.close(),

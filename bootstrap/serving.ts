@@ -43,7 +43,9 @@ export function describeFunction(options: Options): FunctionInfo {
 /**
  * The resources open in the background, retried with backoff: the server listens at once and readiness
  * waits for them; every 5 s a real round trip keeps readiness true to their state — every second while
- * one is down, so that readiness (which decides whether Knative sends traffic) returns with it.
+ * one is down, so that readiness (which decides whether Knative sends traffic) returns with it. A failure
+ * retrying cannot mend (a `.proto` that does not parse, a service not in it) resolves `fatal`: the instance
+ * would never be ready, so it drains and exits 1, and the orchestrator sees it fail.
  */
 export async function openInBackground(
   service: Service,
@@ -52,10 +54,15 @@ export async function openInBackground(
 ) {
   const stop = new AbortController();
   const registry = await createRegistry(service, log);
+  let failed: () => void = () => {};
+  const fatal = new Promise<void>((resolve) => {
+    failed = resolve;
+  });
   const opened = registry
     .openWithRetry({ signal: stop.signal, ...(onState && { onState }) })
     .catch((error: unknown) => {
-      log.fatal({ err: error }, 'a resource cannot be opened, and retrying will not help');
+      log.fatal({ err: error }, 'a resource cannot be opened, and retrying will not help: exiting');
+      failed();
       return false;
     });
   let recheck: NodeJS.Timeout | undefined;
@@ -72,6 +79,8 @@ export async function openInBackground(
   schedule();
   return {
     registry,
+    /** Resolves if a resource failed for good. */
+    fatal,
     /** After the drain: stop retrying, then close in reverse order. */
     async close() {
       clearTimeout(recheck);
@@ -181,6 +190,8 @@ export interface DrainPlan<I extends QueuedInvocation> {
   abandon(invocation: I, error: JustfnError): void;
   /** After the drain: close connections, resources, metrics. */
   cleanUp(): Promise<void>;
+  /** Resolves when the instance cannot serve for good: drain, then exit 1. */
+  fatal?: Promise<void>;
 }
 
 /**
@@ -221,6 +232,7 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
     log.fatal({ code, inFlight: left.length }, `${error.message}: answering what was accepted`);
     for (const invocation of left) plan.abandon(invocation, error);
   });
+  void plan.fatal?.then(() => drain('a resource failed for good', 1));
   process.on('SIGTERM', () => void drain('SIGTERM', 0));
   process.on('SIGINT', () => void drain('SIGINT', 0));
   process.on('uncaughtException', (error) => {

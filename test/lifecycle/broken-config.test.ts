@@ -67,3 +67,23 @@ describe.each(kinds)('a broken justfn.yaml: %s', (kind, problemOf) => {
     ]);
   });
 });
+
+describe('a resource that no retry can open (a service not in its .proto)', () => {
+  it('HTTP mode: a fatal line naming it, then the drain, exit 1; never live for nothing', async () => {
+    const http = spawnCaptured(
+      runtimeCommand,
+      cleanEnv({ LAMBDA_TASK_ROOT: fixture('broken/unknown-service'), PORT: '0', JUSTFN_METRICS_PORT: '0' }),
+    );
+    cleanup.add(() => http.kill('SIGKILL'));
+    expect(await http.exited).toBe(1);
+    const lines = http
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const fatal = lines.find((l) => l.level === 'fatal');
+    expect(fatal?.msg).toBe('a resource cannot be opened, and retrying will not help: exiting');
+    expect(JSON.stringify(fatal)).toContain("service 'test.greeter.v1.Nope' is not in");
+    expect(lines.at(-1)).toMatchObject({ reason: 'a resource failed for good', msg: 'drained: exiting' });
+  });
+});
