@@ -77,6 +77,10 @@ export function generateManifests(
   const image = shape.config.deploy?.image;
   if (image === undefined)
     throw new ManifestError([`deploy.image: required for --target ${target} (or pass --image)`]);
+  const port = shape.config.http?.port;
+  if (port !== undefined && port === options.runtime.metricsPort) {
+    throw new ManifestError([`http.port: ${port} is the metrics port (JUSTFN_METRICS_PORT); pick another`]);
+  }
   if (target === 'knative') {
     const { model, problems } = toKnativeService(shape, image, options.runtime);
     check([...problems, ...validateObjects([model]), ...checkKnativeContract(model)]);

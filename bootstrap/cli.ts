@@ -32,8 +32,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     await run(command, rest);
   } catch (error) {
     // A mistyped option or a missing value: the command's name, node:util's precise message, the usage.
-    const { code, message } = error as NodeJS.ErrnoException;
+    const { code, message, syscall } = error as NodeJS.ErrnoException;
     if (code?.startsWith('ERR_PARSE_ARGS_')) fail(`${command}: ${message}\n\n${USAGE}`);
+    // What the machine refused (a file in the way of -o, no permission): its message, not a stack.
+    if (syscall !== undefined) {
+      process.stderr.write(`justfn: ${command}: ${message}\n`);
+      process.exit(1);
+    }
     throw error;
   }
 }

@@ -143,7 +143,7 @@ export const optionTable = {
     env: ['JUSTFN_METRICS_PORT'],
     default: 9464,
     parse: integer(0, 65535),
-    doc: 'Prometheus `/metrics` port; 0 turns it off',
+    doc: 'Prometheus `/metrics` port, not `PORT`; 0 turns it off',
   },
   invokeApi: {
     env: ['JUSTFN_INVOKE_API'],

@@ -19,7 +19,13 @@ import { createRegistry, resolveService, type Service, type ServiceStart } from 
 /** The service, or a fatal log line with each `justfn.yaml` problem and exit 2. */
 export async function resolveOrExit(start: ServiceStart, log: RuntimeLog): Promise<Service> {
   try {
-    return await resolveService(start);
+    const service = await resolveService(start);
+    const { port, metricsPort } = service.options;
+    if (metricsPort !== 0 && port === metricsPort) {
+      const problem = `PORT and JUSTFN_METRICS_PORT are both ${port}: the metrics need a port of their own (JUSTFN_METRICS_PORT=0 turns them off)`;
+      throw Object.assign(new Error(problem), { problems: [problem] });
+    }
+    return service;
   } catch (error) {
     // Duck-typed: the config loader lives in its own bundle, with its own copy of ConfigError.
     const problems = (error as { problems?: string[] }).problems ?? [String(error)];

@@ -44,5 +44,13 @@ export function validateService(
       });
     }
   }
+  const knative = config.deploy?.knative;
+  // Knative's webhook refuses it ("max-scale=2 is less than min-scale=5"); 0 is no limit.
+  if (knative && knative.maxScale !== 0 && knative.minScale > knative.maxScale) {
+    walk.problems.push({
+      path: ['deploy', 'knative', 'minScale'],
+      message: `must not exceed deploy.knative.maxScale (${knative.maxScale}), got ${knative.minScale}`,
+    });
+  }
   return walk.problems.length > 0 ? { ok: false, problems: walk.problems } : { ok: true, config };
 }

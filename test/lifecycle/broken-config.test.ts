@@ -87,3 +87,25 @@ describe('a resource that no retry can open (a service not in its .proto)', () =
     expect(lines.at(-1)).toMatchObject({ reason: 'a resource failed for good', msg: 'drained: exiting' });
   });
 });
+
+describe('settings that cannot work together', () => {
+  it('HTTP mode: PORT equal to the metrics port is one fatal line and exit 2, before anything listens', async () => {
+    const http = spawnCaptured(
+      runtimeCommand,
+      cleanEnv({ LAMBDA_TASK_ROOT: fixture('broken/unknown-service'), PORT: '9464' }),
+    );
+    cleanup.add(() => http.kill('SIGKILL'));
+    expect(await http.exited).toBe(2);
+    const problem =
+      'PORT and JUSTFN_METRICS_PORT are both 9464: the metrics need a port of their own (JUSTFN_METRICS_PORT=0 turns them off)';
+    expect(
+      http
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
+      expect.objectContaining({ level: 'fatal', problems: [problem], msg: `Init Error: ${problem}` }),
+    ]);
+  });
+});

@@ -131,7 +131,7 @@ describe('--target kubernetes', () => {
   it('refuses a serving port that is also the metrics port', () => {
     expect(() =>
       generate('name: clash\nhttp: { port: 9464 }\ndeploy: { image: r/c:1 }\n', 'kubernetes'),
-    ).toThrow('Deployment: two container ports are 9464');
+    ).toThrow('http.port: 9464 is the metrics port (JUSTFN_METRICS_PORT); pick another');
   });
 
   it('an object that breaks its schema is a problem, named by kind and object', () => {

@@ -99,6 +99,40 @@ describe('justfn manifests', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  it('refuses what the platform would: the metrics port as http.port, min-scale over max-scale', async () => {
+    for (const target of ['knative', 'kubernetes']) {
+      const port = writeService(
+        'name: metrics\nhttp: { port: 9464 }\ndeploy: { image: registry.example.com/m:1 }\n',
+      );
+      const result = await manifests([port, '--target', target]);
+      expect([result.code, result.stderr]).toEqual([
+        1,
+        `justfn manifests --target ${target}: http.port: 9464 is the metrics port (JUSTFN_METRICS_PORT); pick another\n`,
+      ]);
+    }
+    const scale = writeService(
+      'name: scale\ndeploy: { image: registry.example.com/s:1, knative: { minScale: 5, maxScale: 2 } }\n',
+    );
+    const result = await manifests([scale, '--target', 'knative']);
+    expect([result.code, result.stderr]).toEqual([
+      1,
+      `${scale}: deploy.knative.minScale: must not exceed deploy.knative.maxScale (2), got 5\n`,
+    ]);
+    const unlimited = writeService(
+      'name: scale\ndeploy: { image: registry.example.com/s:1, knative: { minScale: 5, maxScale: 0 } }\n',
+    );
+    expect((await manifests([unlimited, '--target', 'knative'])).code).toBe(0);
+  });
+
+  it('-o naming a file, not a directory: one line, no stack', async () => {
+    const file = writeService('name: out\ndeploy: { image: registry.example.com/o:1 }\n');
+    const result = await manifests([file, '--target', 'knative', '-o', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^justfn: manifests: EEXIST: file already exists, mkdir '.*justfn\.yaml'\n$/,
+    );
+  });
+
   it('a setting the manifests need may not come from a variable; --image stands in for deploy.image', async () => {
     const yaml = `name: dyn\ntimeout: \${TIMEOUT:-30}\ndeploy: { image: "registry.example.com/dyn:\${VERSION}" }\n`;
     const file = writeService(yaml);
