@@ -59,9 +59,9 @@ export function toSamTemplate(shape: ServiceShape, options: SamOptions) {
   const { config } = shape;
   const problems = lambdaProblems(shape);
   const image = config.deploy?.image;
-  const { parameters, environment } = secretParameters(shape, image === undefined, problems);
-  const trigger = httpTrigger(shape);
   const id = `${pascal(config.name)}Function`;
+  const { parameters, environment } = secretParameters(shape, id, image === undefined, problems);
+  const trigger = httpTrigger(shape);
   const properties = {
     ...(image === undefined
       ? {
@@ -94,7 +94,7 @@ export function toSamTemplate(shape: ServiceShape, options: SamOptions) {
 }
 
 /** The layer's ARN (without an image), and a `NoEcho` parameter per `${VAR}` with the variable referring to it. */
-function secretParameters(shape: ServiceShape, withLayer: boolean, problems: string[]) {
+function secretParameters(shape: ServiceShape, functionId: string, withLayer: boolean, problems: string[]) {
   const parameters: Record<string, unknown> = {};
   if (withLayer) {
     parameters[LAYER_PARAMETER] = {
@@ -108,6 +108,13 @@ function secretParameters(shape: ServiceShape, withLayer: boolean, problems: str
     const parameter = parameterName(variable.name);
     if (parameter in parameters)
       problems.push(`\${${variable.name}}: its parameter name ${parameter} is taken`);
+    // A template has one namespace of logical IDs: the function, what SAM generates for it (its ID then
+    // `Role`, `HttpPermission`, …) and the implicit APIs (`ServerlessHttpApi`, `ServerlessRestApi…`).
+    if (parameter.startsWith(functionId) || parameter.startsWith('Serverless')) {
+      problems.push(
+        `\${${variable.name}}: its parameter name ${parameter} is a name SAM gives a resource of this template`,
+      );
+    }
     parameters[parameter] = secretParameter(variable);
     environment[variable.name] = { Ref: parameter };
   }

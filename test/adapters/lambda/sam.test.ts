@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: justfn.yaml's ${VAR} and CloudFormation's Fn::Sub syntax, not JS.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +32,6 @@ describe('--target lambda: an AWS SAM template', () => {
       },
     });
     expect(template!.Outputs.Url.Value).toEqual({
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax.
       'Fn::Sub': 'https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/',
     });
   });
@@ -110,11 +110,29 @@ describe('--target lambda: an AWS SAM template', () => {
       /timeout: Lambda allows at most 900 seconds, got 901/,
     );
     const { docs } = generate(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own syntax.
       'name: region\nresources:\n  a: { kind: http, origin: "https://${AWS_REGION}.example.com" }\ndeploy: { image: r/x:1 }\n',
       'lambda',
     );
     expect(docs[0]!.Parameters).toBeUndefined();
+  });
+
+  it('a parameter may not take a logical ID the template gives a resource', () => {
+    const yaml = [
+      'name: db',
+      'resources:',
+      '  a: { kind: http, origin: "${DB_FUNCTION}" }',
+      '  b: { kind: http, origin: "${DB_FUNCTION_ROLE}" }',
+      '  c: { kind: http, origin: "${SERVERLESS_HTTP_API}" }',
+      '  d: { kind: http, origin: "${BILLING_ORIGIN}" }',
+      'deploy: { image: "r/db:1" }',
+      '',
+    ].join('\n');
+    const { problems } = toSamTemplate(readServiceShape(writeService(yaml)), { codeUri: '.' });
+    expect(problems).toEqual([
+      '${DB_FUNCTION}: its parameter name DbFunction is a name SAM gives a resource of this template',
+      '${DB_FUNCTION_ROLE}: its parameter name DbFunctionRole is a name SAM gives a resource of this template',
+      '${SERVERLESS_HTTP_API}: its parameter name ServerlessHttpApi is a name SAM gives a resource of this template',
+    ]);
   });
 
   it('the schema check names a bad property, and every reference must resolve', () => {
