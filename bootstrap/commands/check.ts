@@ -74,7 +74,7 @@ function checkProtos(service: Service): string[] {
         service.config!.baseDir,
       ]);
     } catch (error) {
-      problems.push(`justfn.yaml: resources.${name}: ${(error as Error).message}`);
+      problems.push(`${service.config!.file}: resources.${name}: ${(error as Error).message}`);
     }
   }
   return problems;

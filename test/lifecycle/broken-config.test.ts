@@ -69,6 +69,19 @@ describe.each(kinds)('a broken justfn.yaml: %s', (kind, problemOf) => {
 });
 
 describe('a resource that no retry can open (a service not in its .proto)', () => {
+  it('justfn check names the file it read, and the resource', async () => {
+    const check = spawnCaptured(
+      ['node', 'bin/justfn.cjs', 'check', fixture('broken/unknown-service')],
+      cleanEnv(),
+    );
+    expect(await check.exited).toBe(1);
+    expect(check.stderr()).toMatch(
+      new RegExp(
+        `^${file('unknown-service')}: resources\\.auth: service 'test\\.greeter\\.v1\\.Nope' is not in .*greeter\\.proto`,
+      ),
+    );
+  });
+
   it('HTTP mode: a fatal line naming it, then the drain, exit 1; never live for nothing', async () => {
     const http = spawnCaptured(
       runtimeCommand,
