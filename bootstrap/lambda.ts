@@ -8,7 +8,13 @@ import { createRuntimeApiClient, type RuntimeApiClient } from '../adapters/lambd
 import type { FunctionInfo } from '../runtime/context.js';
 import { JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { type LoadedHandler, loadHandler } from '../runtime/handler-loader.js';
-import { createLambdaLog, type LambdaLevel, type LambdaLog } from '../runtime/logging/lambda-log.js';
+import {
+  createLambdaLog,
+  type LambdaLevel,
+  type LambdaLog,
+  patchConsole,
+  resourceLog,
+} from '../runtime/logging/lambda-log.js';
 import { type LoopOptions, runLoop, type Source } from '../runtime/loop.js';
 import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { createConcurrentScope, createSequentialScope } from '../runtime/scope.js';
@@ -235,17 +241,4 @@ function functionInfo(options: Options): FunctionInfo {
  * `util.format`'s rendering of the object, whose first use (in every init that opens a resource) loads
  * and runs `util.inspect`: ~2.5 ms, measured.
  */
-function resourceLog(log: LambdaLog) {
-  const line = (method: (...args: unknown[]) => void) => (fields: object, message?: string) =>
-    method(`${message ?? ''} ${JSON.stringify(fields)}`);
-  return { info: line(log.info), warn: line(log.warn), error: line(log.error) };
-}
-
-function patchConsole(log: LambdaLog): void {
-  const target = console as unknown as Record<string, unknown>;
-  for (const method of ['trace', 'debug', 'info', 'log', 'warn', 'error', 'fatal'] as const) {
-    target[method] = log[method];
-  }
-}
-
 export { warmLambda } from './warm.js';

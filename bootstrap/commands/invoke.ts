@@ -4,7 +4,12 @@ import { type FunctionInfo, LambdaContext } from '../../runtime/context.js';
 import { toErrorPayload } from '../../runtime/errors.js';
 import { loadHandler } from '../../runtime/handler-loader.js';
 import { invoke } from '../../runtime/invoke.js';
-import { createLambdaLog, type LambdaLog } from '../../runtime/logging/lambda-log.js';
+import {
+  createLambdaLog,
+  type LambdaLog,
+  patchConsole,
+  resourceLog,
+} from '../../runtime/logging/lambda-log.js';
 import { stringifyResult } from '../../runtime/result.js';
 import { createSequentialScope } from '../../runtime/scope.js';
 import { awslambda, type StreamSink } from '../../runtime/streaming.js';
@@ -30,14 +35,7 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     scope,
     stdout: (line) => process.stderr.write(line),
   });
-  Object.assign(console, {
-    log: log.log,
-    info: log.info,
-    warn: log.warn,
-    error: log.error,
-    debug: log.debug,
-    trace: log.trace,
-  });
+  patchConsole(log);
   Object.assign(globalThis, { awslambda });
 
   const service = await loadTarget(positionals[0], process.env).catch((error) => initFailed(log, error));
@@ -97,12 +95,6 @@ function functionInfo(service: Service, functionName: string): FunctionInfo {
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: '$LATEST',
   };
-}
-
-function resourceLog(log: LambdaLog) {
-  const line = (method: (...args: unknown[]) => void) => (fields: object, message?: string) =>
-    method(message ?? '', fields);
-  return { info: line(log.info), warn: line(log.warn), error: line(log.error) };
 }
 
 function readEvent(file: string | undefined): unknown {

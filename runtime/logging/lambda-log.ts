@@ -169,3 +169,28 @@ export function formatErrorDetails(error: Error): string {
     return `\t${JSON.stringify({ errorType: error.name, errorMessage: error.message })}`;
   }
 }
+
+/**
+ * Routes `console.*` to the log, as AWS's runtime patches it (`console.fatal` included).
+ *
+ * @example
+ * patchConsole(createLambdaLog(options));
+ */
+export function patchConsole(log: LambdaLog): void {
+  const target = console as unknown as Record<string, unknown>;
+  for (const method of ['trace', 'debug', 'info', 'log', 'warn', 'error', 'fatal'] as const) {
+    target[method] = log[method];
+  }
+}
+
+/**
+ * The resource registry's log on a Lambda log: the message, then its fields as JSON (Text's layout).
+ *
+ * @example
+ * createRegistry(service, resourceLog(log));
+ */
+export function resourceLog(log: LambdaLog) {
+  const line = (method: (...args: unknown[]) => void) => (fields: object, message?: string) =>
+    method(`${message ?? ''} ${JSON.stringify(fields)}`);
+  return { info: line(log.info), warn: line(log.warn), error: line(log.error) };
+}
