@@ -17,7 +17,7 @@ import {
 } from '../runtime/logging/lambda-log.js';
 import { type LoopOptions, runLoop, type Source } from '../runtime/loop.js';
 import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
-import { createConcurrentScope, createSequentialScope } from '../runtime/scope.js';
+import { createConcurrentScope, createSequentialScope, type InvocationScope } from '../runtime/scope.js';
 import { runSnapshotHooks } from '../runtime/snapstart.js';
 import { awslambda } from '../runtime/streaming.js';
 import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
@@ -98,7 +98,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   try {
     const idle = createIdleCollector({ thorough: true });
     const sources = clients.map((client) =>
-      whileWaiting(crashes.track(lambdaSource(client, log, managed)), idle),
+      whileWaiting(crashes.track(lambdaSource(client, log, scope, managed)), idle),
     );
     await Promise.all(sources.map((source) => runLoop(source, loop)));
   } catch (error) {
@@ -124,10 +124,11 @@ function whileWaiting(
   };
 }
 
-function lambdaSource(api: RuntimeApiClient, log: LambdaLog, managed: boolean) {
+function lambdaSource(api: RuntimeApiClient, log: LambdaLog, scope: InvocationScope, managed: boolean) {
   return createLambdaSource({
     api,
     log,
+    scope,
     // The environment is process-wide: on managed instances the trace id lives in the context only.
     setTraceId: managed
       ? undefined

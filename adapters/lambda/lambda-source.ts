@@ -2,6 +2,7 @@ import type { InvocationInfo } from '../../runtime/context.js';
 import { JustfnError, toErrorPayload } from '../../runtime/errors.js';
 import type { Invocation, Source } from '../../runtime/loop.js';
 import { stringifyResult } from '../../runtime/result.js';
+import type { InvocationScope } from '../../runtime/scope.js';
 import type { ApiAnswer, RuntimeApiClient } from './runtime-api-client.js';
 import { createLambdaStreamSink } from './stream-sink.js';
 
@@ -25,6 +26,8 @@ export interface LambdaSourceOptions {
   };
   /** `_X_AMZN_TRACE_ID` for each invocation (classic mode only: the environment is process-wide). */
   setTraceId?: ((traceId: string | undefined) => void) | undefined;
+  /** Which invocation a log line belongs to: also for one the handler never sees (an unreadable event). */
+  scope?: InvocationScope | undefined;
 }
 
 const RETRIES = 3;
@@ -75,11 +78,14 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
         options.setTraceId?.(invocation.info.traceId);
         if (!('failure' in invocation)) return invocation;
         // The platform's headers or event could not be read: the handler never sees it.
-        log.logError('Invoke Error', invocation.failure);
         const id = invocation.info.requestId;
+        const report = () => log.logError('Invoke Error', invocation.failure);
+        if (options.scope) options.scope.run({ requestId: id }, report);
+        else report();
+        const payload = toErrorPayload(invocation.failure);
         check(
           'POST /error',
-          await call('POST /error', () => api.postError(id, toErrorPayload(invocation.failure))),
+          await call('POST /error', () => api.postError(id, payload, invocation.invocationId)),
         );
       }
     },
@@ -87,6 +93,8 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
     async complete(invocation, outcome) {
       const id = invocation.info.requestId;
       if (outcome.streamed) {
+        // A 500 to the streamed response ends the process, as for any other answer.
+        if (!outcome.ok && outcome.thrown instanceof RuntimeApiFatalError) throw outcome.thrown;
         if (!outcome.ok) log.logError('Invoke Error', outcome.thrown);
         return;
       }

@@ -69,17 +69,17 @@ export function createRuntimeApiClient(address: string, options: RuntimeApiClien
       send('POST', invocationPath(requestId, 'response'), body, echo(invocationId)),
     postError: (requestId: string, error: ErrorPayload, invocationId?: string) =>
       send('POST', invocationPath(requestId, 'error'), JSON.stringify(error), {
-        'lambda-runtime-function-error-type': error.errorType,
+        'lambda-runtime-function-error-type': errorTypeHeader(error.errorType),
         ...echo(invocationId),
       }),
     postInitError: (error: ErrorPayload) =>
       send('POST', `${API}/init/error`, JSON.stringify(error), {
-        'lambda-runtime-function-error-type': error.errorType,
+        'lambda-runtime-function-error-type': errorTypeHeader(error.errorType),
       }),
     restoreNext: () => send('GET', `${API}/restore/next`),
     postRestoreError: (error: ErrorPayload) =>
       send('POST', `${API}/restore/error`, JSON.stringify(error), {
-        'lambda-runtime-function-error-type': error.errorType,
+        'lambda-runtime-function-error-type': errorTypeHeader(error.errorType),
       }),
     /** Path and headers of a streamed `/response`, for the streaming sink. */
     streamTarget: (requestId: string, invocationId?: string) => ({
@@ -93,6 +93,21 @@ export function createRuntimeApiClient(address: string, options: RuntimeApiClien
 }
 
 export type RuntimeApiClient = ReturnType<typeof createRuntimeApiClient>;
+
+/**
+ * The `Lambda-Runtime-Function-Error-Type` header (or trailer) for an error type, which user code names
+ * freely (`x.name = 'ОшибкаВалидации'`, or one with a newline): as written when a header can carry it,
+ * otherwise what RAPID makes of any type it does not accept, `Runtime.Unknown` (`Function.Unknown` for a
+ * `Function.` one). The body keeps the type as written.
+ *
+ * @example
+ * errorTypeHeader('TypeError'); // 'TypeError'
+ * errorTypeHeader('Bad\nName'); // 'Runtime.Unknown'
+ */
+export function errorTypeHeader(errorType: string): string {
+  if (/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(errorType)) return errorType;
+  return errorType.startsWith('Function.') ? 'Function.Unknown' : 'Runtime.Unknown';
+}
 
 interface RequestOptions {
   method: 'GET' | 'POST';

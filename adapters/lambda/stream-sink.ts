@@ -3,7 +3,7 @@
 import { Agent, type ClientRequest, request as httpRequest } from 'node:http';
 import type { ErrorPayload } from '../../runtime/errors.js';
 import { encodePrelude, type StreamHead, type StreamSink } from '../../runtime/streaming.js';
-import type { ApiAnswer } from './runtime-api-client.js';
+import { type ApiAnswer, errorTypeHeader } from './runtime-api-client.js';
 
 export interface StreamTarget {
   origin: string;
@@ -34,7 +34,12 @@ export function createLambdaStreamSink(
   const ended = (callback: (error?: Error | null) => void) =>
     answer.then(
       (reply) => {
-        onAnswer(reply);
+        try {
+          onAnswer(reply);
+        } catch (error) {
+          // The Runtime API refused the response (a 500 is fatal): the invocation's outcome says so.
+          return callback(error as Error);
+        }
         callback();
       },
       (error: Error) => callback(error),
@@ -64,8 +69,10 @@ export function createLambdaStreamSink(
       ended(callback);
     },
     fail(error: ErrorPayload) {
+      // Ended already (the failure is the Runtime API's answer to it): nothing is left to report in-band.
+      if (request!.writableEnded) return Promise.resolve();
       request!.addTrailers({
-        'Lambda-Runtime-Function-Error-Type': error.errorType,
+        'Lambda-Runtime-Function-Error-Type': errorTypeHeader(error.errorType),
         'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(error)).toString('base64'),
       });
       request!.end();

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import { format } from 'node:util';
+import { safeString, toErrorPayload } from '../errors.js';
 import type { InvocationScope } from '../scope.js';
 
 /** Lambda's log levels, with the telemetry frame mask of each (`RICv3 src/LogPatch.js`). */
@@ -78,9 +79,15 @@ export function createLambdaLog(options: LambdaLogOptions): LambdaLog {
       const now = new Date();
       emit('FATAL', now, render('FATAL', now, scope, args));
     },
-    logError: json
-      ? (_label, error) => log.error(intoError(error))
-      : (label, error) => log.error(label, formatErrorDetails(intoError(error))),
+    logError: (label, error) => {
+      try {
+        if (json) log.error(intoError(error));
+        else log.error(label, formatErrorDetails(intoError(error)));
+      } catch {
+        // A value whose fields throw when read: logged as its payload (`errorType: "handled"`), as AWS does.
+        log.error(label, `\t${JSON.stringify(toErrorPayload(error))}`);
+      }
+    },
   };
   return log;
 }
@@ -144,7 +151,7 @@ function toTelemetryFd(fd: number, json: boolean) {
 }
 
 function intoError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
+  return value instanceof Error ? value : new Error(safeString(value));
 }
 
 /**
@@ -166,7 +173,8 @@ export function formatErrorDetails(error: Error): string {
   try {
     return `\t${JSON.stringify(error, (_key, value) => withFields(value))}`;
   } catch {
-    return `\t${JSON.stringify({ errorType: error.name, errorMessage: error.message })}`;
+    const { errorType, errorMessage, trace } = toErrorPayload(error);
+    return `\t${JSON.stringify({ errorType, errorMessage, stack: trace })}`;
   }
 }
 

@@ -136,6 +136,44 @@ describe('Runtime API: the loop on the wire', () => {
     );
   });
 
+  it('an error type no header can carry: the body keeps it, the header says Runtime.Unknown, the loop goes on', async () => {
+    const { fake } = await start('kinds/index.throwOdd', {
+      invocations: [
+        { event: { kind: 'cyrillic' }, requestId: 'o1' },
+        { event: { kind: 'newline' }, requestId: 'o2' },
+        { event: { kind: 'nullProto' }, requestId: 'o3' },
+        { event: { kind: 'getter' }, requestId: 'o4' },
+      ],
+    });
+    const posted = async (id: string) => {
+      const post = await fake.waitFor(isPost(`/${id}/error`));
+      return [post.headers['lambda-runtime-function-error-type'], JSON.parse(post.body.toString()).errorType];
+    };
+    expect(await posted('o1')).toEqual(['Runtime.Unknown', 'ОшибкаВалидации']);
+    expect(await posted('o2')).toEqual(['Runtime.Unknown', 'Bad\nName']);
+    // What AWS's runtime posts for a thrown value whose fields cannot be read.
+    expect(await posted('o3')).toEqual(['handled', 'handled']);
+    expect(await posted('o4')).toEqual(['handled', 'handled']);
+  });
+
+  it('an unreadable event is that invocation error: the id echoed, the request id on its log line', async () => {
+    const { fake, runtime } = await start('kinds/index.echo', {
+      invocations: [
+        {
+          event: Buffer.from('{not json'),
+          requestId: 'bad-event',
+          headers: { 'lambda-runtime-invocation-id': 'inv-7' },
+        },
+        { event: 'fine', requestId: 'good' },
+      ],
+    });
+    const post = await fake.waitFor(isPost('/bad-event/error'));
+    expect(post.headers['lambda-runtime-invocation-id']).toBe('inv-7');
+    expect(JSON.parse(post.body.toString()).errorType).toBe('Runtime.InvalidEvent');
+    await fake.waitFor(isPost('/good/response'));
+    await runtime.waitForOutput(/\tbad-event\tERROR\tInvoke Error \t\{"errorType":"Runtime.InvalidEvent"/);
+  });
+
   it('a result that cannot be stringified is the invocation error', async () => {
     const { fake } = await start('kinds/index.cycle', { invocations: [{ event: {}, requestId: 'c1' }] });
     const body = JSON.parse((await fake.waitFor(isPost('/c1/error'))).body.toString());
@@ -171,6 +209,26 @@ describe('Runtime API: answers the runtime survives', () => {
     });
     expect(await runtime.exited).toBe(1);
     expect(runtime.stdout()).toMatch(/Runtime API Error.*POST \/response: the Runtime API answered 500/);
+  });
+
+  it('a 500 to a streamed response ends the process too (exit 1), nothing else posted', async () => {
+    const { fake, runtime } = await start('kinds/index.streamPlain', {
+      invocations: [{ event: 1, requestId: 's500' }],
+      answer: (r) => (r.path.endsWith('/response') ? 500 : undefined),
+    });
+    expect(await runtime.exited).toBe(1);
+    expect(runtime.stdout()).toMatch(
+      /Runtime API Error.*POST \/response \(streaming\): the Runtime API answered 500/,
+    );
+    expect(fake.requests.filter(isPost('/error'))).toEqual([]);
+  });
+
+  it('a mid-stream error whose type no trailer can carry is still reported in the trailers', async () => {
+    const { fake } = await start('kinds/index.streamOddError', {
+      invocations: [{ event: 1, requestId: 'so' }],
+    });
+    const post = await fake.waitFor(isPost('/so/response'));
+    expect(post.trailers['lambda-runtime-function-error-type']).toBe('Runtime.Unknown');
   });
 
   it('a connection reset on a post is retried on a new connection', async () => {
