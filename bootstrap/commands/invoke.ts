@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type FunctionInfo, LambdaContext } from '../../runtime/context.js';
-import { toErrorPayload } from '../../runtime/errors.js';
+import { JustfnError, safeString, toErrorPayload } from '../../runtime/errors.js';
 import { loadHandler } from '../../runtime/handler-loader.js';
 import { invoke } from '../../runtime/invoke.js';
 import {
@@ -37,6 +37,17 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
   });
   patchConsole(log);
   Object.assign(globalThis, { awslambda });
+  // What escapes the handler (a throw from a timer, a rejection nobody handles) fails the invocation, as on
+  // Lambda: logged, its payload on stdout, exit 1.
+  const crash = (label: string) => (error: unknown) => {
+    log.logError(label, error);
+    process.stdout.write(`${JSON.stringify(toErrorPayload(error))}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash('Uncaught Exception'));
+  process.on('unhandledRejection', (reason) =>
+    crash('Unhandled Promise Rejection')(new JustfnError('UNHANDLED_REJECTION', safeString(reason))),
+  );
 
   const service = await loadTarget(positionals[0], process.env).catch((error) => initFailed(log, error));
   const registry = await createRegistry(service, resourceLog(log));

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { cleanEnv, handlers, spawnCaptured } from '../helpers/process.js';
+
+// `justfn invoke`: one invocation, the result (or the error payload) on stdout, the log on stderr, and
+// the exit code a script can test.
+async function invoke(handler: string) {
+  const run = spawnCaptured(
+    ['node', 'bin/justfn.cjs', 'invoke', handler],
+    cleanEnv({ LAMBDA_TASK_ROOT: handlers }),
+  );
+  const code = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+describe('justfn invoke', () => {
+  it('prints the result and exits 0; the log, console.fatal included, goes to stderr', async () => {
+    expect(await invoke('kinds/index.echo')).toMatchObject({ code: 0, stdout: '{}\n' });
+    const fatal = await invoke('kinds/index.fatalLine');
+    expect([fatal.code, fatal.stdout]).toEqual([0, '"logged"\n']);
+    expect(fatal.stderr).toMatch(/\t[0-9a-f-]{36}\tFATAL\tfatal line\n/);
+  });
+
+  it.each([
+    ['kinds/index.throwError', 'RangeError', 'out of range'],
+    ['kinds/index.uncaught', 'Error', 'thrown from a timer'],
+    ['kinds/index.rejectDuring', 'Runtime.UnhandledPromiseRejection', 'Error: nobody waits for me'],
+    [
+      'missing-module/index.handler',
+      'Runtime.ImportModuleError',
+      expect.stringContaining('Cannot find module'),
+    ],
+  ])('%s: the error payload on stdout, exit 1', async (handler, errorType, errorMessage) => {
+    const result = await invoke(handler);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ errorType, errorMessage });
+    expect(result.stderr).not.toMatch(/^\s+at .*node:internal/m);
+  });
+});
