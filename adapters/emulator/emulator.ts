@@ -37,6 +37,9 @@ export interface EmulatorOptions {
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/[^/]+\/invocations(\?.*)?$/;
 
+/** How an invocation ended, for the invoke endpoint's answer. */
+type InvokedResult = InvokeResult & { requestId: string; timedOut: () => boolean };
+
 /**
  * A local Lambda: the Runtime API, the RIE's invoke endpoint (`POST /2015-03-31/functions/function/
  * invocations`) and the function's runtime as a child process in Lambda mode, started at once and again
@@ -106,51 +109,86 @@ export async function startEmulator(options: EmulatorOptions) {
       if (runtime === current) runtime = undefined;
       api.dropWaiters();
       const status = signal ? `signal: ${signal}` : `exit status ${code}`;
-      for (const pending of api.inflight()) {
-        api.abandon(pending.requestId, {
-          kind: 'exit',
-          message: `RequestId: ${pending.requestId} Error: Runtime exited with error: ${status}`,
-        });
-      }
+      const exited = (requestId: string) => ({
+        kind: 'exit' as const,
+        message: `RequestId: ${requestId} Error: Runtime exited with error: ${status}`,
+      });
+      for (const pending of api.inflight()) api.abandon(pending.requestId, exited(pending.requestId));
+      // Died in init: with the error it posted, or without a word (process.exit at the module's top). The
+      // invocations waiting for it fail now; the next invoke starts a new runtime, as Lambda retries init.
+      const diedInInit = current.initMs === undefined;
       const failed = initError;
       for (const pending of api.queued()) {
         if (failed) api.abandon(pending.requestId, { kind: 'init-error', ...failed });
+        else if (diedInInit) api.abandon(pending.requestId, exited(pending.requestId));
       }
-      if (!closing && !failed && api.queued().length > 0) spawnRuntime();
+      if (!closing && api.queued().length > 0) spawnRuntime();
     });
   };
 
-  const invoke = async (body: Buffer, headers: Record<string, string>): Promise<InvokeResult> => {
+  /**
+   * One invocation. Its time starts when a runtime takes it, as on Lambda (waiting behind another one is
+   * not the function's time), and a timeout kills the runtime that took it. While it waits, a runtime that
+   * has not finished its init by the same timeout is killed. A streamed response stays timed until it ends.
+   */
+  const invoke = async (body: Buffer, headers: Record<string, string>): Promise<InvokedResult> => {
     if (!runtime) spawnRuntime();
-    const started = performance.now();
-    const current = runtime!;
     let pending: PendingInvoke | undefined;
-    const result = await new Promise<InvokeResult>((settle) => {
-      pending = api.enqueue(body, Date.now() + timeout * 1000, headers, settle);
-      options.report?.(`START RequestId: ${pending.requestId} Version: ${env.AWS_LAMBDA_FUNCTION_VERSION}`);
-      const timer = setTimeout(() => {
-        api.abandon(pending!.requestId, { kind: 'timeout' });
-        // Lambda resets the environment after a timeout: the handler may still be running.
-        current.child.kill('SIGKILL');
-      }, timeout * 1000);
+    let owner: typeof runtime;
+    let started = performance.now();
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (onTimeout: () => void) => {
+      clearTimeout(timer);
+      timer = setTimeout(onTimeout, timeout * 1000);
       timer.unref();
+    };
+    const result = await new Promise<InvokeResult>((settle) => {
+      // Still waiting after the function's timeout: for an init that hangs (its runtime is killed), or
+      // behind invocations that each have their own timer (it waits on). Armed first: handing the
+      // invocation out, which may happen at once, replaces it with the function's own timer.
+      const waiting = () =>
+        arm(() => {
+          if (runtime?.initMs !== undefined) return waiting();
+          api.abandon(pending!.requestId, { kind: 'timeout' });
+          runtime?.child.kill('SIGKILL');
+        });
+      waiting();
+      pending = api.enqueue(body, timeout * 1000, headers, settle, () => {
+        owner = runtime;
+        started = performance.now();
+        arm(() => {
+          timedOut = true;
+          api.abandon(pending!.requestId, { kind: 'timeout' });
+          // Lambda resets the environment after a timeout: the handler may still be running.
+          owner?.child.kill('SIGKILL');
+        });
+      });
+      options.report?.(`START RequestId: ${pending.requestId} Version: ${env.AWS_LAMBDA_FUNCTION_VERSION}`);
       const original = pending.settle;
       pending.settle = (outcome) => {
-        clearTimeout(timer);
+        if (outcome.kind === 'stream') outcome.response.once('close', () => clearTimeout(timer));
+        else clearTimeout(timer);
         original(outcome);
       };
     });
-    const duration = Math.min(performance.now() - started, timeout * 1000);
-    const init =
-      current.reported || current.initMs === undefined
-        ? ''
-        : `Init Duration: ${current.initMs.toFixed(2)} ms\t`;
-    current.reported = true;
-    options.report?.(`END RequestId: ${pending!.requestId}`);
-    options.report?.(
-      `REPORT RequestId: ${pending!.requestId}\t${init}Duration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE} MB\tMax Memory Used: ${env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE} MB\t`,
-    );
-    return Object.assign(result, { requestId: pending!.requestId });
+    const requestId = pending!.requestId;
+    const current = owner;
+    const report = () => {
+      const duration = Math.min(performance.now() - started, timeout * 1000);
+      const init =
+        !current || current.reported || current.initMs === undefined
+          ? ''
+          : `Init Duration: ${current.initMs.toFixed(2)} ms\t`;
+      if (current) current.reported = true;
+      options.report?.(`END RequestId: ${requestId}`);
+      options.report?.(
+        `REPORT RequestId: ${requestId}\t${init}Duration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.ceil(duration)} ms\tMemory Size: ${env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE} MB\tMax Memory Used: ${env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE} MB\t`,
+      );
+    };
+    if (result.kind === 'stream') result.response.once('close', report);
+    else report();
+    return Object.assign(result, { requestId, timedOut: () => timedOut });
   };
 
   const server = http.createServer((req, res) => {
@@ -184,7 +222,7 @@ export async function startEmulator(options: EmulatorOptions) {
           });
         }
         const result = await invoke(body.length === 0 ? Buffer.from('{}') : body, headers);
-        respond(res, result as InvokeResult & { requestId: string }, timeout);
+        respond(res, result, timeout);
       },
       () => res.destroy(),
     );
@@ -246,16 +284,16 @@ function invokeHeaders(req: http.IncomingMessage, arn: string): Record<string, s
   return headers;
 }
 
-function respond(
-  res: http.ServerResponse,
-  result: InvokeResult & { requestId: string },
-  timeout: number,
-): void {
+function respond(res: http.ServerResponse, result: InvokedResult, timeout: number): void {
   if (result.kind === 'response') {
     res.writeHead(200, { 'content-type': result.contentType, 'content-length': result.body.length });
     res.end(result.body);
   } else if (result.kind === 'stream') {
-    pipeStream(res, result.response, result.contentType);
+    pipeStream(res, result.response, result.contentType, () =>
+      result.timedOut()
+        ? functionErrorBody({ kind: 'timeout', requestId: result.requestId }, timeout)
+        : undefined,
+    );
   } else {
     const body = functionErrorBody(result, timeout);
     res.writeHead(200, {
@@ -293,22 +331,38 @@ function functionErrorBody(
   }
 }
 
-/** A streamed response goes through as it comes, its error trailers included. */
-function pipeStream(res: http.ServerResponse, from: http.IncomingMessage, contentType: string): void {
+/**
+ * A streamed response goes through as it comes, its error trailers included. One the runtime never
+ * finishes ends when the invocation times out, with `Sandbox.Timedout` in the trailers; one cut off
+ * otherwise (the runtime died) is cut off for the caller too.
+ */
+function pipeStream(
+  res: http.ServerResponse,
+  from: http.IncomingMessage,
+  contentType: string,
+  timedOut: () => Buffer | undefined,
+): void {
   res.writeHead(200, {
     'content-type': contentType,
     'transfer-encoding': 'chunked',
     trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
   });
   from.pipe(res, { end: false });
+  const trailers = (errorType: string, body: string) =>
+    res.addTrailers({
+      'Lambda-Runtime-Function-Error-Type': errorType,
+      'Lambda-Runtime-Function-Error-Body': body,
+    });
   from.on('end', () => {
     const errorType = from.trailers['lambda-runtime-function-error-type'];
-    if (errorType) {
-      res.addTrailers({
-        'Lambda-Runtime-Function-Error-Type': errorType,
-        'Lambda-Runtime-Function-Error-Body': from.trailers['lambda-runtime-function-error-body'] ?? '',
-      });
-    }
+    if (errorType) trailers(errorType, from.trailers['lambda-runtime-function-error-body'] ?? '');
+    res.end();
+  });
+  from.on('close', () => {
+    if (from.complete || res.writableEnded) return;
+    const timeout = timedOut();
+    if (!timeout) return void res.destroy();
+    trailers('Sandbox.Timedout', timeout.toString('base64'));
     res.end();
   });
 }

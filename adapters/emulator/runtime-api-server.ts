@@ -19,9 +19,14 @@ export interface PendingInvoke {
   requestId: string;
   invocationId: string;
   event: Buffer;
-  deadlineMs: number;
+  /** The function's time, which starts when a runtime takes the invocation. */
+  timeoutMs: number;
+  /** Set when the invocation is handed out: `Lambda-Runtime-Deadline-Ms`. */
+  deadlineMs?: number;
   headers: Record<string, string>;
   settle(result: InvokeResult): void;
+  /** Told when a runtime takes it (the emulator starts its timer there). */
+  onDispatch?: () => void;
 }
 
 export interface RuntimeApiServerOptions {
@@ -62,6 +67,8 @@ export async function startRuntimeApiServer(options: RuntimeApiServerOptions = {
       if (waiter.destroyed) continue;
       const pending = queue.shift()!;
       inflight.set(pending.requestId, pending);
+      pending.deadlineMs = Date.now() + pending.timeoutMs;
+      pending.onDispatch?.();
       waiter.writeHead(200, {
         'content-type': 'application/json',
         'lambda-runtime-aws-request-id': pending.requestId,
@@ -175,17 +182,19 @@ export async function startRuntimeApiServer(options: RuntimeApiServerOptions = {
     /** Queues an invocation; `settle` is called once with how it ended. */
     enqueue(
       event: Buffer,
-      deadlineMs: number,
+      timeoutMs: number,
       headers: Record<string, string>,
       settle: PendingInvoke['settle'],
+      onDispatch?: () => void,
     ) {
       const pending: PendingInvoke = {
         requestId: randomUUID(),
         invocationId: randomUUID(),
         event,
-        deadlineMs,
+        timeoutMs,
         headers,
         settle,
+        ...(onDispatch ? { onDispatch } : {}),
       };
       queue.push(pending);
       dispatch();

@@ -91,6 +91,35 @@ describe('justfn emulate: results and errors as Lambda answers them', () => {
     expect(JSON.parse((await invoke('{"ms":10}')).text)).toEqual({ slept: 10, aborted: false });
   });
 
+  it("time waiting behind another invocation is not the function's time; a timeout kills its own runtime", async () => {
+    const { invoke } = await emulate('kinds/index.sleep', { timeout: 1 });
+    const [first, second] = await Promise.all([invoke('{"ms":600}'), invoke('{"ms":600}')]);
+    expect([JSON.parse(first.text), JSON.parse(second.text)]).toEqual([
+      { slept: 600, aborted: false },
+      { slept: 600, aborted: false },
+    ]);
+    // Two that time out, one queued behind the other: each kills the runtime running it, and the third,
+    // queued behind both, runs on a fresh one.
+    const [a, b, c] = await Promise.all([invoke('{"ms":5000}'), invoke('{"ms":5000}'), invoke('{"ms":10}')]);
+    expect([JSON.parse(a.text).errorType, JSON.parse(b.text).errorType]).toEqual([
+      'Sandbox.Timedout',
+      'Sandbox.Timedout',
+    ]);
+    expect(JSON.parse(c.text)).toEqual({ slept: 10, aborted: false });
+  });
+
+  it('a runtime that exits in init without a word answers Runtime.ExitError at once, and is not respawned', async () => {
+    const { invoke, emulator } = await emulate('init-exit/index.handler', { timeout: 30 });
+    const reply = await invoke('{}');
+    expect(JSON.parse(reply.text)).toMatchObject({
+      errorType: 'Runtime.ExitError',
+      errorMessage: expect.stringMatching(/Runtime exited with error: exit status 3$/),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(emulator.runtimePid()).toBeUndefined();
+    expect(JSON.parse((await invoke('{}')).text).errorType).toBe('Runtime.ExitError');
+  });
+
   it('passes X-Amz-Client-Context (base64), X-Amzn-Trace-Id and X-Amz-Tenant-Id to the context', async () => {
     const { invoke } = await emulate('kinds/index.contextFields', {
       functionName: 'emulated',
@@ -181,6 +210,18 @@ describe('justfn emulate: streaming', () => {
       '',
       'application/octet-stream',
     ]);
+  });
+
+  it('a stream the handler never ends times out: what was written, then Sandbox.Timedout in the trailers', async () => {
+    const { invoke } = await emulate('kinds/index.streamHangs', { timeout: 1 });
+    const reply = await invoke('{}');
+    expect(reply.text).toBe('first bytes');
+    expect(reply.trailers['lambda-runtime-function-error-type']).toBe('Sandbox.Timedout');
+    const body = JSON.parse(
+      Buffer.from(String(reply.trailers['lambda-runtime-function-error-body']), 'base64').toString(),
+    );
+    expect(body.errorMessage).toMatch(/Task timed out after 1.00 seconds$/);
+    expect((await invoke('{"end":true}')).text).toBe('first bytes');
   });
 
   it('an error mid-stream arrives in the trailers', async () => {
