@@ -49,7 +49,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: options.maxBody,
     // Node checks both timeouts every `connectionsCheckingInterval` (30 s by default), which let a client
     // trickling its headers hold a connection for up to 40 s: checked every second, 10 s means 10 s.
-    // Node refuses a headers timeout longer than the request timeout.
+    // Node refuses a headers timeout longer than the request timeout. Node answers an HTTP/1.1 request
+    // without Host with a bare 400 of its own: `handle` refuses it, in JSON.
     http: {
       requireHostHeader: false,
       maxHeaderSize: MAX_HEADER_SIZE,
@@ -66,7 +67,6 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     genReqId: newRequestId,
     requestIdHeader: false,
     clientErrorHandler: (error, socket) => answerClientError(error, socket, metrics),
-    // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; `handle` answers it in JSON.
     // A path whose percent-encoding does not decode is still the function's (API Gateway passes it on).
     frameworkErrors: (error, request, reply) =>
       error.code === 'FST_ERR_BAD_URL' ? route(request, reply) : answerRequestError(error, request, reply),
