@@ -3,10 +3,10 @@ import { cleanEnv, handlers, spawnCaptured } from '../helpers/process.js';
 
 // `justfn invoke`: one invocation, the result (or the error payload) on stdout, the log on stderr, and
 // the exit code a script can test.
-async function invoke(handler: string) {
+async function invoke(handler: string, env: Record<string, string> = {}) {
   const run = spawnCaptured(
     ['node', 'bin/justfn.cjs', 'invoke', handler],
-    cleanEnv({ LAMBDA_TASK_ROOT: handlers }),
+    cleanEnv({ LAMBDA_TASK_ROOT: handlers, ...env }),
   );
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
@@ -34,5 +34,17 @@ describe('justfn invoke', () => {
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ errorType, errorMessage });
     expect(result.stderr).not.toMatch(/^\s+at .*node:internal/m);
+  });
+
+  it("ES-module syntax in a CommonJS package's .js loads as Node detects it, and not with Lambda's flags", async () => {
+    expect(await invoke('esm-in-js/index.handler')).toMatchObject({ code: 0, stdout: '"esm in .js"\n' });
+    const asOnLambda = await invoke('esm-in-js/index.handler', {
+      NODE_OPTIONS: '--no-experimental-detect-module --no-experimental-require-module',
+    });
+    expect(asOnLambda.code).toBe(1);
+    expect(JSON.parse(asOnLambda.stdout)).toMatchObject({
+      errorType: 'Runtime.UserCodeSyntaxError',
+      errorMessage: "SyntaxError: Unexpected token 'export'",
+    });
   });
 });
