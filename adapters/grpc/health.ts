@@ -17,30 +17,61 @@ const STATUS_NUMBER: Record<ServingStatus | 'SERVICE_UNKNOWN', number> = {
   SERVICE_UNKNOWN: 3,
 };
 
-function decodeRequest(bytes: Buffer): { service: string } {
+interface HealthRequest {
+  service: string;
+  /** The bytes are not a HealthCheckRequest: answered INVALID_ARGUMENT. */
+  malformed?: true;
+}
+
+/**
+ * A HealthCheckRequest from anyone who can reach the port: every length is checked against the bytes
+ * (a varint is at most 10 bytes, read without 32-bit shifts that turn negative), unknown fields of every
+ * wire type are skipped, and whatever does not decode is `malformed` rather than a throw.
+ */
+function decodeRequest(bytes: Buffer): HealthRequest {
+  const malformed: HealthRequest = { service: '', malformed: true };
   let offset = 0;
   let service = '';
   while (offset < bytes.length) {
-    const tag = bytes[offset++]!;
-    const [length, next] = readVarint(bytes, offset);
-    offset = next;
-    if (tag === 0x0a) service = bytes.toString('utf8', offset, offset + length);
-    if ((tag & 7) === 2) offset += length;
+    const tag = readVarint(bytes, offset);
+    if (!tag) return malformed;
+    offset = tag.next;
+    const wireType = tag.value % 8;
+    if (wireType === 0) {
+      const skipped = readVarint(bytes, offset);
+      if (!skipped) return malformed;
+      offset = skipped.next;
+    } else if (wireType === 1 || wireType === 5) {
+      offset += wireType === 1 ? 8 : 4;
+    } else if (wireType === 2) {
+      const length = readVarint(bytes, offset);
+      if (!length || length.next + length.value > bytes.length) return malformed;
+      if (tag.value === 0x0a) service = bytes.toString('utf8', length.next, length.next + length.value);
+      offset = length.next + length.value;
+    } else {
+      return malformed;
+    }
   }
-  return { service };
+  return offset === bytes.length ? { service } : malformed;
 }
 
-function readVarint(bytes: Buffer, start: number): [number, number] {
+function readVarint(bytes: Buffer, start: number): { value: number; next: number } | undefined {
   let value = 0;
-  let shift = 0;
-  let offset = start;
-  for (;;) {
-    const byte = bytes[offset++] ?? 0;
-    value |= (byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0 || offset >= bytes.length) return [value, offset];
-    shift += 7;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    const byte = bytes[start + i];
+    if (byte === undefined) return undefined;
+    value += (byte & 0x7f) * scale;
+    scale *= 128;
+    if ((byte & 0x80) === 0) return { value, next: start + i + 1 };
   }
+  return undefined;
 }
+
+const invalid = (method: string) => ({
+  code: status.INVALID_ARGUMENT,
+  details: `grpc.health.v1.Health/${method}: the request is not a HealthCheckRequest`,
+});
 
 const encodeResponse = (response: { status: number }) => Buffer.from([0x08, response.status]);
 
@@ -78,18 +109,20 @@ const definition: ServiceDefinition = {
  */
 export function createHealthService(service: string) {
   let current: ServingStatus = 'NOT_SERVING';
-  const watchers = new Set<ServerWritableStream<{ service: string }, { status: number }>>();
+  const watchers = new Set<ServerWritableStream<HealthRequest, { status: number }>>();
   const known = (name: string) => name === '' || name === service;
   return {
     definition,
     implementation: {
-      Check(call: ServerUnaryCall<{ service: string }, unknown>, callback: sendUnaryData<unknown>) {
+      Check(call: ServerUnaryCall<HealthRequest, unknown>, callback: sendUnaryData<unknown>) {
+        if (call.request.malformed) return callback(invalid('Check'));
         if (!known(call.request.service)) {
           return callback({ code: status.NOT_FOUND, details: `unknown service '${call.request.service}'` });
         }
         callback(null, { status: STATUS_NUMBER[current] });
       },
-      Watch(call: ServerWritableStream<{ service: string }, { status: number }>) {
+      Watch(call: ServerWritableStream<HealthRequest, { status: number }>) {
+        if (call.request.malformed) return void call.emit('error', invalid('Watch'));
         if (!known(call.request.service)) {
           call.write({ status: STATUS_NUMBER.SERVICE_UNKNOWN });
           return;

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGrpcRuntime } from '../helpers/grpc-runtime.js';
+import { healthCheck, startGrpcRuntime } from '../helpers/grpc-runtime.js';
 import { CANARY, family, runs, secretEnv } from './hostile.js';
 
 // Issue 6, point 4, in gRPC mode: request messages that do not decode, messages over the limit, huge
@@ -19,11 +19,15 @@ afterAll(async () => {
   await runtime.stop();
 });
 
-/** One SayHello with these bytes as the request message: the status code and details. */
-function call(bytes: Buffer, metadata = new grpc.Metadata()): Promise<{ code: number; details: string }> {
+/** One SayHello (or another method) with these bytes as the request message: the status code and details. */
+function call(
+  bytes: Buffer,
+  metadata = new grpc.Metadata(),
+  method = '/greet.v1.Greeter/SayHello',
+): Promise<{ code: number; details: string }> {
   return new Promise((resolve) =>
     client.makeUnaryRequest(
-      '/greet.v1.Greeter/SayHello',
+      method,
       (b: Buffer) => b,
       (b: Buffer) => b,
       bytes,
@@ -70,6 +74,33 @@ describe('gRPC mode: hostile request messages', () => {
     const { code, details } = await call(bytes);
     expect({ code, details }).toMatchObject({ code: expected });
     expectNoLeak(details);
+  });
+
+  // The health service decodes its one-field request by hand; anyone who can reach the port can call it.
+  const health = (bytes: Buffer) => call(bytes, new grpc.Metadata(), '/grpc.health.v1.Health/Check');
+  it.each([
+    ['a length varint that decodes to a negative number', Buffer.from([0x0a, 0xfa, 0xff, 0xff, 0xff, 0x0f])],
+    ['a length past the end', Buffer.from([0x0a, 0x05, 0x61])],
+    ['a varint that never ends', Buffer.from([0x08, 0xff, 0xff])],
+    ['an invalid wire type', Buffer.from([0x0f])],
+  ])('Health/Check with %s: INVALID_ARGUMENT, and the health service answers on', async (_name, bytes) => {
+    tried.tried();
+    expect(await health(bytes)).toEqual({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'grpc.health.v1.Health/Check: the request is not a HealthCheckRequest',
+    });
+    expect(await healthCheck(runtime.port)).toBe('SERVING');
+  });
+
+  it('Health/Check with random bytes: an answer every time (OK, NOT_FOUND or INVALID_ARGUMENT)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 32 }), async (bytes) => {
+        tried.tried();
+        const { code } = await health(Buffer.from(bytes));
+        expect([grpc.status.OK, grpc.status.NOT_FOUND, grpc.status.INVALID_ARGUMENT]).toContain(code);
+      }),
+      { numRuns: runs(100) },
+    );
   });
 
   it('metadata of 16 KiB is served', async () => {
