@@ -75,6 +75,17 @@ export function invokeThen(
     end(failure(error, { timedOut: true }));
   };
   let settle = end;
+  if (options.enforceDeadline && budget === 0) {
+    // Its deadline passed while it waited for a slot: the caller has its answer (or is gone), so the
+    // handler must not run and do what the caller was told did not happen.
+    const error = new JustfnError(
+      'TIMEOUT',
+      'Task timed out before it started: its deadline passed while it waited',
+    );
+    abortContext(context, error);
+    end(failure(error, { timedOut: true }));
+    return;
+  }
   if (options.enforceDeadline) {
     cancelDeadline = deadlines.watch(budget, timeOut);
     // A handler that blocked the event loop past its deadline still missed it, and so did one that

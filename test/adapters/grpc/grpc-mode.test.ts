@@ -41,6 +41,18 @@ describe('gRPC mode: each call is an invocation', () => {
     await runtime.process.waitForOutput('slow done, aborted: true');
   });
 
+  it('a call whose deadline passes while it waits for a slot is never run', async () => {
+    const runtime = await serve({ JUSTFN_CONCURRENCY: '1' });
+    const first = runtime.unary('Slow', { ms: 1200 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const late = await runtime.unary('SayHello', { name: 'late' }, { deadline: Date.now() + 300 });
+    expect(late.error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect((await first).value?.message).toBe('slept 1200');
+    await runtime.process.waitForOutput('Task timed out before it started');
+    expect(runtime.logs().filter((l) => String(l.msg).startsWith('hello late'))).toEqual([]);
+    expect((await runtime.unary('SayHello', { name: 'next' })).value?.message).toBe('hello, next');
+  });
+
   it('methods the handler lacks, and client streaming, answer UNIMPLEMENTED', async () => {
     const runtime = await serve();
     expect((await runtime.unary('NotImplemented', { name: 'x' })).error?.code).toBe(
