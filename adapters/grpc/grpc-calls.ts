@@ -63,7 +63,25 @@ export function createGrpcCalls(
   return calls;
 }
 
-type Answer = (outcome: Outcome, requestId: string, options: GrpcCallOptions) => void | Promise<void>;
+/**
+ * Writes an outcome as the call's answer. What fails only then (a unary value that is no message, a
+ * stream that throws, outlives its deadline or is cancelled) is reported through `failed`.
+ */
+type Answer = (
+  outcome: Outcome,
+  requestId: string,
+  options: GrpcCallOptions,
+  failed?: (failure: LateFailure) => void,
+  deadlineMs?: number,
+) => void | Promise<void>;
+
+interface LateFailure {
+  thrown: unknown;
+  /** The stream outlived the call's deadline. */
+  timedOut?: boolean;
+  /** The client went away: nothing to log, but the stream was not a success. */
+  cancelled?: boolean;
+}
 
 function serve(
   method: string,
@@ -96,29 +114,29 @@ function serve(
     metadata: call.metadata.getMap(),
   };
   let answered = false;
+  const logFailure = (errorType: string, thrown: unknown, error: unknown) =>
+    options.scope.run(info, () =>
+      options.log.error(
+        { requestId, method, errorType, ...(thrown instanceof Error ? { err: thrown } : { error }) },
+        'Invoke Error',
+      ),
+    );
   const invocation: QueuedInvocation = {
     event,
     info,
     respond: (outcome) => {
       if (answered) return;
       answered = true;
-      const label = outcome.ok ? 'success' : outcome.timedOut ? 'timeout' : 'error';
-      if (!outcome.ok) {
-        options.scope.run(info, () =>
-          options.log.error(
-            {
-              requestId,
-              method,
-              errorType: outcome.error.errorType,
-              ...(outcome.thrown instanceof Error ? { err: outcome.thrown } : { error: outcome.error }),
-            },
-            'Invoke Error',
-          ),
-        );
-      }
+      let label = outcome.ok ? 'success' : outcome.timedOut ? 'timeout' : 'error';
+      if (!outcome.ok) logFailure(outcome.error.errorType, outcome.thrown, outcome.error);
+      const failed = ({ thrown, timedOut, cancelled }: LateFailure) => {
+        label = timedOut ? 'timeout' : 'error';
+        if (!cancelled)
+          logFailure(timedOut ? 'Runtime.Timeout' : 'Error', thrown, { errorMessage: safeString(thrown) });
+      };
       const count = () => options.metrics.invocation('grpc', label, (Date.now() - receivedAt) / 1000, method);
       // A unary answer is written at once; a stream's takes as long as the handler keeps yielding.
-      const answering = answer(outcome, requestId, options);
+      const answering = answer(outcome, requestId, options, failed, info.deadlineMs);
       if (!answering) return count();
       return answering.then(count);
     },
@@ -145,9 +163,10 @@ function trailer(requestId: string): Metadata {
 }
 
 function unaryTo(callback: sendUnaryData<unknown>): Answer {
-  return (outcome, requestId, options) => {
+  return (outcome, requestId, options, failed) => {
     if (!outcome.ok) return callback(toStatus(outcome, options.exposeErrors, requestId));
     if (typeof outcome.value !== 'object' || outcome.value === null) {
+      failed?.({ thrown: new Error(`the handler returned ${describe(outcome.value)}, not a message`) });
       return callback({
         code: status.INTERNAL,
         details: 'the handler returned no message',
@@ -158,29 +177,75 @@ function unaryTo(callback: sendUnaryData<unknown>): Answer {
   };
 }
 
-/** A server-streaming method: the handler returns an (async) iterable, an async generator most simply. */
+const describe = (value: unknown) => (value === null ? 'null' : typeof value);
+
+/**
+ * A server-streaming method: the handler returns an (async) iterable, an async generator most simply.
+ * The call's deadline (capped by `JUSTFN_TIMEOUT`) covers the whole stream, not only the handler's
+ * return: past it the iterator is closed and the call ends `DEADLINE_EXCEEDED`; a cancelled call closes it
+ * too, and waiting for a slow reader ends with the call, so the invocation's slot is always given back.
+ */
 function streamTo(call: ServerWritableStream<unknown, unknown>): Answer {
-  return async (outcome, requestId, options) => {
+  return async (outcome, requestId, options, failed, deadlineMs = Number.POSITIVE_INFINITY) => {
     if (!outcome.ok) {
       call.emit('error', toStatus(outcome, options.exposeErrors, requestId));
       return;
     }
     const messages = outcome.value as AsyncIterable<unknown> | Iterable<unknown> | null | undefined;
+    const iterator =
+      messages === null || messages === undefined
+        ? undefined
+        : Symbol.asyncIterator in messages
+          ? messages[Symbol.asyncIterator]()
+          : messages[Symbol.iterator]();
+    let timer: NodeJS.Timeout | undefined;
+    let onGone: (() => void) | undefined;
+    let stopped: 'deadline' | 'cancelled' | undefined;
+    const stop = new Promise<void>((resolve) => {
+      const halt = (why: 'deadline' | 'cancelled') => () => {
+        stopped ??= why;
+        resolve();
+      };
+      timer = setTimeout(halt('deadline'), Math.max(deadlineMs - Date.now(), 0));
+      onGone = halt('cancelled');
+      call.once('cancelled', onGone);
+      call.once('close', onGone);
+    });
     try {
-      if (messages !== null && messages !== undefined) {
-        for await (const message of messages) {
-          if (call.cancelled) break;
-          if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+      while (iterator) {
+        const next = await Promise.race([iterator.next(), stop]);
+        // Checked on the clock too: an iterable that never waits would starve the timer.
+        if (!stopped && Date.now() >= deadlineMs) stopped = 'deadline';
+        if (call.cancelled) stopped ??= 'cancelled';
+        if (stopped) {
+          void Promise.resolve(iterator.return?.()).catch(() => {});
+          if (stopped === 'cancelled') return failed?.({ thrown: undefined, cancelled: true });
+          failed?.({ thrown: new Error('the stream was still running at its deadline'), timedOut: true });
+          call.emit('error', {
+            code: status.DEADLINE_EXCEEDED,
+            details: 'Deadline exceeded',
+            metadata: trailer(requestId),
+          });
+          return;
         }
+        if (!next || next.done) break;
+        if (!call.write(next.value)) await Promise.race([new Promise((r) => call.once('drain', r)), stop]);
       }
       call.end(trailer(requestId));
     } catch (error) {
-      const failed = {
+      failed?.({ thrown: error });
+      const failure = {
         ok: false as const,
         error: { errorType: 'Error', errorMessage: safeString(error), trace: [] },
         thrown: error,
       };
-      call.emit('error', toStatus(failed, options.exposeErrors, requestId));
+      call.emit('error', toStatus(failure, options.exposeErrors, requestId));
+    } finally {
+      clearTimeout(timer);
+      if (onGone) {
+        call.off('cancelled', onGone);
+        call.off('close', onGone);
+      }
     }
   };
 }

@@ -79,6 +79,69 @@ describe('gRPC mode: each call is an invocation', () => {
     expect(got).toEqual([1, 2, 3, 4]);
   });
 
+  /** Count as a stream: what arrived, and how the call ended. */
+  const count = (
+    runtime: Awaited<ReturnType<typeof serve>>,
+    request: object,
+    options: grpc.CallOptions = {},
+  ) => {
+    const call = (runtime.client.Count as Function).call(
+      runtime.client,
+      request,
+      options,
+    ) as grpc.ClientReadableStream<{
+      n: number;
+    }>;
+    const got: number[] = [];
+    call.on('data', (reply) => got.push(reply.n));
+    return {
+      call,
+      got,
+      ended: new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve)).then((s) => {
+        call.on('error', () => {});
+        return s;
+      }),
+    };
+  };
+
+  it('a stream is held to the deadline too: DEADLINE_EXCEEDED, the iterator closed, the slot given back', async () => {
+    const runtime = await serve({ JUSTFN_TIMEOUT: '1', JUSTFN_CONCURRENCY: '1' });
+    const stream = count(runtime, { to: 10, ms: 400 });
+    stream.call.on('error', () => {});
+    const ended = await stream.ended;
+    expect(ended.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(stream.got).toEqual([1, 2]);
+    await runtime.process.waitForOutput('count closed');
+    expect((await runtime.unary('SayHello', { name: 'after' })).value?.message).toBe('hello, after');
+  });
+
+  it('a cancelled stream closes its iterator and gives its slot back', async () => {
+    const runtime = await serve({ JUSTFN_CONCURRENCY: '1' });
+    const stream = count(runtime, { to: 1000, ms: 50 });
+    stream.call.on('error', () => {});
+    await new Promise((resolve) => stream.call.once('data', resolve));
+    stream.call.cancel();
+    await runtime.process.waitForOutput('count closed');
+    expect((await runtime.unary('SayHello', { name: 'after' })).value?.message).toBe('hello, after');
+  });
+
+  it('failures after the handler returned are logged and counted as errors', async () => {
+    const runtime = await serve();
+    const nothing = await runtime.unary('Fail', { how: 'nothing' });
+    expect([nothing.error?.code, nothing.error?.details]).toEqual([
+      grpc.status.INTERNAL,
+      'the handler returned no message',
+    ]);
+    const stream = count(runtime, { to: 2, after: 'throw' });
+    stream.call.on('error', () => {});
+    expect((await stream.ended).code).toBe(grpc.status.INTERNAL);
+    const errors = runtime.logs().filter((l) => l.msg === 'Invoke Error');
+    expect(errors.map((l) => (l.err as { message: string }).message)).toEqual([
+      'the handler returned null, not a message',
+      'failed after the last message',
+    ]);
+  });
+
   it('one function can serve every method, with the call metadata', async () => {
     const runtime = await serve({ _HANDLER: 'index.oneFunction' });
     const metadata = new grpc.Metadata();
