@@ -116,7 +116,7 @@ export async function startGrpc(
     },
     `justfn is serving gRPC ${grpcConfig.service} (${handler.name}) on ${options.host}:${port}`,
   );
-  const closeMetrics = serveMetrics(options, service, registry, source, metrics, log);
+  const closeMetrics = serveMetrics(options, service, registry, source, metrics, log, resources.readyAt);
   let closed: Promise<void> = Promise.resolve();
 
   drainOnSignals({

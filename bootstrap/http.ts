@@ -115,7 +115,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     },
     `justfn is serving ${handler.name} on ${options.host}:${port}`,
   );
-  const closeMetrics = serveMetrics(options, service, registry, source, metrics, log);
+  const closeMetrics = serveMetrics(options, service, registry, source, metrics, log, resources.readyAt);
 
   drainOnSignals({
     log,

@@ -60,12 +60,24 @@ export async function openInBackground(
 ) {
   const stop = new AbortController();
   const registry = await createRegistry(service, log);
+  // When every resource was first open: the end of init, for the metrics.
+  let readyAt: number | undefined;
+  const noteReady = (health: RegistryHealth) => {
+    if (readyAt === undefined && health.ready) readyAt = process.uptime();
+  };
+  noteReady(registry.health());
   let failed: () => void = () => {};
   const fatal = new Promise<void>((resolve) => {
     failed = resolve;
   });
   const opened = registry
-    .openWithRetry({ signal: stop.signal, ...(onState && { onState }) })
+    .openWithRetry({
+      signal: stop.signal,
+      onState: (health) => {
+        noteReady(health);
+        onState?.(health);
+      },
+    })
     .catch((error: unknown) => {
       log.fatal({ err: error }, 'a resource cannot be opened, and retrying will not help: exiting');
       failed();
@@ -85,6 +97,8 @@ export async function openInBackground(
   schedule();
   return {
     registry,
+    /** Seconds from process start to every resource open, once they are. */
+    readyAt: () => readyAt,
     /** Resolves if a resource failed for good. */
     fatal,
     /** After the drain: stop retrying, then close in reverse order. */
@@ -147,9 +161,15 @@ export function serveMetrics(
   source: QueueSource<QueuedInvocation>,
   recorded: RecordedMetrics,
   log: RuntimeLog,
+  resourcesReadyAt: () => number | undefined,
 ): () => Promise<void> {
   if (options.metricsPort === 0) return async () => {};
-  const initSeconds = process.uptime();
+  // Ready to serve: listening (now) with every resource open; until then there is no init duration.
+  const listenedAt = process.uptime();
+  const initSeconds = () => {
+    const readyAt = resourcesReadyAt();
+    return readyAt === undefined ? undefined : Math.max(readyAt, listenedAt);
+  };
   let loading: Promise<Registry> | undefined;
   const load = () => {
     loading ??= import('../runtime/metrics.js').then(({ createMetrics }) => {

@@ -16,11 +16,15 @@ export interface MetricsGauges {
  *
  * @example
  * const recorded = createMetricsRecorder();
- * const { registry } = createMetrics({ inFlight: source.running, queued: source.queued }, 0.08, recorded);
+ * const { registry } = createMetrics({ inFlight: source.running, queued: source.queued }, () => 0.08, recorded);
  * recorded.invocation('apigw-v2', 'success', 0.004);
  * response.end(await registry.metrics());
  */
-export function createMetrics(gauges: MetricsGauges, initSeconds: number, recorded: RecordedMetrics) {
+export function createMetrics(
+  gauges: MetricsGauges,
+  initSeconds: () => number | undefined,
+  recorded: RecordedMetrics,
+) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   registry.registerMetric(
@@ -63,16 +67,27 @@ export function createMetrics(gauges: MetricsGauges, initSeconds: number, record
       this.set(gauges.queued());
     },
   });
+  // Both stay 0 until the process is ready (handler loaded, listening, every resource open).
   new client.Gauge({
     name: 'justfn_init_duration_seconds',
-    help: 'Time from process start to ready to serve (handler loaded, resources open).',
+    help: 'Time from process start to ready to serve (handler loaded, resources open); 0 until then.',
     registers: [registry],
-  }).set(initSeconds);
+    collect() {
+      const seconds = initSeconds();
+      if (seconds !== undefined) this.set(seconds);
+    },
+  });
+  let coldStart = false;
   new client.Counter({
     name: 'justfn_cold_starts_total',
     help: 'Cold starts of this process (1 once it is ready).',
     registers: [registry],
-  }).inc();
+    collect() {
+      if (coldStart || initSeconds() === undefined) return;
+      coldStart = true;
+      this.inc();
+    },
+  });
   new client.Gauge({
     name: 'justfn_resource_up',
     help: 'Whether each resource declared in justfn.yaml is open and healthy (1) or not (0).',

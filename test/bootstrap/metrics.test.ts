@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startGrpcRuntime } from '../helpers/grpc-runtime.js';
@@ -67,7 +71,39 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     expect(duration('timeout', '_sum')).toBeGreaterThanOrEqual(1);
     expect(samples.get('justfn_requests_rejected_total{reason="overloaded"}')).toBe(1);
     expect(samples.get('justfn_requests_rejected_total{reason="bad_request"}')).toBe(1);
+    expect(samples.get('justfn_cold_starts_total')).toBe(1);
+    expect(samples.get('justfn_init_duration_seconds')).toBeGreaterThan(0);
   });
+
+  it('init duration and the cold start are counted once the process is ready, not before', async () => {
+    const [metricsPort, originPort] = [await freePort(), await freePort()];
+    const dir = mkdtempSync(path.join(tmpdir(), 'justfn-metrics-'));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(path.join(dir, 'index.mjs'), 'export const handler = async () => ({ statusCode: 200 });\n');
+    writeFileSync(
+      path.join(dir, 'justfn.yaml'),
+      `name: waits\nresources:\n  billing: { kind: http, origin: "http://127.0.0.1:${originPort}" }\n`,
+    );
+    const runtime = await startHttpRuntime('index.handler', {
+      LAMBDA_TASK_ROOT: dir,
+      JUSTFN_METRICS_PORT: String(metricsPort),
+    });
+    stops.push(runtime.stop);
+    await runtime.waitForLog((l) => l.resource === 'billing' && l.level === 'warn');
+    const before = await scrape(metricsPort);
+    expect([
+      before.get('justfn_init_duration_seconds'),
+      before.get('justfn_cold_starts_total'),
+      before.get('justfn_resource_up{resource="billing",kind="http"}'),
+    ]).toEqual([0, 0, 0]);
+    const origin = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => origin.listen(originPort, '127.0.0.1', resolve));
+    stops.push(() => new Promise((resolve) => origin.close(resolve)));
+    await expect.poll(() => status(`${runtime.url}/_/health/ready`), { timeout: 15_000 }).toBe(200);
+    const after = await scrape(metricsPort);
+    expect(after.get('justfn_cold_starts_total')).toBe(1);
+    expect(after.get('justfn_init_duration_seconds')).toBeGreaterThan(0);
+  }, 30_000);
 
   it('gRPC mode counts each call under its method', async () => {
     const metricsPort = await freePort();
