@@ -138,21 +138,25 @@ export async function startEmulator(options: EmulatorOptions) {
     let started = performance.now();
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    const arm = (onTimeout: () => void) => {
+    const arm = (onTimeout: () => void, ms = timeout * 1000) => {
       clearTimeout(timer);
-      timer = setTimeout(onTimeout, timeout * 1000);
+      timer = setTimeout(onTimeout, ms);
       timer.unref();
     };
     const result = await new Promise<InvokeResult>((settle) => {
-      // Still waiting after the function's timeout: for an init that hangs (its runtime is killed), or
-      // behind invocations that each have their own timer (it waits on). Armed first: handing the
+      // Still waiting: behind invocations that each have their own timer (it waits on), or for an init.
+      // A runtime whose init has taken the whole timeout is killed and the invocation answered; a younger
+      // one (respawned after a crash or a timeout) gets the rest of its time. Armed first: handing the
       // invocation out, which may happen at once, replaces it with the function's own timer.
-      const waiting = () =>
+      const waiting = (ms?: number) =>
         arm(() => {
-          if (runtime?.initMs !== undefined) return waiting();
+          const current = runtime;
+          if (current === undefined || current.initMs !== undefined) return waiting();
+          const initFor = performance.now() - current.startedAt;
+          if (initFor < timeout * 1000) return waiting(timeout * 1000 - initFor);
           api.abandon(pending!.requestId, { kind: 'timeout' });
-          runtime?.child.kill('SIGKILL');
-        });
+          current.child.kill('SIGKILL');
+        }, ms);
       waiting();
       pending = api.enqueue(body, timeout * 1000, headers, settle, () => {
         owner = runtime;
