@@ -237,9 +237,4 @@ function functionInfo(options: Options): FunctionInfo {
   };
 }
 
-/**
- * The resources' own lines, in the function's log format: the message, then its fields as JSON. Not
- * `util.format`'s rendering of the object, whose first use (in every init that opens a resource) loads
- * and runs `util.inspect`: ~2.5 ms, measured.
- */
 export { warmLambda } from './warm.js';

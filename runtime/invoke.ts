@@ -68,9 +68,8 @@ export function invokeThen(
     releaseContext(context);
     done(outcome);
   };
-  const timeOut = () => {
-    const seconds = (Math.ceil(budget / 10) / 100).toFixed(2);
-    const error = new JustfnError('TIMEOUT', `Task timed out after ${seconds} seconds`);
+  const timeOut = (message = `Task timed out after ${(Math.ceil(budget / 10) / 100).toFixed(2)} seconds`) => {
+    const error = new JustfnError('TIMEOUT', message);
     abortContext(context, error);
     end(failure(error, { timedOut: true }));
   };
@@ -78,16 +77,11 @@ export function invokeThen(
   if (options.enforceDeadline && budget === 0) {
     // Its deadline passed while it waited for a slot: the caller has its answer (or is gone), so the
     // handler must not run and do what the caller was told did not happen.
-    const error = new JustfnError(
-      'TIMEOUT',
-      'Task timed out before it started: its deadline passed while it waited',
-    );
-    abortContext(context, error);
-    end(failure(error, { timedOut: true }));
+    timeOut('Task timed out before it started: its deadline passed while it waited');
     return;
   }
   if (options.enforceDeadline) {
-    cancelDeadline = deadlines.watch(budget, timeOut);
+    cancelDeadline = deadlines.watch(budget, () => timeOut());
     // A handler that blocked the event loop past its deadline still missed it, and so did one that
     // answered because its signal aborted at the deadline.
     settle = (outcome) => (pastDeadline(context) ? timeOut() : end(outcome));

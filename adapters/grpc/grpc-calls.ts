@@ -64,16 +64,15 @@ export function createGrpcCalls(
 }
 
 /**
- * Writes an outcome as the call's answer. What fails only then (a unary value that is no message, a
- * stream that throws, outlives its deadline or is cancelled) is reported through `failed`.
+ * Writes an outcome as the call's answer, and returns what failed only then (a unary value that is no
+ * message, a stream that throws, outlives its deadline or is cancelled), if anything did.
  */
 type Answer = (
   outcome: Outcome,
   requestId: string,
   options: GrpcCallOptions,
-  failed?: (failure: LateFailure) => void,
   deadlineMs?: number,
-) => void | Promise<void>;
+) => LateFailure | undefined | Promise<LateFailure | undefined>;
 
 interface LateFailure {
   thrown: unknown;
@@ -114,31 +113,31 @@ function serve(
     metadata: call.metadata.getMap(),
   };
   let answered = false;
-  const logFailure = (errorType: string, thrown: unknown, error: unknown) =>
-    options.scope.run(info, () =>
-      options.log.error(
-        { requestId, method, errorType, ...(thrown instanceof Error ? { err: thrown } : { error }) },
-        'Invoke Error',
-      ),
-    );
   const invocation: QueuedInvocation = {
     event,
     info,
     respond: (outcome) => {
       if (answered) return;
       answered = true;
-      let label = outcome.ok ? 'success' : outcome.timedOut ? 'timeout' : 'error';
-      if (!outcome.ok) logFailure(outcome.error.errorType, outcome.thrown, outcome.error);
-      const failed = ({ thrown, timedOut, cancelled }: LateFailure) => {
-        label = timedOut ? 'timeout' : 'error';
-        if (!cancelled)
-          logFailure(timedOut ? 'Runtime.Timeout' : 'Error', thrown, { errorMessage: safeString(thrown) });
+      if (!outcome.ok)
+        logFailure(options, info, method, outcome.error.errorType, outcome.thrown, outcome.error);
+      const count = (late: LateFailure | undefined) => {
+        let label = outcome.ok ? 'success' : outcome.timedOut ? 'timeout' : 'error';
+        if (late) {
+          label = late.timedOut ? 'timeout' : 'error';
+          if (!late.cancelled) {
+            const errorType = late.timedOut ? 'Runtime.Timeout' : 'Error';
+            logFailure(options, info, method, errorType, late.thrown, {
+              errorMessage: safeString(late.thrown),
+            });
+          }
+        }
+        options.metrics.invocation('grpc', label, (Date.now() - receivedAt) / 1000, method);
       };
-      const count = () => options.metrics.invocation('grpc', label, (Date.now() - receivedAt) / 1000, method);
       // A unary answer is written at once; a stream's takes as long as the handler keeps yielding.
-      const answering = answer(outcome, requestId, options, failed, info.deadlineMs);
-      if (!answering) return count();
-      return answering.then(count);
+      const answering = answer(outcome, requestId, options, info.deadlineMs);
+      if (answering instanceof Promise) return answering.then(count);
+      return count(answering);
     },
   };
   if (!options.submit(invocation)) {
@@ -156,6 +155,27 @@ function serve(
   }
 }
 
+function logFailure(
+  options: GrpcCallOptions,
+  info: InvocationInfo,
+  method: string,
+  errorType: string,
+  thrown: unknown,
+  error: unknown,
+): void {
+  options.scope.run(info, () =>
+    options.log.error(
+      {
+        requestId: info.requestId,
+        method,
+        errorType,
+        ...(thrown instanceof Error ? { err: thrown } : { error }),
+      },
+      'Invoke Error',
+    ),
+  );
+}
+
 function trailer(requestId: string): Metadata {
   const metadata = new Metadata();
   metadata.set('x-request-id', requestId);
@@ -163,17 +183,18 @@ function trailer(requestId: string): Metadata {
 }
 
 function unaryTo(callback: sendUnaryData<unknown>): Answer {
-  return (outcome, requestId, options, failed) => {
-    if (!outcome.ok) return callback(toStatus(outcome, options.exposeErrors, requestId));
+  return (outcome, requestId, options) => {
+    if (!outcome.ok) return void callback(toStatus(outcome, options.exposeErrors, requestId));
     if (typeof outcome.value !== 'object' || outcome.value === null) {
-      failed?.({ thrown: new Error(`the handler returned ${describe(outcome.value)}, not a message`) });
-      return callback({
+      callback({
         code: status.INTERNAL,
         details: 'the handler returned no message',
         metadata: trailer(requestId),
       });
+      return { thrown: new Error(`the handler returned ${describe(outcome.value)}, not a message`) };
     }
     callback(null, outcome.value, trailer(requestId));
+    return undefined;
   };
 }
 
@@ -186,10 +207,10 @@ const describe = (value: unknown) => (value === null ? 'null' : typeof value);
  * too, and waiting for a slow reader ends with the call, so the invocation's slot is always given back.
  */
 function streamTo(call: ServerWritableStream<unknown, unknown>): Answer {
-  return async (outcome, requestId, options, failed, deadlineMs = Number.POSITIVE_INFINITY) => {
+  return async (outcome, requestId, options, deadlineMs = Number.POSITIVE_INFINITY) => {
     if (!outcome.ok) {
       call.emit('error', toStatus(outcome, options.exposeErrors, requestId));
-      return;
+      return undefined;
     }
     const messages = outcome.value as AsyncIterable<unknown> | Iterable<unknown> | null | undefined;
     const iterator =
@@ -219,27 +240,27 @@ function streamTo(call: ServerWritableStream<unknown, unknown>): Answer {
         if (call.cancelled) stopped ??= 'cancelled';
         if (stopped) {
           void Promise.resolve(iterator.return?.()).catch(() => {});
-          if (stopped === 'cancelled') return failed?.({ thrown: undefined, cancelled: true });
-          failed?.({ thrown: new Error('the stream was still running at its deadline'), timedOut: true });
+          if (stopped === 'cancelled') return { thrown: undefined, cancelled: true };
           call.emit('error', {
             code: status.DEADLINE_EXCEEDED,
             details: 'Deadline exceeded',
             metadata: trailer(requestId),
           });
-          return;
+          return { thrown: new Error('the stream was still running at its deadline'), timedOut: true };
         }
         if (!next || next.done) break;
         if (!call.write(next.value)) await Promise.race([new Promise((r) => call.once('drain', r)), stop]);
       }
       call.end(trailer(requestId));
+      return undefined;
     } catch (error) {
-      failed?.({ thrown: error });
       const failure = {
         ok: false as const,
         error: { errorType: 'Error', errorMessage: safeString(error), trace: [] },
         thrown: error,
       };
       call.emit('error', toStatus(failure, options.exposeErrors, requestId));
+      return { thrown: error };
     } finally {
       clearTimeout(timer);
       if (onGone) {
