@@ -3,7 +3,7 @@ import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { createGrpcCalls } from '../adapters/grpc/grpc-calls.js';
 import { toGrpcHandler } from '../adapters/grpc/grpc-handler.js';
 import { createHealthService } from '../adapters/grpc/health.js';
-import { tolerateMalformed } from '../adapters/grpc/malformed.js';
+import { serverDefinition } from '../adapters/grpc/messages.js';
 import { resolveExport } from '../runtime/handler-loader.js';
 import { createMetricsRecorder } from '../runtime/metrics-recorder.js';
 import { loadGrpcService } from '../runtime/resources/grpc.js';
@@ -80,7 +80,7 @@ export async function startGrpc(
   });
   server.addService(health.definition, health.implementation);
   server.addService(
-    tolerateMalformed(definition),
+    serverDefinition(definition),
     createGrpcCalls(definition, {
       service: grpcConfig.service,
       timeout: options.timeout,

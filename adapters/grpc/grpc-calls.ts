@@ -16,7 +16,7 @@ import { newRequestId } from '../../runtime/request-id.js';
 import type { InvocationScope } from '../../runtime/scope.js';
 import type { GrpcEvent } from './grpc-handler.js';
 import { toStatus } from './grpc-status.js';
-import { malformedReason } from './malformed.js';
+import { encodeResponse, malformedReason } from './messages.js';
 
 export interface GrpcCallOptions {
   /** Fully-qualified service name. */
@@ -46,6 +46,7 @@ export function createGrpcCalls(
 ): UntypedServiceImplementation {
   const calls: UntypedServiceImplementation = {};
   for (const [method, spec] of Object.entries(definition)) {
+    const encode: Encode = (value) => encodeResponse(spec, method, value);
     if (spec.requestStream) {
       calls[method] = (_call: unknown, callback?: sendUnaryData<unknown>) => {
         const error = { code: status.UNIMPLEMENTED, details: `${method}: client streaming is not supported` };
@@ -54,10 +55,10 @@ export function createGrpcCalls(
       };
     } else if (spec.responseStream) {
       calls[method] = (call: ServerWritableStream<unknown, unknown>) =>
-        serve(method, call, options, streamTo(call));
+        serve(method, call, options, streamTo(call, encode));
     } else {
       calls[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-        serve(method, call, options, unaryTo(callback));
+        serve(method, call, options, unaryTo(callback, encode));
     }
   }
   return calls;
@@ -182,7 +183,10 @@ function trailer(requestId: string): Metadata {
   return metadata;
 }
 
-function unaryTo(callback: sendUnaryData<unknown>): Answer {
+/** Encodes a handler's response message; throws an error naming the method when it cannot. */
+type Encode = (value: unknown) => unknown;
+
+function unaryTo(callback: sendUnaryData<unknown>, encode: Encode): Answer {
   return (outcome, requestId, options) => {
     if (!outcome.ok) return void callback(toStatus(outcome, options.exposeErrors, requestId));
     if (typeof outcome.value !== 'object' || outcome.value === null) {
@@ -193,12 +197,26 @@ function unaryTo(callback: sendUnaryData<unknown>): Answer {
       });
       return { thrown: new Error(`the handler returned ${describe(outcome.value)}, not a message`) };
     }
-    callback(null, outcome.value, trailer(requestId));
+    let encoded: unknown;
+    try {
+      encoded = encode(outcome.value);
+    } catch (error) {
+      callback(toStatus(failure(error), options.exposeErrors, requestId));
+      return { thrown: error };
+    }
+    callback(null, encoded, trailer(requestId));
     return undefined;
   };
 }
 
 const describe = (value: unknown) => (value === null ? 'null' : typeof value);
+
+/** What failed after the handler returned, as the outcome of an invocation that threw it. */
+const failure = (error: unknown) => ({
+  ok: false as const,
+  error: { errorType: 'Error', errorMessage: safeString(error), trace: [] },
+  thrown: error,
+});
 
 /**
  * A server-streaming method: the handler returns an (async) iterable, an async generator most simply.
@@ -206,7 +224,7 @@ const describe = (value: unknown) => (value === null ? 'null' : typeof value);
  * return: past it the iterator is closed and the call ends `DEADLINE_EXCEEDED`; a cancelled call closes it
  * too, and waiting for a slow reader ends with the call, so the invocation's slot is always given back.
  */
-function streamTo(call: ServerWritableStream<unknown, unknown>): Answer {
+function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode): Answer {
   return async (outcome, requestId, options, deadlineMs = Number.POSITIVE_INFINITY) => {
     if (!outcome.ok) {
       call.emit('error', toStatus(outcome, options.exposeErrors, requestId));
@@ -249,17 +267,13 @@ function streamTo(call: ServerWritableStream<unknown, unknown>): Answer {
           return { thrown: new Error('the stream was still running at its deadline'), timedOut: true };
         }
         if (!next || next.done) break;
-        if (!call.write(next.value)) await Promise.race([new Promise((r) => call.once('drain', r)), stop]);
+        if (!call.write(encode(next.value)))
+          await Promise.race([new Promise((r) => call.once('drain', r)), stop]);
       }
       call.end(trailer(requestId));
       return undefined;
     } catch (error) {
-      const failure = {
-        ok: false as const,
-        error: { errorType: 'Error', errorMessage: safeString(error), trace: [] },
-        thrown: error,
-      };
-      call.emit('error', toStatus(failure, options.exposeErrors, requestId));
+      call.emit('error', toStatus(failure(error), options.exposeErrors, requestId));
       return { thrown: error };
     } finally {
       clearTimeout(timer);

@@ -112,12 +112,13 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     await runtime.unary('SayHello', { name: 'ada' });
     await runtime.unary('SayHello', { name: 'bob' });
     await runtime.unary('Fail', { how: 'status' });
+    await runtime.unary('Fail', { how: 'unencodable' }); // fails after the handler returned
 
     const samples = await scrape(metricsPort);
     const series = (outcome: string, method: string) =>
       `event="grpc",outcome="${outcome}",method="${method}"`;
     expect(samples.get(`justfn_invocations_total{${series('success', 'SayHello')}}`)).toBe(2);
-    expect(samples.get(`justfn_invocations_total{${series('error', 'Fail')}}`)).toBe(1);
+    expect(samples.get(`justfn_invocations_total{${series('error', 'Fail')}}`)).toBe(2);
     expect(samples.get(`justfn_invocation_duration_seconds_count{${series('success', 'SayHello')}}`)).toBe(2);
   });
 });

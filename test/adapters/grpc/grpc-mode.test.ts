@@ -142,6 +142,30 @@ describe('gRPC mode: each call is an invocation', () => {
     ]);
   });
 
+  it('an answer protobuf cannot encode is INTERNAL with the request id, and logged', async () => {
+    const runtime = await serve();
+    const unary = await runtime.unary('Fail', { how: 'unencodable' });
+    expect([unary.error?.code, unary.error?.details]).toEqual([grpc.status.INTERNAL, 'Internal error']);
+    expect(unary.error?.metadata.get('x-request-id')).toHaveLength(1);
+    const stream = count(runtime, { to: 3, after: 'unencodable' });
+    const received: unknown[] = [];
+    stream.call.on('data', (reply) => received.push(reply.n));
+    stream.call.on('error', () => {});
+    const ended = await stream.ended;
+    expect([ended.code, received]).toEqual([grpc.status.INTERNAL, [1]]);
+    const errors = runtime.logs().filter((l) => l.msg === 'Invoke Error');
+    expect(errors.map((l) => [l.method, (l.err as { message: string }).message])).toEqual([
+      [
+        'Fail',
+        expect.stringMatching(/^Fail: the handler's answer is not a valid response message \(TypeError: /),
+      ],
+      [
+        'Count',
+        expect.stringMatching(/^Count: the handler's answer is not a valid response message \(TypeError: /),
+      ],
+    ]);
+  });
+
   it('one function can serve every method, with the call metadata', async () => {
     const runtime = await serve({ _HANDLER: 'index.oneFunction' });
     const metadata = new grpc.Metadata();
