@@ -58,7 +58,11 @@ describe('docs/metrics.md', () => {
   it('lists every metric justfn registers', async () => {
     const { createMetrics } = await import('../runtime/metrics.js');
     const { createMetricsRecorder } = await import('../runtime/metrics-recorder.js');
-    const { registry } = createMetrics({ inFlight: () => 0, queued: () => 0 }, () => 0, createMetricsRecorder());
+    const { registry } = createMetrics(
+      { inFlight: () => 0, queued: () => 0 },
+      () => 0,
+      createMetricsRecorder(),
+    );
     const text = readFileSync(path.join(repoRoot, 'docs', 'metrics.md'), 'utf8');
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(20);

@@ -78,14 +78,7 @@ export function ensureBenchDeps(benchDir, log) {
   }
 }
 
-const SOURCES = [
-  'runtime',
-  'adapters',
-  'bootstrap',
-  'scripts',
-  'package.json',
-  'package-lock.json',
-];
+const SOURCES = ['runtime', 'adapters', 'bootstrap', 'scripts', 'package.json', 'package-lock.json'];
 const OUTPUTS = [
   'dist/main.cjs',
   'dist/lambda.cjs',
