@@ -10,7 +10,7 @@ import type { StreamSink } from '../../runtime/streaming.js';
 import { type CloudEventJson, toCloudEventResponse } from './cloudevents.js';
 
 import type { HttpEventFormat, HttpRequest, HttpResponse } from './request.js';
-import { badResultResponse, functionErrorResponse, send } from './responses.js';
+import { badResultResponse, functionErrorResponse, lastIfDraining, send } from './responses.js';
 import { createHttpStreamSink } from './stream-sink.js';
 
 /** An invocation from an HTTP request: it answers its own request, and can stream. */
@@ -79,6 +79,7 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
           start(head) {
             // Throws, before writing anything, for a prelude the wire cannot carry: the invocation then
             // fails with a whole answer (a 502) instead of a cut connection.
+            lastIfDraining(reply);
             sink.start(head);
             streaming = true;
             reply.hijack();

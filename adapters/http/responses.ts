@@ -63,6 +63,7 @@ export function send(reply: FastifyReply, response: HttpResponse, requestId: str
   const res = reply.raw;
   if (reply.sent || res.headersSent) return;
   reply.hijack();
+  lastIfDraining(reply);
   const { statusCode, body } = response;
   // Each response is built for one request: its headers are completed in place.
   const headers: OutgoingHttpHeaders = response.headers;
@@ -77,4 +78,14 @@ export function send(reply: FastifyReply, response: HttpResponse, requestId: str
   }
   headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   res.writeHead(statusCode, response.statusMessage, headers).end(body);
+}
+
+/**
+ * Once a drain has closed the listener, an answer is the last on its connection (`Connection: close`):
+ * the drain closes every connection when it ends, and a client that sent its next request on this one
+ * would lose it; told, it opens a new connection, which the closed listener refuses before anything is
+ * accepted. Call it before the head is written.
+ */
+export function lastIfDraining(reply: FastifyReply): void {
+  if (!reply.server.server.listening) reply.raw.shouldKeepAlive = false;
 }

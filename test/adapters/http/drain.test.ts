@@ -27,6 +27,28 @@ describe('HTTP mode: SIGTERM drains', () => {
     await agent.close();
   });
 
+  it('answers written during the drain close their connection, so a client does not reuse it', async () => {
+    const runtime = await startHttpRuntime('http/index.slow', { JUSTFN_DRAIN_TIMEOUT: '20' });
+    const agent = new Agent({ connections: 1 });
+    const first = request(`${runtime.url}/?ms=600`, { dispatcher: agent });
+    await runtime.waitForLog(() => false, 200).catch(() => {});
+    runtime.process.child.kill('SIGTERM');
+    await runtime.waitForLog((l) => l.msg === 'draining: finishing accepted requests');
+    // Queued behind the first on the agent's one keep-alive connection: sent when that answer is in,
+    // it would be lost on a connection the drain then closes. Told to close, the client opens a new
+    // one, which the closed listener refuses: nothing was accepted, nothing lost.
+    const second = request(`${runtime.url}/?ms=1`, { dispatcher: agent }).then(
+      (r) => r.statusCode,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
+    const answer = await first;
+    expect([answer.statusCode, answer.headers.connection]).toEqual([200, 'close']);
+    await answer.body.text();
+    expect(await second).toBe('ECONNREFUSED');
+    expect(await runtime.process.exited).toBe(0);
+    await agent.close();
+  });
+
   it('past JUSTFN_DRAIN_TIMEOUT the requests still running are answered before the exit', async () => {
     const runtime = await startHttpRuntime('http/index.slow', { JUSTFN_DRAIN_TIMEOUT: '1' });
     const slow = request(`${runtime.url}/?ms=5000`).then((r) => r.statusCode);
