@@ -22,11 +22,34 @@ export const grpcChannelOptions: grpc.ChannelOptions = {
   'grpc.keepalive_permit_without_calls': 0,
   'grpc.client_idle_timeout_ms': 240_000,
   // grpc-js backs off up to 120 s between reconnects; a dependency back after an outage should be used
-  // within the registry's own retry cap, not two minutes later.
-  'grpc.max_reconnect_backoff_ms': 10_000,
+  // (and readiness turn 200) within about a second, as PostgreSQL and HTTP resources are, not minutes later.
+  'grpc.max_reconnect_backoff_ms': 1_000,
   // Statistics for a channelz debugging service that nothing serves: a tracker on every call.
   'grpc.enable_channelz': 0,
 };
+
+/**
+ * A `Metadata` made with the function's own `@grpc/grpc-js` passes for one of this copy's (justfn bundles
+ * its own): grpc-js tells a call's optional arguments apart with `instanceof`, and refused the call with
+ * "Incorrect arguments passed". Both copies' `Metadata` keep the same shape, which is checked.
+ */
+const ownInstance = Function.prototype[Symbol.hasInstance];
+Object.defineProperty(grpc.Metadata, Symbol.hasInstance, {
+  value(this: typeof grpc.Metadata, value: unknown): boolean {
+    if (ownInstance.call(this, value)) return true;
+    const other = value as (Partial<grpc.Metadata> & { internalRepr?: unknown }) | null;
+    return (
+      this === grpc.Metadata &&
+      typeof other === 'object' &&
+      other !== null &&
+      other.constructor?.name === 'Metadata' &&
+      other.internalRepr instanceof Map &&
+      typeof other.getMap === 'function' &&
+      typeof other.toHttp2Headers === 'function' &&
+      typeof other.clone === 'function'
+    );
+  },
+});
 
 /**
  * Loads `proto` and returns the client constructor for the fully-qualified `service` in it; `import`s

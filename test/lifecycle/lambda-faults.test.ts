@@ -115,6 +115,16 @@ describe('Lambda mode: faults between and during invocations', () => {
     expect(lambda.pid()).toBe(pid);
   });
 
+  it("metadata from the function's own @grpc/grpc-js goes out with the call", async () => {
+    // justfn's client is its own copy of grpc-js, which tells a call's arguments apart with instanceof.
+    const auth = await greeter();
+    const lambda = await emulate({ DATABASE_URL: databaseUrl(db), AUTH_TARGET: auth.target });
+    expect(await lambda.invoke('authWithMetadata')).toEqual({
+      failed: false,
+      body: { message: 'hello lifecycle, from the function' },
+    });
+  });
+
   it('the gRPC service down, then up: calls fail with UNAVAILABLE, then succeed, same process', async () => {
     const auth = await greeter();
     const lambda = await emulate({ DATABASE_URL: databaseUrl(db), AUTH_TARGET: auth.target });

@@ -17,7 +17,8 @@ export async function startGreeter(port = 0) {
   server.addService(service, {
     Hello: (call: grpc.ServerUnaryCall<{ name: string }, unknown>, reply: grpc.sendUnaryData<unknown>) => {
       calls += 1;
-      reply(null, { message: `hello ${call.request.name}` });
+      const caller = call.metadata.get('x-caller')[0];
+      reply(null, { message: `hello ${call.request.name}${caller ? `, from ${caller}` : ''}` });
     },
   });
   const bound = await new Promise<number>((resolve, reject) =>
