@@ -5,6 +5,7 @@ import {
   type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
+import { LIVENESS_SERVICE } from './liveness.js';
 
 // grpc.health.v1 (https://github.com/grpc/grpc/blob/master/doc/health-checking.md). Its two messages
 // are one field each, so they are encoded here by hand instead of shipping a .proto with the runtime:
@@ -99,8 +100,9 @@ const definition: ServiceDefinition = {
 /**
  * The standard gRPC health service (`grpc.health.v1.Health`, what Kubernetes' `grpc` probe and
  * `grpc_health_probe` call): `SERVING` while the function is ready, `NOT_SERVING` before its resources
- * are open, while one is down, and while it drains. `""` and the function's own service are known;
- * any other name is `NOT_FOUND` (Check) or `SERVICE_UNKNOWN` (Watch).
+ * are open, while one is down, and while it drains. `""` and the function's own service are known, and
+ * {@link LIVENESS_SERVICE}, always `SERVING`; any other name is `NOT_FOUND` (Check) or `SERVICE_UNKNOWN`
+ * (Watch).
  *
  * @example
  * const health = createHealthService('users.v1.Users');
@@ -110,7 +112,8 @@ const definition: ServiceDefinition = {
 export function createHealthService(service: string) {
   let current: ServingStatus = 'NOT_SERVING';
   const watchers = new Set<ServerWritableStream<HealthRequest, { status: number }>>();
-  const known = (name: string) => name === '' || name === service;
+  const known = (name: string) => name === '' || name === service || name === LIVENESS_SERVICE;
+  const statusOf = (name: string) => STATUS_NUMBER[name === LIVENESS_SERVICE ? 'SERVING' : current];
   return {
     definition,
     implementation: {
@@ -119,7 +122,7 @@ export function createHealthService(service: string) {
         if (!known(call.request.service)) {
           return callback({ code: status.NOT_FOUND, details: `unknown service '${call.request.service}'` });
         }
-        callback(null, { status: STATUS_NUMBER[current] });
+        callback(null, { status: statusOf(call.request.service) });
       },
       Watch(call: ServerWritableStream<HealthRequest, { status: number }>) {
         if (call.request.malformed) return void call.emit('error', invalid('Watch'));
@@ -127,7 +130,7 @@ export function createHealthService(service: string) {
           call.write({ status: STATUS_NUMBER.SERVICE_UNKNOWN });
           return;
         }
-        call.write({ status: STATUS_NUMBER[current] });
+        call.write({ status: statusOf(call.request.service) });
         watchers.add(call);
         call.on('cancelled', () => watchers.delete(call));
         call.on('close', () => watchers.delete(call));
@@ -137,7 +140,9 @@ export function createHealthService(service: string) {
     set(next: ServingStatus) {
       if (next === current) return;
       current = next;
-      for (const watcher of watchers) watcher.write({ status: STATUS_NUMBER[next] });
+      for (const watcher of watchers) {
+        if (watcher.request.service !== LIVENESS_SERVICE) watcher.write({ status: STATUS_NUMBER[next] });
+      }
     },
     /** Ends every Watch stream (at shutdown). */
     close() {

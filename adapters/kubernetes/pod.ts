@@ -3,6 +3,7 @@ import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
+import { LIVENESS_SERVICE } from '../grpc/liveness.js';
 import type { ServiceShape } from '../service-shape.js';
 
 /**
@@ -129,14 +130,14 @@ export function resourcesFor(memory: number | undefined): IResourceRequirements 
  */
 export interface Probe {
   httpGet?: { path: string; port?: string };
-  grpc?: { port: number };
+  grpc?: { port: number; service?: string };
   periodSeconds?: number;
   failureThreshold?: number;
 }
 
 /**
  * Liveness and readiness: HTTP mode's `/_/health/live` and `/_/health/ready`, or gRPC health
- * (`grpc.health.v1`) in gRPC mode. `portName` names the HTTP port to probe; Knative takes none.
+ * (`grpc.health.v1`) in gRPC mode, liveness under {@link LIVENESS_SERVICE}. `portName` names the HTTP port to probe; Knative takes none.
  *
  * @example
  * probesFor('http', 8080, 'http'); // { liveness: { httpGet: { path: '/_/health/live', port: 'http' } }, readiness: {...} }
@@ -146,7 +147,9 @@ export function probesFor(
   port: number,
   portName?: string,
 ): { liveness: Probe; readiness: Probe } {
-  if (protocol === 'grpc') return { liveness: { grpc: { port } }, readiness: { grpc: { port } } };
+  if (protocol === 'grpc') {
+    return { liveness: { grpc: { port, service: LIVENESS_SERVICE } }, readiness: { grpc: { port } } };
+  }
   const at = portName === undefined ? {} : { port: portName };
   return {
     liveness: { httpGet: { path: '/_/health/live', ...at } },

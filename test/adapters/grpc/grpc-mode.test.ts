@@ -209,6 +209,8 @@ describe('gRPC mode: readiness follows the resources', () => {
     const runtime = await startGrpcRuntime({ UPSTREAM_PORT: String(port) }, `${greeterDir}-upstream`);
     started.push(runtime);
     expect(await healthCheck(runtime.port)).toBe('NOT_SERVING');
+    // What the generated liveness probe asks: alive, so not restarted for its dependency's outage.
+    expect(await healthCheck(runtime.port, 'liveness')).toBe('SERVING');
     upstream.listen(port, '127.0.0.1');
     let health: string | number = 'NOT_SERVING';
     for (let i = 0; i < 200 && health !== 'SERVING'; i++) {

@@ -90,7 +90,7 @@ describe('--target knative', () => {
       .containers[0];
     expect(container.ports).toEqual([{ name: 'h2c', containerPort: 8080 }]);
     expect(container.readinessProbe).toEqual({ grpc: { port: 8080 } });
-    expect(container.livenessProbe).toEqual({ grpc: { port: 8080 } });
+    expect(container.livenessProbe).toEqual({ grpc: { port: 8080, service: 'liveness' } });
   });
 
   it('needs an image: deploy.image or --image', () => {

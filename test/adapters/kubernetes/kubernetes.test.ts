@@ -110,6 +110,8 @@ describe('--target kubernetes', () => {
     const grpcContainer = find(greeter, 'Deployment').spec.template.spec.containers[0];
     expect(grpcContainer.ports[0]).toEqual({ name: 'grpc', containerPort: 8080 });
     expect(grpcContainer.readinessProbe.grpc).toEqual({ port: 8080 });
+    // Liveness asks the name that stays SERVING while a resource is down: no restarts in an outage.
+    expect(grpcContainer.livenessProbe.grpc).toEqual({ port: 8080, service: 'liveness' });
     expect(find(greeter, 'Service').spec.ports[0]).toEqual({ name: 'grpc', port: 50051, targetPort: 'grpc' });
     expect(find(greeter, 'Gateway').spec.servers[0].port).toEqual({
       number: 80,
