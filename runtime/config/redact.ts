@@ -43,13 +43,16 @@ export function redactUrl(url: string): string {
 
 /**
  * The strings to treat as secret for one value taken from a variable or a file: the value, and when it is a
- * URL with a password, the password as written and decoded (drivers report either).
+ * URL with a password, the password as written and decoded (drivers report either). Strings shorter than
+ * four characters and numbers of up to five digits (a pool size, a timeout, a port) are left out: cut out
+ * of every message, `5` or `/` made resource errors unreadable (`[redacted]000 ms`), and hid nothing a
+ * secret could be. A URL's password of any length is still masked where the URL is printed (`redactUrl`).
  *
  * @example
  * secretForms('postgres://app:p%40ss@db/x'); // ['postgres://app:p%40ss@db/x', 'p%40ss', 'p@ss']
+ * secretForms('5'); // []
  */
 export function secretForms(value: string): string[] {
-  if (value === '') return [];
   const forms = [value];
   const password = credentials.exec(value)?.[2];
   if (password) {
@@ -61,5 +64,5 @@ export function secretForms(value: string): string[] {
       // Not percent-encoded after all: the raw form is already recorded.
     }
   }
-  return forms;
+  return forms.filter((form) => form.length >= 4 && !/^\d{1,5}$/.test(form));
 }

@@ -29,10 +29,10 @@ describe('substitute', () => {
 
   it('uses ${VAR:-default} when VAR is unset or empty; a default is not a secret', () => {
     const template = { a: '${A:-one}', b: '${B:-two}', c: '${C:-}', d: '${D:-x:-y}' };
-    const out = run(template, { B: '', C: 'set' });
-    expect(out.value).toEqual({ a: 'one', b: 'two', c: 'set', d: 'x:-y' });
+    const out = run(template, { B: '', C: 'value' });
+    expect(out.value).toEqual({ a: 'one', b: 'two', c: 'value', d: 'x:-y' });
     expect(out.variables).toEqual(['A', 'B', 'C', 'D']);
-    expect([...out.secrets]).toEqual(['set']);
+    expect([...out.secrets]).toEqual(['value']);
   });
 
   it('an empty ${VAR} is set (only :- falls back)', () => {
@@ -140,7 +140,17 @@ describe('redaction', () => {
   it('secretForms: a value, its URL password, and the decoded password', () => {
     expect(secretForms('')).toEqual([]);
     expect(secretForms('plain')).toEqual(['plain']);
-    expect(secretForms('postgres://a:b@c/d')).toEqual(['postgres://a:b@c/d', 'b']);
+    expect(secretForms('postgres://a:bcde@c/d')).toEqual(['postgres://a:bcde@c/d', 'bcde']);
+  });
+
+  it('secretForms: short strings and small numbers are no secrets, and are not cut out of messages', () => {
+    expect(['5', '/', 'yes', '8080', '50051'].flatMap(secretForms)).toEqual([]);
+    expect(secretForms('123456')).toEqual(['123456']);
+    // A URL's short password is not cut out of every message either; where the URL is printed it is masked.
+    expect(secretForms('postgres://u:p@127.0.0.1:1/x')).toEqual(['postgres://u:p@127.0.0.1:1/x']);
+    expect(redactUrl('postgres://u:p@127.0.0.1:1/x')).toBe('postgres://u:***@127.0.0.1:1/x');
+    const message = 'resource db (postgres://u:***@127.0.0.1:1/x): channel not READY within 5000 ms';
+    expect(redactSecrets(message, new Set(['5', '1', 'p'].flatMap(secretForms)))).toBe(message);
   });
 
   it('a password with an unencoded @ is masked whole, as the driver reads it (the last @ ends it)', () => {
@@ -155,7 +165,7 @@ describe('redaction', () => {
           const parsed = new URL(written);
           expect(parsed.host).toBe('db.internal:5432');
           expect(redactUrl(written)).toBe('postgres://app:***@db.internal:5432/users');
-          expect(secretForms(written)[1]).toBe(password);
+          if (password.length >= 4) expect(secretForms(written)[1]).toBe(password);
         },
       ),
     );
