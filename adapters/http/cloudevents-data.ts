@@ -23,6 +23,21 @@ function decoderFor(charset: string): TextDecoder {
   return decoder;
 }
 
+/**
+ * The WHATWG encoding a charset label names (`utf8` and `unicode-1-1-utf-8` are `utf-8`; `latin1` and
+ * `iso-8859-1` are `windows-1252`), or `undefined` for a label Node does not know.
+ *
+ * @example
+ * encodingOf('UTF8'); // 'utf-8'
+ */
+export function encodingOf(charset: string): string | undefined {
+  try {
+    return decoderFor(charset).encoding;
+  } catch {
+    return undefined;
+  }
+}
+
 function utf8(body: Buffer, contentType: string): string {
   if (!isUtf8(body)) throw invalidCloudEvent(`body: invalid UTF-8 for content-type ${show(contentType)}`);
   return body.toString('utf8');

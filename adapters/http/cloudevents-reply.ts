@@ -1,5 +1,6 @@
 import { JustfnError } from '../../runtime/errors.js';
 import { checkStringChars } from './cloudevents-attributes.js';
+import { encodingOf } from './cloudevents-data.js';
 import { encodeHeaderValue, needsEncoding } from './cloudevents-header-value.js';
 import { isJsonMediaType, parseMediaType } from './cloudevents-media-type.js';
 import { toCloudEventJson } from './cloudevents-structured.js';
@@ -30,6 +31,7 @@ export interface ReplyOptions {
 }
 
 const NON_ASCII = /[\u0080-\uffff]/;
+const NOT_LATIN1 = /[\u0080-\u009f\u0100-\uffff]/;
 const ACCEPTED: HttpResponse = Object.freeze({ statusCode: 202, headers: Object.freeze({}), body: '' });
 
 /**
@@ -147,14 +149,21 @@ function toBinaryResponse(source: Record<string, unknown>): HttpResponse {
   return { statusCode: 200, headers, body };
 }
 
-function encodeData(data: unknown, contentType: string): string {
+function encodeData(data: unknown, contentType: string): string | Buffer {
   const type = parseMediaType(contentType);
   if (type !== undefined && isJsonMediaType(type.essence)) return stringify(data);
   // Validated above: non-JSON data is a string. Node writes strings as UTF-8.
   const text = data as string;
   const charset = type?.charset;
+  if (charset === undefined || charset === 'utf-8') return text;
   const ascii = charset === 'us-ascii' || charset === 'ascii';
-  if (charset === undefined || charset === 'utf-8' || (ascii && !NON_ASCII.test(text))) return text;
+  const encoding = ascii ? 'us-ascii' : encodingOf(charset);
+  if (encoding === 'utf-8') return text;
+  // ASCII is the same bytes in every charset but UTF-16's (and the "replacement" of ISO-2022-KR and kin).
+  const asciiSafe = encoding !== undefined && !encoding.startsWith('utf-16') && encoding !== 'replacement';
+  if (asciiSafe && !NON_ASCII.test(text)) return text;
+  // Latin-1 (`windows-1252` to WHATWG): its bytes are the code points, bar the C1 range windows-1252 remaps.
+  if (encoding === 'windows-1252' && !NOT_LATIN1.test(text)) return Buffer.from(text, 'latin1');
   throw new JustfnError(
     'BAD_HANDLER_RESULT',
     `reply CloudEvent: data cannot be sent as charset ${show(charset)}`,

@@ -174,12 +174,31 @@ describe('toCloudEventResponse', () => {
       { datacontenttype: 'text/plain; charset=us-ascii', data: 'é' },
       'charset "us-ascii"',
     ],
+    ['text Latin-1 cannot hold', { datacontenttype: 'text/plain; charset=iso-8859-1', data: '€' }, 'charset'],
+    ['UTF-16 text', { datacontenttype: 'text/plain; charset=utf-16le', data: 'abc' }, 'charset "utf-16le"'],
+    ['an unknown charset', { datacontenttype: 'text/plain; charset=bogus', data: 'abc' }, 'charset "bogus"'],
   ])('refuses a reply event with %s', (_title, patch, message) => {
     expectCloudEventError(
       () => toCloudEventResponse({ ...incoming, ...patch }, incoming, options),
       'BAD_HANDLER_RESULT',
       message,
     );
+  });
+
+  it.each([
+    ['utf8', 'naïve ☃'],
+    ['UTF8', 'naïve ☃'],
+    ['unicode-1-1-utf-8', 'naïve ☃'],
+    ['iso-8859-1', 'café, 100 ¥'],
+    ['latin1', 'café'],
+    ['iso-8859-2', 'plain ASCII'],
+    ['us-ascii', 'plain ASCII'],
+  ])('sends text data in charset %s, as a receiver decoding that charset reads it', (charset, data) => {
+    // The same event back, as a handler that forwards what it received returns it.
+    const datacontenttype = `text/plain; charset=${charset}`;
+    const response = toCloudEventResponse({ ...incoming, datacontenttype, data }, incoming, options);
+    expect(response.headers['content-type']).toBe(datacontenttype);
+    expect(reparse(response).data).toBe(data);
   });
 
   it.each([
