@@ -6,15 +6,18 @@ import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
 import { stringifyResult } from '../../runtime/result.js';
 import type { InvocationScope } from '../../runtime/scope.js';
-import type { StreamSink } from '../../runtime/streaming.js';
 import { type CloudEventJson, toCloudEventResponse } from './cloudevents.js';
 
 import type { HttpEventFormat, HttpRequest, HttpResponse } from './request.js';
 import { badResultResponse, functionErrorResponse, lastIfDraining, send } from './responses.js';
 import { createHttpStreamSink } from './stream-sink.js';
 
-/** An invocation from an HTTP request: it answers its own request, and can stream. */
-export type HttpInvocation = QueuedInvocation & { openStream(): StreamSink };
+/**
+ * An invocation from an HTTP request: it answers its own request, and can stream, except a CloudEvent's:
+ * its answer is one reply event (or, in a batch, one part of a shared answer), so a streaming handler
+ * fails there (`Runtime.MalformedStreamingHandler`, a 500) without being called.
+ */
+export type HttpInvocation = QueuedInvocation;
 
 export interface InvocationFactoryOptions {
   /** The format plain requests become, and its name (the metrics' `event` label). */
@@ -69,23 +72,9 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
     };
     let answered = false;
     let streaming = false;
-    return {
+    const invocation: HttpInvocation = {
       event,
       info,
-      openStream() {
-        const sink = createHttpStreamSink(reply.raw, req.requestId);
-        return {
-          ...sink,
-          start(head) {
-            // Throws, before writing anything, for a prelude the wire cannot carry: the invocation then
-            // fails with a whole answer (a 502) instead of a cut connection.
-            lastIfDraining(reply);
-            sink.start(head);
-            streaming = true;
-            reply.hijack();
-          },
-        };
-      },
       respond(outcome) {
         if (answered) return;
         answered = true;
@@ -118,6 +107,22 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
         onAnswer(response);
       },
     };
+    if (kind === 'cloudevent') return invocation;
+    invocation.openStream = () => {
+      const sink = createHttpStreamSink(reply.raw, req.requestId);
+      return {
+        ...sink,
+        start(head) {
+          // Throws, before writing anything, for a prelude the wire cannot carry: the invocation then
+          // fails with a whole answer (a 502) instead of a cut connection.
+          lastIfDraining(reply);
+          sink.start(head);
+          streaming = true;
+          reply.hijack();
+        },
+      };
+    };
+    return invocation;
   };
 
   const single = (req: HttpRequest, reply: FastifyReply) => (response: HttpResponse | undefined) => {

@@ -296,6 +296,30 @@ describe('HTTP mode: streaming', () => {
     expect(await response.body.text()).toBe('part0;part1;part2;');
   });
 
+  it('a CloudEvent, alone or in a batch, is not answered by a stream: 500, the handler not called', async () => {
+    // A reply is one whole CloudEvent; streamed bytes without ce- headers would be a 2xx Knative cannot
+    // route, and a batch's events would all write to the one response.
+    const runtime = await serve('stream');
+    const event = { specversion: '1.0', id: '1', source: '/s', type: 't' };
+    const single = await get(runtime, '/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify(event),
+    });
+    const batch = await get(runtime, '/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify([event, { ...event, id: '2' }]),
+    });
+    expect([single.status, single.text, batch.status]).toEqual([
+      500,
+      '{"message":"Internal Server Error"}',
+      500,
+    ]);
+    const errors = runtime.logs().filter((l) => l.msg === 'Invoke Error');
+    expect(errors.map((l) => l.errorType)).toEqual(Array(3).fill('Runtime.MalformedStreamingHandler'));
+  });
+
   const refused: [string, string][] = [
     ['controlChar', 'prelude.headers.x-a contains CR, LF or another character a header cannot carry'],
     ['beyondLatin1', 'prelude.headers.x-a contains CR, LF or another character a header cannot carry'],
