@@ -3,7 +3,7 @@
 // `justfn start` goes straight to the bootstrap entry, which loads only the chosen mode; every other
 // command goes through the command-line bundle.
 const [command, ...rest] = process.argv.slice(2);
-if (command === 'start') {
+if (command === 'start' && !rest.includes('--help') && !rest.includes('-h')) {
   require('../dist/main.cjs').start(rest);
 } else {
   require('../dist/cli.cjs')
