@@ -194,12 +194,17 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       refuse(reply, req, 'OVERLOADED', 'too many invocations waiting', 'overloaded');
     } else {
       const responses: HttpResponse[] = [];
+      const requestIds: string[] = [];
       let left = parsed.events.length;
       for (const event of parsed.events) {
         const one = { ...req, requestId: newRequestId() };
         const invocation = invocations.cloudEvent(one, reply, event, (response) => {
           responses.push(response);
-          if (--left === 0) send(reply, toBatchResponse(responses), req.requestId);
+          requestIds.push(one.requestId);
+          if (--left > 0) return;
+          // A failure is answered under the failed event's request id, the one its log lines carry.
+          const answer = toBatchResponse(responses);
+          send(reply, answer, requestIds[responses.indexOf(answer)] ?? req.requestId);
         });
         source.submit(invocation);
       }

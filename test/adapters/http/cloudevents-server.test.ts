@@ -109,6 +109,25 @@ describe('CloudEvents edge cases over the wire', () => {
     expect(reply.status).toBe(202);
   });
 
+  it("a batch's failure is answered under the failed event's request id, the one on its log lines", async () => {
+    const events = ['reply.none', 'fail', 'reply.none'].map((type, n) => ({
+      specversion: '1.0',
+      id: `f${n}`,
+      source: '/batch',
+      type,
+    }));
+    const response = await request(runtime.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify(events),
+    });
+    await response.body.text();
+    expect(response.statusCode).toBe(500);
+    const requestId = response.headers['x-request-id'];
+    const failed = runtime.logs().filter((l) => l.msg === 'Invoke Error' && l.requestId === requestId);
+    expect(failed.map((l) => (l.err as { message: string }).message)).toEqual(['cannot handle']);
+  });
+
   it('a missing required attribute is a 400 naming it', async () => {
     const reply = await post(
       { 'ce-specversion': '1.0', 'ce-id': '1', 'ce-type': 't', 'content-type': 'text/plain' },
