@@ -5,6 +5,17 @@ import type { ServiceConfig } from './service-config.js';
 
 const schema = serviceSchema as unknown as SchemaNode;
 
+/** The `sslmode` values pg's connection-string parser acts on; any other (libpq's `allow`, a typo) is verify-full. */
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+function sslmodeOf(url: string): string | undefined {
+  try {
+    return new URL(url).searchParams.get('sslmode') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Where substitutions were made in the document, so that their values are never quoted and a whole
  * `${VAR}` may stand for a number or a boolean.
@@ -37,10 +48,18 @@ export function validateService(
   }
   const config = value as unknown as ServiceConfig;
   for (const [name, resource] of Object.entries(config.resources)) {
-    if (resource.kind === 'postgres' && resource.pool.min > resource.pool.max) {
+    if (resource.kind !== 'postgres') continue;
+    if (resource.pool.min > resource.pool.max) {
       walk.problems.push({
         path: ['resources', name, 'pool', 'min'],
         message: `must not exceed pool.max (${resource.pool.max}), got ${resource.pool.min}`,
+      });
+    }
+    const sslmode = sslmodeOf(resource.url);
+    if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {
+      walk.problems.push({
+        path: ['resources', name, 'url'],
+        message: `sslmode=${JSON.stringify(sslmode).slice(1, -1)} is not one pg knows (${SSL_MODES.join(', ')}); pg would verify the certificate as for verify-full`,
       });
     }
   }

@@ -109,6 +109,9 @@ describe('loadServiceConfig: one precise line per problem', () => {
     expect(problems(db('    url: postgres://db/users\n    pool: { min: 5, max: 2 }\n'))).toEqual([
       'justfn.yaml: resources.db.pool.min: must not exceed pool.max (2), got 5',
     ]);
+    expect(problems(db('    url: postgres://db/users?sslmode=allow\n'))).toEqual([
+      'justfn.yaml: resources.db.url: sslmode=allow is not one pg knows (disable, prefer, require, verify-ca, verify-full, no-verify); pg would verify the certificate as for verify-full',
+    ]);
     expect(problems('name: users\nresources:\n  db:\n')).toEqual([
       'justfn.yaml: resources.db: expected a mapping, got nothing',
     ]);
