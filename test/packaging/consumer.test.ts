@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, repoRoot } from '../helpers/process.js';
+
+// A function project that depends on justfn: the tarball `npm pack` publishes, installed offline. The
+// bundles carry their libraries, so the install fetches nothing (no fastify, pg or grpc-js copies, no
+// engine warnings from their dependencies) and everything a function developer runs still works.
+const project = mkdtempSync(path.join(tmpdir(), 'justfn-consumer-'));
+let install: string;
+
+function run(command: string, args: string[], input = ''): string {
+  return execFileSync(command, args, { cwd: project, env: cleanEnv(), encoding: 'utf8', input });
+}
+
+beforeAll(() => {
+  run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', project, repoRoot]);
+  const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'))!;
+  writeFileSync(path.join(project, 'package.json'), '{ "name": "fn", "private": true, "type": "module" }\n');
+  cpSync(path.join(repoRoot, 'examples', 'hello'), project, { recursive: true });
+  install = execFileSync(
+    'npm',
+    ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', `./${tarball}`],
+    { cwd: project, env: cleanEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+}, 120_000);
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+describe('npm install justfn, in a function project', () => {
+  it('installs justfn alone, with nothing to fetch', () => {
+    expect(install).toMatch(/added 1 package/);
+    expect(readdirSync(path.join(project, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual([
+      'justfn',
+    ]);
+  });
+
+  it('justfn/testing runs the function in-process', () => {
+    const script = `import { invokeHandler } from 'justfn/testing';
+import { handler } from './index.mjs';
+const outcome = await invokeHandler(handler, { queryStringParameters: { name: 'npm' } });
+console.log(JSON.parse(outcome.value.body).greeting);`;
+    // The function's own log line first (the context is a test context), then what the script prints.
+    expect(run('node', ['--input-type=module', '-e', script]).trim().split('\n').at(-1)).toBe('hello, npm');
+  });
+
+  it('npx justfn check and invoke work from the installed package', () => {
+    expect(run('npx', ['--offline', 'justfn', 'check', '.'])).toContain('ok');
+    const result = run('npx', ['--offline', 'justfn', 'invoke', '.', '--event', '-'], '{"name":"cli"}');
+    expect(result).toContain('hello, cli');
+  });
+});
