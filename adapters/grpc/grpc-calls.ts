@@ -211,6 +211,22 @@ function unaryTo(callback: sendUnaryData<unknown>, encode: Encode): Answer {
 
 const describe = (value: unknown) => (value === null ? 'null' : typeof value);
 
+/**
+ * The messages a server-streaming handler returned: an iterator over them, `undefined` for none (`null`,
+ * `undefined`: the stream ends at once), or an Error saying what came back instead.
+ */
+function iteratorOf(value: unknown): AsyncIterator<unknown> | Iterator<unknown> | undefined | Error {
+  if (value === null || value === undefined) return undefined;
+  const messages = value as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
+  const asyncIterator = messages[Symbol.asyncIterator];
+  if (typeof asyncIterator === 'function') return asyncIterator.call(messages);
+  const iterator = messages[Symbol.iterator];
+  if (typeof iterator === 'function' && typeof value === 'object') return iterator.call(messages);
+  return new Error(
+    `the handler returned ${describe(value)}, not the messages of a stream (an async generator, or an iterable)`,
+  );
+}
+
 /** What failed after the handler returned, as the outcome of an invocation that threw it. */
 const failure = (error: unknown) => ({
   ok: false as const,
@@ -230,13 +246,15 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
       call.emit('error', toStatus(outcome, options.exposeErrors, requestId));
       return undefined;
     }
-    const messages = outcome.value as AsyncIterable<unknown> | Iterable<unknown> | null | undefined;
-    const iterator =
-      messages === null || messages === undefined
-        ? undefined
-        : Symbol.asyncIterator in messages
-          ? messages[Symbol.asyncIterator]()
-          : messages[Symbol.iterator]();
+    const iterator = iteratorOf(outcome.value);
+    if (iterator instanceof Error) {
+      call.emit('error', {
+        code: status.INTERNAL,
+        details: 'the handler returned no stream',
+        metadata: trailer(requestId),
+      });
+      return { thrown: iterator };
+    }
     let timer: NodeJS.Timeout | undefined;
     let onGone: (() => void) | undefined;
     let stopped: 'deadline' | 'cancelled' | undefined;

@@ -173,6 +173,19 @@ describe('gRPC mode: each call is an invocation', () => {
     const { value } = await runtime.unary('SayHello', { name: 'bo' }, {}, metadata);
     expect(value?.message).toBe('one function: bo, from tests');
     expect((await runtime.unary('Slow', { ms: 1 })).error?.code).toBe(grpc.status.UNIMPLEMENTED);
+    // A server-streaming method answered with one message instead of a stream: ended and logged, not hung.
+    const stream = count(runtime, { to: 1 });
+    stream.call.on('error', () => {});
+    const ended = await stream.ended;
+    expect([ended.code, ended.details, ended.metadata.get('x-request-id')]).toEqual([
+      grpc.status.INTERNAL,
+      'the handler returned no stream',
+      [expect.any(String)],
+    ]);
+    const logged = runtime.logs().find((l) => l.msg === 'Invoke Error' && l.method === 'Count');
+    expect((logged?.err as { message?: string } | undefined)?.message).toMatch(
+      /^the handler returned object, not the messages/,
+    );
   });
 });
 
