@@ -14,19 +14,36 @@ export const REDACTED = '[redacted]';
 const credentials = /^([a-z][a-z0-9+.-]*:\/\/[^/?#:@\s]*):([^/?#\s]*)@/i;
 
 /**
- * Replaces every occurrence of every secret in `text`, longest first (so a secret that contains another
- * is removed whole). Empty strings are not secrets.
+ * Replaces every occurrence of every secret in `text`, in one pass: where occurrences overlap (a secret
+ * inside another, or two that share characters), the whole stretch they cover becomes one `[redacted]`,
+ * and a secret never matches inside a `[redacted]` already written. Empty strings are not secrets.
  *
  * @example
  * redactSecrets('connect to postgres://app:s3cret@db', new Set(['s3cret'])); // 'connect to postgres://app:[redacted]@db'
  */
 export function redactSecrets(text: string, secrets: Iterable<string>): string {
-  const ordered = [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const secret of ordered) {
-    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  const covered: [number, number][] = [];
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+      covered.push([at, at + secret.length]);
+    }
   }
-  return out;
+  if (covered.length === 0) return text;
+  covered.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let written = 0;
+  let [from, to] = covered[0]!;
+  for (const [start, end] of covered) {
+    if (start <= to) {
+      to = Math.max(to, end);
+      continue;
+    }
+    out += text.slice(written, from) + REDACTED;
+    written = to;
+    [from, to] = [start, end];
+  }
+  return out + text.slice(written, from) + REDACTED + text.slice(to);
 }
 
 /**

@@ -129,6 +129,25 @@ describe('redaction', () => {
     );
   });
 
+  it('redactSecrets leaves no character of overlapping secrets, and never matches inside [redacted]', () => {
+    // 'abc' starts first, 'bcdef' reaches further: the whole stretch goes, not 'abc' leaving 'def'.
+    expect(redactSecrets('x abcdef y', ['abc', 'bcdef'])).toBe(`x ${REDACTED} y`);
+    // 'dact' is in '[redacted]': a second pass would have cut into the first one's marker.
+    expect(redactSecrets('red dact', ['red', 'dact'])).toBe(`${REDACTED} ${REDACTED}`);
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 30 }),
+        fc.array(fc.string({ minLength: 1, maxLength: 5 })),
+        (text, secrets) => {
+          const out = redactSecrets(text, secrets);
+          for (const secret of secrets) {
+            expect(out.replaceAll(REDACTED, '\u0000').includes(secret)).toBe(false);
+          }
+        },
+      ),
+    );
+  });
+
   it('redactUrl masks a password and nothing else', () => {
     expect(redactUrl('postgres://app:hunter2@db:5432/x?sslmode=require')).toBe(
       'postgres://app:***@db:5432/x?sslmode=require',
