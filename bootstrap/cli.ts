@@ -5,6 +5,7 @@ import { layerCommand } from './commands/layer.js';
 import { manifestsCommand } from './commands/manifests.js';
 import { fail } from './commands/target.js';
 import { start } from './main.js';
+import { OptionError } from './options.js';
 import { VERSION } from './version.js';
 
 const USAGE = `justfn ${VERSION}: one Lambda handler on AWS Lambda, Knative and any container
@@ -34,6 +35,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     // A mistyped option or a missing value: the command's name, node:util's precise message, the usage.
     const { code, message, syscall } = error as NodeJS.ErrnoException;
     if (code?.startsWith('ERR_PARSE_ARGS_')) fail(`${command}: ${message}\n\n${USAGE}`);
+    // A variable that does not parse (PORT=abc): one line naming it, as `start` says it.
+    if (error instanceof OptionError) fail(message);
     // What the machine refused (a file in the way of -o, no permission): its message, not a stack.
     if (syscall !== undefined) {
       process.stderr.write(`justfn: ${command}: ${message}\n`);

@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
 import path from 'node:path';
+import { readHandlerArg } from './handler-arg.js';
 import type { startHttp } from './http.js';
 import type { startLambda } from './lambda.js';
 import { loadBundle } from './load-bundle.js';
@@ -26,7 +26,13 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   // The telemetry fd belongs to the runtime, not to the function's children (as AWS's runtime does).
   delete env._LAMBDA_TELEMETRY_LOG_FD;
   // The argument is a handler string, or a directory whose index.handler (or _HANDLER) to serve.
-  const target = argv[0] !== undefined && isDirectory(argv[0]) ? { dir: argv[0] } : { handler: argv[0] };
+  let target: { dir?: string; handler?: string | undefined };
+  try {
+    target = readHandlerArg(argv[0]);
+  } catch (error) {
+    process.stderr.write(`justfn: start: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
   const taskRoot = path.resolve(target.dir ?? options.taskRoot ?? process.cwd());
   // A real `import()`: the mode bundles run from a code-cached script, which has no module loader of its own.
   const importModule = (specifier: string) => import(specifier);
@@ -45,14 +51,6 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   }
   const bundle = loadBundle<{ startHttp: typeof startHttp }>(path.join(__dirname, 'http.cjs'));
   await bundle.startHttp({ options, env, handlerArg: target.handler, taskRoot, importModule });
-}
-
-function isDirectory(candidate: string): boolean {
-  try {
-    return statSync(candidate).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 if (require.main === module) void start(process.argv.slice(2));

@@ -20,7 +20,13 @@ interface Option<T> {
 const text: Parser<string> = (raw) => raw;
 const optionalText: Parser<string | undefined> = (raw) => raw;
 
-const integer =
+/**
+ * A whole number from `min` to `max`, or an {@link OptionError} naming the variable (or flag) and the range.
+ *
+ * @example
+ * integer(0, 65535)('8080', 'PORT'); // 8080
+ */
+export const integer =
   (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
   (raw, name) => {
     const value = Number(raw);
@@ -204,7 +210,8 @@ export const optionTable = {
     env: ['AWS_LAMBDA_FUNCTION_MEMORY_SIZE'],
     default: undefined,
     shown: '`memory:` in `justfn.yaml`, else the cgroup limit, else 3008',
-    parse: optionalText,
+    // Lambda's range; the context gives it as a string, as Lambda's does.
+    parse: (raw, name) => String(integer(128, 10_240)(raw, name)),
     doc: '`context.memoryLimitInMB`',
   },
   logGroupName: {

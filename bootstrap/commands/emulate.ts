@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../../adapters/emulator/emulator.js';
+import { integer, type OptionError } from '../options.js';
 import { fail, loadTarget } from './target.js';
 
 /**
@@ -18,18 +19,27 @@ export async function emulateCommand(argv: readonly string[]): Promise<void> {
       timeout: { type: 'string' },
     },
   });
+  const flag = (name: string, raw: string, min: number, max: number) => {
+    try {
+      return integer(min, max)(raw, name);
+    } catch (error) {
+      return fail((error as OptionError).message);
+    }
+  };
+  const port = flag('--port', values.port, 0, 65_535);
+  const timeoutFlag = values.timeout === undefined ? undefined : flag('--timeout', values.timeout, 1, 86_400);
   const service = await loadTarget(positionals[0], process.env).catch(
     (error: { problems?: string[]; message: string }) => fail((error.problems ?? [error.message]).join('\n')),
   );
   const { options } = service;
   const fileTimeout = service.config?.config.timeout;
-  const timeout = Number(values.timeout ?? process.env.AWS_LAMBDA_FUNCTION_TIMEOUT ?? fileTimeout ?? 300);
+  const timeout = timeoutFlag ?? Number(process.env.AWS_LAMBDA_FUNCTION_TIMEOUT ?? fileTimeout ?? 300);
   const emulator = await startEmulator({
     handler: service.handler,
     taskRoot: service.taskRoot,
     command: [process.execPath, path.join(__dirname, 'main.cjs')],
     env: process.env,
-    port: Number(values.port),
+    port,
     host: values.host,
     timeout,
     ...(options.functionName ? { functionName: options.functionName } : {}),

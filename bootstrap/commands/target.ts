@@ -1,15 +1,19 @@
-import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { readHandlerArg } from '../handler-arg.js';
 import { readOptions } from '../options.js';
 import { resolveService, type Service } from '../service.js';
 
 /** `[handler]` on the command line: a directory (its `index.handler` or `justfn.yaml`'s) or a handler string. */
 export function resolveTarget(arg: string | undefined, env: NodeJS.ProcessEnv) {
   const options = readOptions(env);
-  if (arg && existsSync(arg) && statSync(arg).isDirectory()) {
-    return { taskRoot: path.resolve(arg), handlerArg: undefined, options };
+  let target: { dir?: string; handler?: string | undefined };
+  try {
+    target = readHandlerArg(arg);
+  } catch (error) {
+    fail((error as Error).message);
   }
-  return { taskRoot: path.resolve(options.taskRoot ?? process.cwd()), handlerArg: arg, options };
+  if (target.dir !== undefined) return { taskRoot: path.resolve(target.dir), handlerArg: undefined, options };
+  return { taskRoot: path.resolve(options.taskRoot ?? process.cwd()), handlerArg: target.handler, options };
 }
 
 /** The service a command works on: options, handler and `justfn.yaml`, exactly as `start` would see them. */

@@ -14,3 +14,52 @@ describe('justfn --help', () => {
     },
   );
 });
+
+describe('justfn [handler]', () => {
+  const run = async (args: string[], env: Record<string, string> = {}) => {
+    const spawned = spawnCaptured(['node', 'bin/justfn.cjs', ...args], cleanEnv({ PORT: '0', ...env }));
+    return { code: await spawned.exited, stderr: spawned.stderr() };
+  };
+
+  it.each(['start', 'invoke', 'check'])(
+    'justfn %s examples/helo: no such directory, exit 2',
+    async (command) => {
+      expect(await run([command, 'examples/helo'])).toEqual({
+        code: 2,
+        stderr: expect.stringContaining(
+          'examples/helo: no such directory, and not a handler string (file.export, e.g. index.handler)\n',
+        ),
+      });
+    },
+  );
+
+  it('justfn start --bogus is an unknown option, not a handler', async () => {
+    expect(await run(['start', '--bogus'])).toEqual({
+      code: 2,
+      stderr: "justfn: start: unknown option '--bogus'\n",
+    });
+  });
+
+  it.each([
+    [
+      ['start', 'examples/hello'],
+      'AWS_LAMBDA_FUNCTION_MEMORY_SIZE="lots": expected a whole number from 128 to 10240',
+    ],
+    [
+      ['invoke', 'examples/hello'],
+      'AWS_LAMBDA_FUNCTION_MEMORY_SIZE="lots": expected a whole number from 128 to 10240',
+    ],
+  ])('a variable that does not parse: one line naming it, exit 2 (justfn %s)', async (args, message) => {
+    expect(await run(args, { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: 'lots' })).toEqual({
+      code: 2,
+      stderr: `justfn: ${message}\n`,
+    });
+  });
+
+  it('justfn emulate --port abc names the flag, exit 2', async () => {
+    expect(await run(['emulate', 'examples/hello', '--port', 'abc'])).toEqual({
+      code: 2,
+      stderr: 'justfn: --port="abc": expected a whole number from 0 to 65535\n',
+    });
+  });
+});
