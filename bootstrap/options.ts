@@ -212,7 +212,7 @@ export const optionTable = {
     shown: '`memory:` in `justfn.yaml`, else the cgroup limit, else 3008',
     // Lambda's range; the context gives it as a string, as Lambda's does.
     parse: (raw, name) => String(integer(128, 10_240)(raw, name)),
-    doc: '`context.memoryLimitInMB`',
+    doc: '`context.memoryLimitInMB` (128–10240, as Lambda allows)',
   },
   logGroupName: {
     env: ['AWS_LAMBDA_LOG_GROUP_NAME'],
