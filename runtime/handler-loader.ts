@@ -104,7 +104,8 @@ async function loadModule(
   moduleName: string,
   importModule: (specifier: string) => Promise<unknown>,
 ): Promise<unknown> {
-  const require = createRequire(path.join(taskRoot, 'noop.js'));
+  // The name a "Require stack" shows: no file of the function's, the lookup itself.
+  const require = createRequire(path.join(taskRoot, '(justfn handler lookup)'));
   const file = path.resolve(taskRoot, moduleRoot, moduleName);
   const tryRequire = (candidate: string) => (existsSync(candidate) ? require(candidate) : undefined);
   const tryImport = async (candidate: string) =>
@@ -124,17 +125,25 @@ async function loadModule(
     if (found) return found;
     return require(require.resolve(moduleName, { paths: [taskRoot, path.resolve(taskRoot, moduleRoot)] }));
   } catch (error) {
-    throw toLoadError(error);
+    throw toLoadError(error, file);
   }
 }
 
-function toLoadError(error: unknown): unknown {
+const TYPESCRIPT = ['.ts', '.mts', '.cts', '.tsx'];
+
+function toLoadError(error: unknown, file: string): unknown {
   if (error instanceof SyntaxError) {
     return new JustfnError('USER_CODE_SYNTAX', String(error), { cause: error });
   }
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
-    return new JustfnError('IMPORT_MODULE', String(error), { cause: error });
+    // As Lambda's Node runtime, justfn loads JavaScript: a TypeScript file beside is the likely mistake.
+    const typescript = TYPESCRIPT.map((ext) => `${file}${ext}`).find((candidate) => existsSync(candidate));
+    const hint = typescript
+      ? ` (${path.basename(typescript)} is TypeScript: compile it to .js or .mjs first, as for Lambda)`
+      : '';
+    const [first, ...rest] = String(error).split('\n');
+    return new JustfnError('IMPORT_MODULE', [`${first}${hint}`, ...rest].join('\n'), { cause: error });
   }
   return error;
 }

@@ -76,6 +76,14 @@ describe('loadHandler: the Runtime.* errors, with AWS messages', () => {
     expect(error.message).toMatch(/Cannot find module 'index'/);
   });
 
+  it('says so when the missing handler module is there as TypeScript', async () => {
+    const error = await failure('typescript/index.handler');
+    expect(error.name).toBe('Runtime.ImportModuleError');
+    expect(error.message.split('\n')[0]).toBe(
+      "Error: Cannot find module 'index' (index.ts is TypeScript: compile it to .js or .mjs first, as for Lambda)",
+    );
+  });
+
   it('reports a missing export', async () => {
     const error = await failure('cjs/index.nope');
     expect([error.name, error.message]).toEqual([
