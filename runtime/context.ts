@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { JustfnError } from './errors.js';
 
 /** What one invocation brings: the Runtime API's invoke headers, or what the HTTP source makes up. */
@@ -108,7 +109,9 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
       const shutdown = this[kShutdown];
       if (shutdown?.aborted) controller.abort(shutdown.reason);
       else if (shutdown) {
-        const onShutdown = () => controller?.abort(shutdown.reason);
+        // Bound to the invocation's async context: the abort comes from a drain timer, and what the
+        // handler's listeners log must still carry its request id.
+        const onShutdown = AsyncResource.bind(() => controller?.abort(shutdown.reason));
         this[kOnShutdown] = onShutdown;
         shutdown.addEventListener('abort', onShutdown, { once: true });
       }

@@ -65,6 +65,21 @@ describe('HTTP mode: SIGTERM drains', () => {
     ]);
   });
 
+  it("what an abort listener logs at the drain timeout carries its invocation's request id", async () => {
+    const runtime = await startHttpRuntime('http/index.abortLogs', { JUSTFN_DRAIN_TIMEOUT: '1' });
+    const slow = request(`${runtime.url}/?ms=5000`);
+    await runtime.waitForLog(() => false, 200).catch(() => {});
+    runtime.process.child.kill('SIGTERM');
+    const answer = await slow;
+    await answer.body.text();
+    expect(await runtime.process.exited).toBe(0);
+    const aborted = runtime.logs().find((l) => String(l.msg).startsWith('aborted:'));
+    expect([aborted?.msg, aborted?.requestId]).toEqual([
+      'aborted: The drain timeout passed',
+      answer.headers['x-request-id'],
+    ]);
+  });
+
   it('a second signal exits at once', async () => {
     const runtime = await startHttpRuntime('http/index.slow', { JUSTFN_DRAIN_TIMEOUT: '30' });
     const slow = request(`${runtime.url}/?ms=20000`).catch(() => undefined);
