@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readHandlerArg } from './handler-arg.js';
+import { type HandlerArg, readHandlerArg } from './handler-arg.js';
 import type { startHttp } from './http.js';
 import type { startLambda } from './lambda.js';
 import { loadBundle } from './load-bundle.js';
@@ -26,7 +26,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   // The telemetry fd belongs to the runtime, not to the function's children (as AWS's runtime does).
   delete env._LAMBDA_TELEMETRY_LOG_FD;
   // The argument is a handler string, or a directory whose index.handler (or _HANDLER) to serve.
-  let target: { dir?: string; handler?: string | undefined };
+  let target: HandlerArg;
   try {
     target = readHandlerArg(argv[0]);
   } catch (error) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../../adapters/emulator/emulator.js';
-import { integer, type OptionError } from '../options.js';
+import { integer } from '../options.js';
 import { fail, loadTarget } from './target.js';
 
 /**
@@ -19,15 +19,10 @@ export async function emulateCommand(argv: readonly string[]): Promise<void> {
       timeout: { type: 'string' },
     },
   });
-  const flag = (name: string, raw: string, min: number, max: number) => {
-    try {
-      return integer(min, max)(raw, name);
-    } catch (error) {
-      return fail((error as OptionError).message);
-    }
-  };
-  const port = flag('--port', values.port, 0, 65_535);
-  const timeoutFlag = values.timeout === undefined ? undefined : flag('--timeout', values.timeout, 1, 86_400);
+  // A flag that does not parse throws an OptionError, which the command line turns into one line, exit 2.
+  const port = integer(0, 65_535)(values.port, '--port');
+  const timeoutFlag =
+    values.timeout === undefined ? undefined : integer(1, 86_400)(values.timeout, '--timeout');
   const service = await loadTarget(positionals[0], process.env).catch(
     (error: { problems?: string[]; message: string }) => fail((error.problems ?? [error.message]).join('\n')),
   );

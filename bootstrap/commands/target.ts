@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { readHandlerArg } from '../handler-arg.js';
+import { type HandlerArg, readHandlerArg } from '../handler-arg.js';
 import { readOptions } from '../options.js';
 import { resolveService, type Service } from '../service.js';
 
 /** `[handler]` on the command line: a directory (its `index.handler` or `justfn.yaml`'s) or a handler string. */
 export function resolveTarget(arg: string | undefined, env: NodeJS.ProcessEnv) {
   const options = readOptions(env);
-  let target: { dir?: string; handler?: string | undefined };
+  let target: HandlerArg;
   try {
     target = readHandlerArg(arg);
   } catch (error) {
