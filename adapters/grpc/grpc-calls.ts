@@ -255,6 +255,8 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
       });
       return { thrown: iterator };
     }
+    // Ends the handler's generator early, so that its `finally` runs.
+    const close = () => void Promise.resolve(iterator?.return?.()).catch(() => {});
     let timer: NodeJS.Timeout | undefined;
     let onGone: (() => void) | undefined;
     let stopped: 'deadline' | 'cancelled' | undefined;
@@ -275,7 +277,7 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
         if (!stopped && Date.now() >= deadlineMs) stopped = 'deadline';
         if (call.cancelled) stopped ??= 'cancelled';
         if (stopped) {
-          void Promise.resolve(iterator.return?.()).catch(() => {});
+          close();
           if (stopped === 'cancelled') return { thrown: undefined, cancelled: true };
           call.emit('error', {
             code: status.DEADLINE_EXCEEDED,
@@ -291,6 +293,9 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
       call.end(trailer(requestId));
       return undefined;
     } catch (error) {
+      // A message that does not encode fails here with the handler's iterator still open (one that threw
+      // is finished already, and closing it does nothing).
+      close();
       call.emit('error', toStatus(failure(error), options.exposeErrors, requestId));
       return { thrown: error };
     } finally {

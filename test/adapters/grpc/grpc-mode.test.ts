@@ -147,12 +147,14 @@ describe('gRPC mode: each call is an invocation', () => {
     const unary = await runtime.unary('Fail', { how: 'unencodable' });
     expect([unary.error?.code, unary.error?.details]).toEqual([grpc.status.INTERNAL, 'Internal error']);
     expect(unary.error?.metadata.get('x-request-id')).toHaveLength(1);
-    const stream = count(runtime, { to: 3, after: 'unencodable' });
+    // Paced, so the fixture logs when its iterator is closed: the stream's generator must be closed too.
+    const stream = count(runtime, { to: 3, ms: 1, after: 'unencodable' });
     const received: unknown[] = [];
     stream.call.on('data', (reply) => received.push(reply.n));
     stream.call.on('error', () => {});
     const ended = await stream.ended;
     expect([ended.code, received]).toEqual([grpc.status.INTERNAL, [1]]);
+    await runtime.process.waitForOutput('count closed');
     const errors = runtime.logs().filter((l) => l.msg === 'Invoke Error');
     expect(errors.map((l) => [l.method, (l.err as { message: string }).message])).toEqual([
       [
