@@ -9,17 +9,22 @@ export interface HandlerArg {
 }
 
 /**
- * `[handler]` on the command line: a directory (served as its `justfn.yaml` or `index.handler` says), or a
- * handler string. Throws an {@link OptionError} for what is plainly neither — an option (`--bogus`), or a path whose
- * last part has no `.` and names no directory (`examples/helo`) — instead of "Bad handler" for it. A bare
- * word without a dot stays a handler string: on Lambda it is `Runtime.MalformedHandlerName`, as on AWS.
+ * `[handler]` on the command line (the command's positional arguments): a directory (served as its
+ * `justfn.yaml` or `index.handler` says), or a handler string. Throws an {@link OptionError} for what is
+ * plainly neither — an option (`--bogus`), a path whose last part has no `.` and names no directory
+ * (`examples/helo`), a second argument (`start examples/hello index.handler`) — instead of serving
+ * something the user did not mean. A bare word without a dot stays a handler string: on Lambda it is
+ * `Runtime.MalformedHandlerName`, as on AWS.
  *
  * @example
- * readHandlerArg('examples/hello'); // { dir: 'examples/hello' }
- * readHandlerArg('src/app.handler'); // { handler: 'src/app.handler' }
+ * readHandlerArg(['examples/hello']); // { dir: 'examples/hello' }
+ * readHandlerArg(['src/app.handler']); // { handler: 'src/app.handler' }
  */
-export function readHandlerArg(arg: string | undefined): HandlerArg {
+export function readHandlerArg(args: readonly string[]): HandlerArg {
+  const [arg, extra] = args;
   if (arg === undefined) return {};
+  if (extra !== undefined)
+    throw new OptionError(`unexpected argument '${extra}': name one handler or directory`);
   if (arg.startsWith('-')) throw new OptionError(`unknown option '${arg}'`);
   try {
     if (statSync(arg).isDirectory()) return { dir: arg };

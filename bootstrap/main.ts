@@ -28,7 +28,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   // The argument is a handler string, or a directory whose index.handler (or _HANDLER) to serve.
   let target: HandlerArg;
   try {
-    target = readHandlerArg(argv[0]);
+    target = readHandlerArg(argv);
   } catch (error) {
     process.stderr.write(`justfn: start: ${(error as Error).message}\n`);
     process.exit(2);

@@ -23,7 +23,7 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
   });
   let service: Service;
   try {
-    service = await loadTarget(positionals[0], process.env);
+    service = await loadTarget(positionals, process.env);
   } catch (error) {
     const problems = (error as { problems?: string[] }).problems ?? [
       String((error as Error).message ?? error),

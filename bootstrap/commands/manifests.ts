@@ -33,6 +33,8 @@ export async function manifestsCommand(argv: readonly string[]): Promise<void> {
   if (!target || !manifestTargets.includes(target)) {
     fail(`manifests: --target must be one of ${manifestTargets.join(', ')}`);
   }
+  if (positionals.length > 1)
+    fail(`manifests: unexpected argument '${positionals[1]}': name one directory or justfn.yaml`);
   const file = configFile(positionals[0] ?? '.');
   const outDir = values.output === undefined ? process.cwd() : path.resolve(values.output);
   let text: string;

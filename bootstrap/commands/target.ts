@@ -4,11 +4,11 @@ import { readOptions } from '../options.js';
 import { resolveService, type Service } from '../service.js';
 
 /** `[handler]` on the command line: a directory (its `index.handler` or `justfn.yaml`'s) or a handler string. */
-export function resolveTarget(arg: string | undefined, env: NodeJS.ProcessEnv) {
+export function resolveTarget(args: readonly string[], env: NodeJS.ProcessEnv) {
   const options = readOptions(env);
   let target: HandlerArg;
   try {
-    target = readHandlerArg(arg);
+    target = readHandlerArg(args);
   } catch (error) {
     fail((error as Error).message);
   }
@@ -17,8 +17,8 @@ export function resolveTarget(arg: string | undefined, env: NodeJS.ProcessEnv) {
 }
 
 /** The service a command works on: options, handler and `justfn.yaml`, exactly as `start` would see them. */
-export function loadTarget(arg: string | undefined, env: NodeJS.ProcessEnv): Promise<Service> {
-  const { taskRoot, handlerArg, options } = resolveTarget(arg, env);
+export function loadTarget(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Service> {
+  const { taskRoot, handlerArg, options } = resolveTarget(args, env);
   return resolveService({ options, env, handlerArg, taskRoot, importModule: (s) => import(s) });
 }
 

@@ -33,6 +33,24 @@ describe('justfn [handler]', () => {
     },
   );
 
+  // A second argument is a mistake (a handler and a directory, a stray word): nothing is served.
+  const oneHandler = ': name one handler or directory\n';
+  it.each([
+    [
+      ['start', 'examples/hello', 'index.handler'],
+      `justfn: start: unexpected argument 'index.handler'${oneHandler}`,
+    ],
+    [['invoke', 'examples/hello', 'extra'], `justfn: unexpected argument 'extra'${oneHandler}`],
+    [['check', 'examples/hello', 'extra'], `justfn: unexpected argument 'extra'${oneHandler}`],
+    [['emulate', 'examples/hello', 'extra'], `justfn: unexpected argument 'extra'${oneHandler}`],
+    [
+      ['manifests', 'examples/hello', 'extra', '--target', 'knative'],
+      "justfn: manifests: unexpected argument 'extra': name one directory or justfn.yaml\n",
+    ],
+  ])('justfn %j: one handler or directory only, exit 2', async (args, stderr) => {
+    expect(await run(args)).toEqual({ code: 2, stderr });
+  });
+
   it('justfn start --bogus is an unknown option, not a handler', async () => {
     expect(await run(['start', '--bogus'])).toEqual({
       code: 2,
