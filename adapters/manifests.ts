@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { toKnativeService } from './kubernetes/knative.js';
-import { checkKnativeContract } from './kubernetes/knative-contract.js';
+import { checkKnativeContract, knativeDefaultLimits } from './kubernetes/knative-contract.js';
 import { toKubernetesObjects } from './kubernetes/kubernetes-objects.js';
 import type { RuntimeDefaults } from './kubernetes/pod.js';
 import { type ManifestObject, validateObjects } from './kubernetes/validate-objects.js';
@@ -29,11 +29,13 @@ export type ManifestTarget = (typeof manifestTargets)[number];
  * deploy` looks for) and its YAML.
  *
  * @example
- * const file: ManifestFile = { name: 'knative.yaml', text: 'apiVersion: serving.knative.dev/v1\n...' };
+ * const file: ManifestFile = { name: 'knative.yaml', text: 'apiVersion: serving.knative.dev/v1\n...', warnings: [] };
  */
 export interface ManifestFile {
   name: string;
   text: string;
+  /** What the platform refuses with its default settings but may be configured to allow. */
+  warnings: string[];
 }
 
 /**
@@ -72,7 +74,7 @@ export function generateManifests(
   if (target === 'lambda') {
     const { template, problems } = toSamTemplate(shape, { codeUri: options.codeUri });
     check([...problems, ...validateSamTemplate(template)]);
-    return { name: 'template.yaml', text: toYaml(target, [template]) };
+    return { name: 'template.yaml', text: toYaml(target, [template]), warnings: [] };
   }
   const image = shape.config.deploy?.image;
   if (image === undefined)
@@ -84,7 +86,11 @@ export function generateManifests(
   if (target === 'knative') {
     const { model, problems } = toKnativeService(shape, image, options.runtime);
     check([...problems, ...validateObjects([model]), ...checkKnativeContract(model)]);
-    return { name: 'knative.yaml', text: toYaml(target, [model.toJSON()]) };
+    return {
+      name: 'knative.yaml',
+      text: toYaml(target, [model.toJSON()]),
+      warnings: knativeDefaultLimits(model),
+    };
   }
   const { objects, problems } = toKubernetesObjects(shape, image, options.runtime);
   check([...problems, ...validateObjects(objects)]);
@@ -94,6 +100,7 @@ export function generateManifests(
       target,
       objects.map((o: ManifestObject) => o.toJSON()),
     ),
+    warnings: [],
   };
 }
 

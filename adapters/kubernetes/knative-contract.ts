@@ -42,3 +42,35 @@ export function checkKnativeContract(service: Service): string[] {
   }
   return problems;
 }
+
+// knative/serving config/core/configmaps/defaults.yaml: the defaults of the limits a cluster may raise.
+const MAX_REVISION_TIMEOUT_SECONDS = 600;
+const CONTAINER_CONCURRENCY_MAX_LIMIT = 1000;
+
+/**
+ * What Knative refuses with its default settings but a cluster may allow (`config-defaults`): a timeout
+ * over `max-revision-timeout-seconds` (600) or a `containerConcurrency` over
+ * `container-concurrency-max-limit` (1000). Warnings, not problems: the cluster's own settings decide.
+ *
+ * @example
+ * knativeDefaultLimits(service); // ['timeout: 3600 s is over Knative's default max-revision-timeout-seconds (600) ...']
+ */
+export function knativeDefaultLimits(service: Service): string[] {
+  const warnings: string[] = [];
+  const spec = service.spec?.template?.spec;
+  const timeout = spec?.timeoutSeconds;
+  if (timeout !== undefined && timeout > MAX_REVISION_TIMEOUT_SECONDS) {
+    warnings.push(
+      `timeout: ${timeout} s is over Knative's default max-revision-timeout-seconds (${MAX_REVISION_TIMEOUT_SECONDS}); ` +
+        'the cluster refuses the Service unless its config-defaults ConfigMap raises it',
+    );
+  }
+  const concurrency = spec?.containerConcurrency;
+  if (concurrency !== undefined && concurrency > CONTAINER_CONCURRENCY_MAX_LIMIT) {
+    warnings.push(
+      `concurrency: ${concurrency} is over Knative's default container-concurrency-max-limit (${CONTAINER_CONCURRENCY_MAX_LIMIT}); ` +
+        'the cluster refuses the Service unless its config-defaults ConfigMap raises it',
+    );
+  }
+  return warnings;
+}

@@ -39,9 +39,10 @@ export async function manifestsCommand(argv: readonly string[]): Promise<void> {
   const outDir = values.output === undefined ? process.cwd() : path.resolve(values.output);
   let text: string;
   let name: string;
+  let warnings: string[];
   try {
     const shape = readServiceShape(file, values.image === undefined ? {} : { image: values.image });
-    ({ name, text } = generateManifests(target, shape, {
+    ({ name, text, warnings } = generateManifests(target, shape, {
       runtime: { metricsPort: optionTable.metricsPort.default, taskRoot: IMAGE_TASK_ROOT },
       codeUri: path.relative(outDir, path.dirname(path.resolve(file))) || '.',
     }));
@@ -51,6 +52,9 @@ export async function manifestsCommand(argv: readonly string[]): Promise<void> {
     const prefix = error instanceof ManifestError ? `justfn manifests --target ${target}: ` : '';
     for (const problem of problems) process.stderr.write(`${prefix}${problem}\n`);
     process.exit(1);
+  }
+  for (const warning of warnings) {
+    process.stderr.write(`justfn manifests --target ${target}: warning: ${warning}\n`);
   }
   if (values.output === undefined) {
     process.stdout.write(text);

@@ -124,6 +124,27 @@ describe('justfn manifests', () => {
     expect((await manifests([unlimited, '--target', 'knative'])).code).toBe(0);
   });
 
+  it("warns, and still writes, past the limits Knative's defaults set and a cluster may raise", async () => {
+    const long = writeService(
+      'name: long\ntimeout: 3600\nconcurrency: 5000\ndeploy: { image: registry.example.com/l:1 }\n',
+    );
+    const result = await manifests([long, '--target', 'knative']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/timeoutSeconds: 3600\n/);
+    const raise = 'the cluster refuses the Service unless its config-defaults ConfigMap raises it';
+    expect(result.stderr.split('\n')).toEqual([
+      `justfn manifests --target knative: warning: timeout: 3600 s is over Knative's default max-revision-timeout-seconds (600); ${raise}`,
+      `justfn manifests --target knative: warning: concurrency: 5000 is over Knative's default container-concurrency-max-limit (1000); ${raise}`,
+      '',
+    ]);
+    // Kubernetes has no such limits; at Knative's own maxima nothing is said.
+    expect((await manifests([long, '--target', 'kubernetes'])).stderr).toBe('');
+    const edge = writeService(
+      'name: edge\ntimeout: 600\nconcurrency: 1000\ndeploy: { image: registry.example.com/e:1 }\n',
+    );
+    expect(await manifests([edge, '--target', 'knative'])).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('-o naming a file, not a directory: one line, no stack', async () => {
     const file = writeService('name: out\ndeploy: { image: registry.example.com/o:1 }\n');
     const result = await manifests([file, '--target', 'knative', '-o', file]);
