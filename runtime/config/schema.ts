@@ -64,9 +64,26 @@ const grpc = Type.Object(
   { ...closed, description: 'Serve this gRPC service on $PORT (h2c) instead of HTTP' },
 );
 
+// The reference grammar of distribution/reference (reference.go): [host[:port]/]path[:tag][@digest], the
+// path lower-case. An image Kubernetes cannot parse is only found when a pod fails with InvalidImageName.
+const hostPart = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+const pathPart = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const imageReference =
+  `^(?:(?:${hostPart}(?:\\.${hostPart})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?/)?${pathPart}(?:/${pathPart})*` +
+  '(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$';
+
 const deploy = Type.Object(
   {
-    image: Type.Optional(Type.String({ minLength: 1, description: 'Container image reference' })),
+    image: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        pattern: imageReference,
+        patternErrorMessage:
+          'expected an image reference, e.g. registry.example.com/users:1.4.2 (lower-case repository path, optional :tag and @sha256:digest)',
+        description: 'Container image reference',
+      }),
+    ),
     knative: Type.Optional(
       Type.Object(
         {

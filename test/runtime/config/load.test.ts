@@ -149,6 +149,37 @@ describe('loadServiceConfig: one precise line per problem', () => {
     ]);
   });
 
+  it('an image reference Kubernetes could not pull', () => {
+    const image = (ref: string) => problems(`name: users\ndeploy:\n  image: '${ref}'\n`);
+    const expected = (ref: string) => [
+      `justfn.yaml: deploy.image: expected an image reference, e.g. registry.example.com/users:1.4.2 (lower-case repository path, optional :tag and @sha256:digest), got "${ref}"`,
+    ];
+    for (const bad of [
+      'registry.example.com/Users:1',
+      'users:1 ',
+      'users::1',
+      'users@sha256:abc',
+      '/users',
+    ]) {
+      expect(image(bad)).toEqual(expected(bad));
+    }
+    const digest = 'a'.repeat(64);
+    for (const good of [
+      'users',
+      'registry.example.com/users:1.4.2',
+      'localhost:5000/team/users_api:v1-rc.2',
+      '[::1]:5000/users',
+      `ghcr.io/acme/users@sha256:${digest}`,
+      `ghcr.io/acme/users:2@sha256:${digest}`,
+    ]) {
+      expect(loadServiceConfig(file(`name: users\ndeploy:\n  image: '${good}'\n`), {}).config.deploy).toEqual(
+        {
+          image: good,
+        },
+      );
+    }
+  });
+
   it('several problems at once, each on its own line', () => {
     expect(problems(db('    url: ${DATABASE_URL}\n    pool: { max: ten }\n    colour: red\n'))).toEqual([
       'justfn.yaml: resources.db.url: ${DATABASE_URL} is not set',
