@@ -130,7 +130,11 @@ export function createGrpcResource(
   };
 }
 
-/** Starts connecting and resolves once the channel is READY; rejects after `timeoutMs`, or when closed. */
+/**
+ * Starts connecting and resolves once the channel is READY; rejects after `timeoutMs`, or when closed,
+ * with the channel's state and, when it is failing, why (`connect ECONNREFUSED`, a name that does not
+ * resolve): what an operator needs to tell a service that is down from a wrong address.
+ */
 function waitReady(client: grpc.Client, timeoutMs: number): Promise<void> {
   const channel = client.getChannel();
   return new Promise((resolve, reject) => {
@@ -143,7 +147,27 @@ function waitReady(client: grpc.Client, timeoutMs: number): Promise<void> {
       } catch {
         state = 'SHUTDOWN';
       }
-      reject(new Error(`channel not READY within ${timeoutMs} ms (state ${state})`));
+      const notReady = `channel not READY within ${timeoutMs} ms (state ${state}`;
+      if (state !== 'TRANSIENT_FAILURE') return reject(new Error(`${notReady})`));
+      failureReason(client).then((reason) => reject(new Error(`${notReady}: ${reason})`)));
     });
+  });
+}
+
+/**
+ * Why a channel in TRANSIENT_FAILURE fails. grpc-js keeps the last connection error only for the calls it
+ * fails: a call with no `waitForReady` fails at once with it, and reaches no server.
+ */
+function failureReason(client: grpc.Client): Promise<string> {
+  const bytes = (buffer: Buffer) => buffer;
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      '/justfn.ConnectionProbe/Probe',
+      bytes,
+      bytes,
+      Buffer.alloc(0),
+      { deadline: Date.now() + 200 },
+      (error) => resolve((error?.details ?? 'unknown').replace(/\. Resolution note: ?$/, '')),
+    );
   });
 }

@@ -81,7 +81,7 @@ describe('Lambda mode: a resource that cannot open fails init', () => {
     expect(failed).toBe(true);
     expect(body.errorType).toBe('Runtime.ResourceUnavailable');
     expect(body.errorMessage).toMatch(
-      /^resource 'auth' \(grpc, test\.greeter\.v1\.Greeter at \[redacted\]\): cannot open: channel not READY within 1000 ms \(state TRANSIENT_FAILURE\)$/,
+      /^resource 'auth' \(grpc, test\.greeter\.v1\.Greeter at \[redacted\]\): cannot open: channel not READY within 1000 ms \(state TRANSIENT_FAILURE: No connection established\. Last error: Error: connect ECONNREFUSED \[redacted\]\)$/,
     );
   });
 });

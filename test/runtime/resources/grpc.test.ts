@@ -54,12 +54,12 @@ describe('grpc resource', () => {
     );
   });
 
-  it('reports a server that is down at open as a ResourceError naming the resource', async () => {
+  it('reports a server that is down at open as a ResourceError naming the resource and why', async () => {
     const { registry } = setup(`127.0.0.1:${await freePort()}`, 0.3);
     const error = (await registry.open().catch((e: unknown) => e)) as ResourceError;
     expect(error.resource).toBe('auth');
     expect(error.message).toMatch(
-      /^resource 'auth' \(grpc, test\.greeter\.v1\.Greeter at 127\.0\.0\.1:\d+\): cannot open: channel not READY within 300 ms \(state (TRANSIENT_FAILURE|CONNECTING)\)$/,
+      /^resource 'auth' \(grpc, test\.greeter\.v1\.Greeter at 127\.0\.0\.1:\d+\): cannot open: channel not READY within 300 ms \(state (TRANSIENT_FAILURE: No connection established\. Last error: Error: connect ECONNREFUSED 127\.0\.0\.1:\d+|CONNECTING)\)$/,
     );
   });
 
@@ -84,7 +84,7 @@ describe('grpc resource', () => {
     expect(states.at(-1)?.ready).toBe(true);
     expect(states.map((s) => s.resources.auth?.state)).toContain('retrying');
     expect(capture.lines.find((l) => l.level === 'warn')?.msg).toMatch(
-      /^resource 'auth' \(grpc, .*\): cannot open: channel not READY within 200 ms \(state \w+\); retrying in \d+ ms$/,
+      /^resource 'auth' \(grpc, .*\): cannot open: channel not READY within 200 ms \(state (TRANSIENT_FAILURE: .*ECONNREFUSED.*|CONNECTING)\); retrying in \d+ ms$/,
     );
     expect(await hello(registry.resources.auth, 'grace')).toEqual({ message: 'hello grace' });
   });
