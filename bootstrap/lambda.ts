@@ -8,6 +8,7 @@ import { createRuntimeApiClient, type RuntimeApiClient } from '../adapters/lambd
 import type { FunctionInfo } from '../runtime/context.js';
 import { JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { type LoadedHandler, loadHandler } from '../runtime/handler-loader.js';
+import { hasShutdownHooks, runShutdownHooks, runSnapshotHooks } from '../runtime/hooks.js';
 import {
   createLambdaLog,
   type LambdaLevel,
@@ -18,7 +19,6 @@ import {
 import { type LoopOptions, runLoop, type Source } from '../runtime/loop.js';
 import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { createConcurrentScope, createSequentialScope, type InvocationScope } from '../runtime/scope.js';
-import { runSnapshotHooks } from '../runtime/snapstart.js';
 import { awslambda } from '../runtime/streaming.js';
 import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
 import type { Options } from './options.js';
@@ -74,10 +74,18 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   } catch (error) {
     return crashes.initFailed(error);
   }
-  crashes.initialised();
-
   const { options } = service;
   const declared = Object.keys(service.config?.config.resources ?? {}).length > 0;
+  const sigterm = options.lambdaSigterm === 'auto' ? declared || hasShutdownHooks() : options.lambdaSigterm;
+  // SnapStart restores a snapshot whose extension connection is gone: no SIGTERM there.
+  if (sigterm && options.initializationType !== 'snap-start') {
+    closeOnSigterm(registry, log);
+    await api.requestSigterm().catch((error: unknown) => {
+      log.warn(`no SIGTERM at shutdown: ${error instanceof Error ? error.message : safeString(error)}`);
+    });
+  }
+  crashes.initialised();
+
   const loop: LoopOptions = {
     handler,
     functionInfo: functionInfo(options),
@@ -202,6 +210,29 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
       };
     },
   };
+}
+
+/** After SIGTERM, Lambda gives a runtime with an internal extension 500 ms, then SIGKILL. */
+const SHUTDOWN_BUDGET_MS = 400;
+
+/**
+ * SIGTERM (which Lambda sends at shutdown once asked for, and `docker stop` under the Runtime Interface
+ * Emulator): the `onShutdown` hooks run, the resources close in reverse order — connections end cleanly
+ * instead of being left to the server's timeouts —, exit 0; within the budget, or exit 0 anyway. A
+ * second signal exits at once.
+ */
+function closeOnSigterm(registry: ResourceRegistry, log: LambdaLog): void {
+  process.once('SIGTERM', async () => {
+    process.once('SIGTERM', () => process.exit(0));
+    setTimeout(() => {
+      log.warn(`shutdown: not done after ${SHUTDOWN_BUDGET_MS} ms; exiting`);
+      process.exit(0);
+    }, SHUTDOWN_BUDGET_MS);
+    log.info('SIGTERM: running the shutdown hooks, closing the resources');
+    await runShutdownHooks((error) => log.logError('Shutdown Hook Error', error));
+    await registry.close();
+    process.exit(0);
+  });
 }
 
 /**

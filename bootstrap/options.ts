@@ -261,6 +261,12 @@ export const optionTable = {
     parse: integer(1, 86_400),
     doc: 'seconds of idle (wall clock) after which resources are re-validated before the next invocation',
   },
+  lambdaSigterm: {
+    env: ['JUSTFN_LAMBDA_SIGTERM'],
+    default: 'auto',
+    parse: (raw, name): 'auto' | boolean => (raw.trim().toLowerCase() === 'auto' ? 'auto' : flag(raw, name)),
+    doc: 'Lambda: ask for SIGTERM at shutdown (an internal extension) to run `onShutdown` hooks and close the resources; `auto`: when there are either',
+  },
   verbose: {
     env: ['AWS_LAMBDA_RUNTIME_VERBOSE'],
     default: 0,

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { startMetricsServer } from '../adapters/http/metrics-server.js';
 import type { FunctionInfo } from '../runtime/context.js';
 import { JustfnError, safeString } from '../runtime/errors.js';
+import { runShutdownHooks } from '../runtime/hooks.js';
 import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtime/loop.js';
 import type { RecordedMetrics } from '../runtime/metrics-recorder.js';
 import { createQueueSource, type QueueSource } from '../runtime/queue-source.js';
@@ -220,9 +221,20 @@ export interface DrainPlan<I extends QueuedInvocation> {
   fatal?: Promise<void>;
 }
 
+/** The function's `onShutdown` hooks, with the resources still open; a hook that hangs is given up on after `ms`. */
+async function shutdownHooks(log: RuntimeLog, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  const done = runShutdownHooks((error) => log.error({ err: error }, 'a shutdown hook failed'));
+  if ((await Promise.race([done, late])) === 'late') log.warn({ ms }, 'shutdown hooks not done in time');
+  clearTimeout(timer);
+}
+
 /**
  * SIGTERM and SIGINT drain: stop accepting, finish every accepted invocation (past the drain timeout,
- * answer what is left), clean up, exit 0. A second signal exits at once; an uncaught exception is
+ * answer what is left), run the `onShutdown` hooks, clean up, exit 0. A second signal exits at once; an uncaught exception is
  * logged and drains too, then exits 1; an unhandled rejection is logged and the server goes on. A
  * handler that calls `process.exit` ends the instance at once, as on Lambda: what it had accepted is
  * answered as the process goes (`Runtime.ExitError`), not left to a reset connection.
@@ -246,6 +258,7 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
       plan.shutdown.abort(error);
       plan.abandon(invocation, error);
     });
+    await shutdownHooks(log, plan.drainTimeout * 1000);
     await plan.cleanUp();
     log.info({ reason }, 'drained: exiting');
     process.exit(exitCode);

@@ -5,8 +5,8 @@ export type { FunctionInfo, InvocationInfo } from './context.js';
 export { LambdaContext } from './context.js';
 export { type ErrorCode, type ErrorPayload, errorCatalog, JustfnError, toErrorPayload } from './errors.js';
 export type { Callback, Context, Handler, StreamingHandler } from './handler-types.js';
+export { onAfterRestore, onBeforeSnapshot, onShutdown } from './hooks.js';
 export type { GrpcClient, ResourceClients, ResourcesOf } from './resources/resources-of.js';
-export { onAfterRestore, onBeforeSnapshot } from './snapstart.js';
 export {
   awslambda,
   type HttpPrelude,

@@ -36,6 +36,8 @@ export interface EmulatorOptions {
 }
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/[^/]+\/invocations(\?.*)?$/;
+/** After SIGTERM, Lambda gives a runtime with an internal extension 500 ms, then SIGKILL. */
+const SIGTERM_GRACE_MS = 500;
 
 /** How an invocation ended, for the invoke endpoint's answer. */
 type InvokedResult = InvokeResult & { requestId: string; timedOut: () => boolean };
@@ -66,6 +68,9 @@ export async function startEmulator(options: EmulatorOptions) {
     onRestoreError: (body, errorType) => {
       initError = { body, errorType };
     },
+    onExtension: () => {
+      if (runtime) runtime.sigterm = true;
+    },
   });
 
   const env: Record<string, string> = {
@@ -85,7 +90,9 @@ export async function startEmulator(options: EmulatorOptions) {
     ...(options.snapStart ? { AWS_LAMBDA_INITIALIZATION_TYPE: 'snap-start' } : {}),
   };
 
-  let runtime: { child: ChildProcess; startedAt: number; initMs?: number; reported: boolean } | undefined;
+  let runtime:
+    | { child: ChildProcess; startedAt: number; initMs?: number; reported: boolean; sigterm?: boolean }
+    | undefined;
   let closing = false;
   const spawnRuntime = () => {
     initError = undefined;
@@ -247,13 +254,25 @@ export async function startEmulator(options: EmulatorOptions) {
     /** Resolves once the runtime asked for its first invocation (init is done). */
     ready: () =>
       new Promise<void>((resolve) => (api.nextCount() > 0 ? resolve() : api.onNext(() => resolve()))),
+    /**
+     * Ends the runtime as Lambda does: SIGKILL, or, when it registered an extension, SIGTERM and 500 ms
+     * to finish (its `onShutdown` hooks, its resources) before SIGKILL.
+     */
     async close() {
       closing = true;
-      const child = runtime?.child;
-      if (child && child.exitCode === null) {
+      const current = runtime;
+      const child = current?.child;
+      if (child && child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        await exited;
+        if (current.sigterm) {
+          child.kill('SIGTERM');
+          const late = setTimeout(() => child.kill('SIGKILL'), SIGTERM_GRACE_MS);
+          await exited;
+          clearTimeout(late);
+        } else {
+          child.kill('SIGKILL');
+          await exited;
+        }
       }
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

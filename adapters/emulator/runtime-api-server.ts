@@ -37,9 +37,12 @@ export interface RuntimeApiServerOptions {
   snapStart?: boolean;
   onInitError?: (body: Buffer, errorType: string) => void;
   onRestoreError?: (body: Buffer, errorType: string) => void;
+  /** An extension registered: Lambda then ends the runtime with SIGTERM before SIGKILL. */
+  onExtension?: () => void;
 }
 
 const API = '/2018-06-01/runtime';
+const EXTENSION_API = '/2020-01-01/extension';
 const STALE_IDS_KEPT = 1000;
 
 /**
@@ -164,6 +167,29 @@ export async function startRuntimeApiServer(options: RuntimeApiServerOptions = {
         else options.onRestoreError?.(body, errorType);
         reply(res, 202);
       });
+      return;
+    }
+    // The Extensions API as far as a runtime uses it to ask for SIGTERM: register, then a next event
+    // that never comes (events are not emulated).
+    if (req.method === 'POST' && url === `${EXTENSION_API}/register`) {
+      return drainThen(req, () => {
+        options.onExtension?.();
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'lambda-extension-identifier': randomUUID(),
+        });
+        res.end(JSON.stringify({ functionName: 'function', functionVersion: '$LATEST', handler: '' }));
+      });
+    }
+    if (req.method === 'GET' && url === `${EXTENSION_API}/event/next`) {
+      if (!header(req, 'lambda-extension-identifier')) {
+        return reply(
+          res,
+          403,
+          'Extension.MissingExtensionIdentifier',
+          'Missing Lambda-Extension-Identifier header',
+        );
+      }
       return;
     }
     if (url === '/2018-06-01/ping') return reply(res, 200);

@@ -9,6 +9,7 @@ export interface ApiAnswer {
 }
 
 const API = '/2018-06-01/runtime';
+const EXTENSION_API = '/2020-01-01/extension';
 
 /** `AWS_LAMBDA_RUNTIME_API` is `host:port`; some tools add `http://` (Architect), which is tolerated. */
 export function toRuntimeApiOrigin(address: string): string {
@@ -31,16 +32,7 @@ export interface RuntimeApiClientOptions {
  */
 export function createRuntimeApiClient(address: string, options: RuntimeApiClientOptions) {
   const origin = toRuntimeApiOrigin(address);
-  const client = new Client(origin, {
-    pipelining: 1,
-    keepAliveTimeout: 600_000,
-    keepAliveMaxTimeout: 600_000,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    // Given, so undici does not read Node's default from node:http, which Lambda mode never loads.
-    maxHeaderSize: 64 * 1024,
-    connect: { noDelay: true },
-  });
+  const client = connect(origin);
   const baseHeaders = { 'user-agent': options.userAgent };
 
   const send = (
@@ -87,9 +79,51 @@ export function createRuntimeApiClient(address: string, options: RuntimeApiClien
       path: invocationPath(requestId, 'response'),
       headers: { ...baseHeaders, ...echo(invocationId) },
     }),
+    /**
+     * Asks Lambda to send SIGTERM at shutdown, which it does only when an extension is registered
+     * (awsdocs runtimes-extensions-api: Shutdown phase): registers an internal extension for no events,
+     * then asks for its next event, on a connection of its own, as Lambda needs of every extension
+     * before init ends; registered for none, it never gets one, and the request stays open.
+     */
+    requestSigterm: async () => {
+      const extensions = connect(origin);
+      const registered = await request(extensions, {
+        method: 'POST',
+        path: `${EXTENSION_API}/register`,
+        body: '{"events":[]}',
+        headers: { ...baseHeaders, 'content-type': 'application/json', 'lambda-extension-name': 'justfn' },
+      });
+      const id = registered.headers['lambda-extension-identifier'];
+      if (registered.status !== 200 || typeof id !== 'string') {
+        await extensions.close();
+        throw new Error(
+          `POST ${EXTENSION_API}/register: the Runtime API answered ${registered.status} ${registered.body.toString('utf8', 0, 200)}`,
+        );
+      }
+      request(extensions, {
+        method: 'GET',
+        path: `${EXTENSION_API}/event/next`,
+        body: null,
+        headers: { ...baseHeaders, 'lambda-extension-identifier': id },
+      }).catch(() => {});
+    },
     close: () => client.close(),
     destroy: () => client.destroy(),
   };
+}
+
+/** One keep-alive connection with no timeouts: the process may be frozen between a request and its answer. */
+function connect(origin: string): Client {
+  return new Client(origin, {
+    pipelining: 1,
+    keepAliveTimeout: 600_000,
+    keepAliveMaxTimeout: 600_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    // Given, so undici does not read Node's default from node:http, which Lambda mode never loads.
+    maxHeaderSize: 64 * 1024,
+    connect: { noDelay: true },
+  });
 }
 
 export type RuntimeApiClient = ReturnType<typeof createRuntimeApiClient>;

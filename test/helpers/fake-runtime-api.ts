@@ -18,7 +18,7 @@ export interface Scripted {
 }
 
 /** How to answer one request: a status (with RAPID's JSON body), a raw body, or a dropped connection. */
-export type Answer = number | { status: number; body: string } | 'reset';
+export type Answer = number | { status: number; body: string; headers?: Record<string, string> } | 'reset';
 
 export interface FakeRuntimeApiOptions {
   invocations?: Scripted[];
@@ -123,6 +123,10 @@ function send(res: http.ServerResponse, answer: Answer): void {
           status === 202 ? { status: 'OK' } : { errorMessage: `status ${status}`, errorType: 'Fake' },
         )
       : answer.body;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...(typeof answer === 'object' ? answer.headers : {}),
+  });
   res.end(body);
 }
