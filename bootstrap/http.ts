@@ -8,7 +8,7 @@ import { createHttpServer } from '../adapters/http/server.js';
 import { loadHandler } from '../runtime/handler-loader.js';
 import { createMetricsRecorder } from '../runtime/metrics-recorder.js';
 import { createConcurrentScope } from '../runtime/scope.js';
-import { awslambda } from '../runtime/streaming.js';
+import { installAwslambda } from '../runtime/streaming.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { ServiceStart } from './service.js';
 import {
@@ -48,7 +48,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
   const { options } = service;
   const functionInfo = describeFunction(options);
   const log = createRuntimeLog(options, scope, functionInfo.functionName);
-  if (!options.noGlobalAwslambda) Object.assign(globalThis, { awslambda });
+  if (!options.noGlobalAwslambda) installAwslambda(scope);
 
   let handler: Awaited<ReturnType<typeof loadHandler>>;
   try {

@@ -19,7 +19,7 @@ import {
 import { type LoopOptions, runLoop, type Source } from '../runtime/loop.js';
 import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { createConcurrentScope, createSequentialScope, type InvocationScope } from '../runtime/scope.js';
-import { awslambda } from '../runtime/streaming.js';
+import { installAwslambda } from '../runtime/streaming.js';
 import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
 import type { Options } from './options.js';
 import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
@@ -48,7 +48,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     stdout: (line) => process.stdout.write(line),
   });
   patchConsole(log);
-  if (!start.options.noGlobalAwslambda) Object.assign(globalThis, { awslambda });
+  if (!start.options.noGlobalAwslambda) installAwslambda(scope);
 
   const userAgent = `justfn/${VERSION}`;
   const api = createRuntimeApiClient(start.options.runtimeApi!, { userAgent });

@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
 import { type ErrorPayload, JustfnError } from './errors.js';
 import { HIGH_WATER_MARK_SYMBOL, STREAMING_SYMBOL } from './handler-loader.js';
+import { createInvokeStore } from './invoke-store.js';
+import type { InvocationScope } from './scope.js';
 
 /** Status, headers and cookies of a streamed HTTP response (`awslambda.HttpResponseStream.from`). */
 export interface HttpPrelude {
@@ -132,5 +134,23 @@ export function encodePrelude(prelude: HttpPrelude): Buffer {
   return Buffer.concat([Buffer.from(JSON.stringify(prelude)), Buffer.alloc(8)]);
 }
 
-/** The global `awslambda` object user code expects on Lambda. */
+/** The `awslambda` namespace, for code that imports it from `justfn` rather than reading the global. */
 export const awslambda = Object.freeze({ streamifyResponse, HttpResponseStream });
+
+/**
+ * Installs the global `awslambda` as AWS's runtime does: a fresh, extensible object, because libraries
+ * add to it (`@aws/lambda-invoke-store` its `InvokeStore`: with a frozen one every AWS SDK v3 call threw);
+ * with a scope, justfn's own `InvokeStore` on it, which knows each invocation's ids.
+ *
+ * @example
+ * installAwslambda(scope); // globalThis.awslambda.streamifyResponse(...)
+ */
+export function installAwslambda(scope?: InvocationScope): void {
+  Object.assign(globalThis, {
+    awslambda: {
+      streamifyResponse,
+      HttpResponseStream,
+      ...(scope && { InvokeStore: createInvokeStore(scope) }),
+    },
+  });
+}

@@ -5,7 +5,7 @@ import { redactSecrets } from '../../runtime/config/redact.js';
 import { loadHandler } from '../../runtime/handler-loader.js';
 import { loadGrpcService } from '../../runtime/resources/grpc.js';
 import { toResourcesDts } from '../../runtime/resources/resources-of.js';
-import { awslambda } from '../../runtime/streaming.js';
+import { installAwslambda } from '../../runtime/streaming.js';
 import type { Service } from '../service.js';
 import { loadTarget } from './target.js';
 
@@ -55,7 +55,7 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
 }
 
 async function checkHandler(service: Service): Promise<string[]> {
-  Object.assign(globalThis, { awslambda });
+  installAwslambda();
   try {
     await loadHandler(service.handler, { taskRoot: service.taskRoot });
     return [];

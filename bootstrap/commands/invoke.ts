@@ -12,7 +12,7 @@ import {
 } from '../../runtime/logging/lambda-log.js';
 import { stringifyResult } from '../../runtime/result.js';
 import { createSequentialScope } from '../../runtime/scope.js';
-import { awslambda, type StreamSink } from '../../runtime/streaming.js';
+import { installAwslambda, type StreamSink } from '../../runtime/streaming.js';
 import { createRegistry, type Service } from '../service.js';
 import { fail, loadTarget } from './target.js';
 
@@ -36,7 +36,7 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     stdout: (line) => process.stderr.write(line),
   });
   patchConsole(log);
-  Object.assign(globalThis, { awslambda });
+  installAwslambda(scope);
   // What escapes the handler (a throw from a timer, a rejection nobody handles) fails the invocation, as on
   // Lambda: logged, its payload on stdout, exit 1.
   const crash = (label: string) => (error: unknown) => {

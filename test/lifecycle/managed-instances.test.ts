@@ -17,6 +17,7 @@ interface Seen {
   n: number;
   together: boolean;
   requestId: string;
+  store: { requestId: string; traceId: string };
 }
 
 describe('Lambda Managed Instances', () => {
@@ -29,7 +30,9 @@ describe('Lambda Managed Instances', () => {
     });
     try {
       const replies = await Promise.all(
-        [1, 2, 3, 4].map((n) => emulator.invoke(JSON.stringify({ n, together: 4 }))),
+        [1, 2, 3, 4].map((n) =>
+          emulator.invoke(JSON.stringify({ n, together: 4 }), { 'x-amzn-trace-id': `Root=1-${n}` }),
+        ),
       );
       const seen = replies.map((r) => JSON.parse(r.text) as Seen);
       expect(seen.map((s) => [s.n, s.together])).toEqual([
@@ -39,6 +42,8 @@ describe('Lambda Managed Instances', () => {
         [4, true],
       ]);
       expect(new Set(seen.map((s) => s.requestId)).size).toBe(4);
+      // The invoke store the AWS SDK reads knows each invocation's own ids (no process-wide variable can).
+      for (const s of seen) expect(s.store).toEqual({ requestId: s.requestId, traceId: `Root=1-${s.n}` });
 
       const lines = () =>
         emulator

@@ -141,6 +141,18 @@ describe('justfn emulate: results and errors as Lambda answers them', () => {
     });
   });
 
+  // @aws/lambda-invoke-store puts its store on the global awslambda: a frozen one made every AWS SDK v3
+  // call throw. It takes justfn's store instead, which knows the invocation's ids.
+  it('the AWS SDK finds its invoke store on the global awslambda, with the invocation ids', async () => {
+    const { invoke } = await emulate('invoke-store/index.handler');
+    const seen = JSON.parse((await invoke('{}', { 'x-amzn-trace-id': 'Root=1-abc' })).text);
+    expect(seen).toEqual({
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      traceId: 'Root=1-abc',
+      runtimes: true,
+    });
+  });
+
   it('prints START, END and REPORT with the init duration once', async () => {
     const { invoke, reports } = await emulate('kinds/index.echo');
     await invoke('1');
