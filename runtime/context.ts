@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import { JustfnError } from './errors.js';
+import { shareInstanceof } from './shared-class.js';
 
 /** What one invocation brings: the Runtime API's invoke headers, or what the HTTP source makes up. */
 export interface InvocationInfo {
@@ -133,6 +134,7 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
     this.done(error === undefined || error === null ? 'handled' : error);
   }
 }
+shareInstanceof(LambdaContext, 'LambdaContext');
 
 function abortForDeadline(context: LambdaContext<object>): void {
   context[kController]?.abort(new JustfnError('TIMEOUT', 'The invocation reached its deadline'));

@@ -1,3 +1,5 @@
+import { shareInstanceof } from './shared-class.js';
+
 /**
  * Every error justfn raises, in one table: a stable code, the wire name users search for (AWS's
  * `Runtime.*` names where AWS has one) and the HTTP status a caller sees. `docs/errors.md` lists the same
@@ -63,6 +65,7 @@ export class JustfnError extends Error {
 
 // The class's own name, whatever a bundler renames it to: loggers report `constructor.name` as the type.
 Object.defineProperty(JustfnError, 'name', { value: 'JustfnError' });
+shareInstanceof(JustfnError, 'JustfnError');
 
 /** The Node flavour of the Lambda error body: what AWS's Node runtime posts, `trace` and all. */
 export interface ErrorPayload {

@@ -3,6 +3,7 @@ import { type ErrorPayload, JustfnError } from './errors.js';
 import { HIGH_WATER_MARK_SYMBOL, STREAMING_SYMBOL } from './handler-loader.js';
 import { createInvokeStore } from './invoke-store.js';
 import type { InvocationScope } from './scope.js';
+import { shareInstanceof } from './shared-class.js';
 
 /** Status, headers and cookies of a streamed HTTP response (`awslambda.HttpResponseStream.from`). */
 export interface HttpPrelude {
@@ -34,7 +35,8 @@ export interface StreamSink {
 
 export const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
-const kPrelude = Symbol('justfn.prelude');
+// Symbol.for: `HttpResponseStream` from the package a function imports sets it on the runtime's stream.
+const kPrelude = Symbol.for('justfn.prelude');
 
 /**
  * The `responseStream` a streaming handler writes to. A `Writable` with AWS's `setContentType`; non-binary
@@ -100,6 +102,7 @@ export class ResponseStream extends Writable {
     this.#started = true;
   }
 }
+shareInstanceof(ResponseStream, 'ResponseStream');
 
 /**
  * `awslambda.HttpResponseStream`: gives a streamed response its status, headers and cookies.
