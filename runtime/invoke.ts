@@ -160,6 +160,14 @@ function callHandlerThen(
   }
 }
 
+/**
+ * A streaming invocation. As AWS's client does, the response is what the stream carries when it ends,
+ * which may be after the handler returned (`readable.pipe(responseStream)` left running): the outcome
+ * waits for the stream, up to the deadline, where a stream still open is an error (AWS's client would hang
+ * there, and post `null` once the event loop drains). The stream is watched from the start, so a handler's
+ * `responseStream.destroy(error)` fails the invocation instead of the process. A handler that fails before
+ * the first byte gets a plain error, and its stream is closed: nothing it writes later goes out.
+ */
 async function runStreaming(
   handler: LoadedHandler,
   event: unknown,
@@ -170,15 +178,22 @@ async function runStreaming(
     return failure(new JustfnError('MALFORMED_STREAMING_HANDLER', 'This source cannot stream responses.'));
   }
   const stream = new ResponseStream(options.openStream(), handler.highWaterMark);
+  const ended = new Promise<void>((resolve, reject) => {
+    stream.once('finish', resolve);
+    stream.once('error', reject);
+  });
+  ended.catch(() => {});
   try {
-    await callHandler(handler, event, context, stream);
-    if (!stream.writableEnded) {
-      throw new JustfnError('INVALID_STREAMING_OPERATION', 'Response stream is not finished.');
-    }
-    if (!stream.writableFinished) await finished(stream);
+    const value = await callHandler(handler, event, context, stream);
+    // AWS's client says so too: a streaming handler's answer is its stream.
+    if (value !== undefined) console.warn('Streaming handlers ignore return values.');
+    if (!stream.writableFinished) await untilEnded(ended, context.signal);
     return { ok: true, value: undefined, streamed: true };
   } catch (thrown) {
-    if (!stream.started) return failure(thrown);
+    if (!stream.started) {
+      stream.destroy();
+      return failure(thrown);
+    }
     // Bytes are already out: the error travels in-band and the source must not report it again.
     const outcome = failure(thrown, { streamed: true });
     if (!outcome.ok) await stream.fail(outcome.error).catch(() => {});
@@ -187,10 +202,26 @@ async function runStreaming(
   }
 }
 
-function finished(stream: ResponseStream): Promise<void> {
+/** The stream's end, or the deadline (or shutdown) while it is still open. */
+function untilEnded(ended: Promise<void>, signal: AbortSignal): Promise<void> {
+  const notFinished = () =>
+    new JustfnError('INVALID_STREAMING_OPERATION', 'Response stream is not finished.', {
+      cause: signal.reason,
+    });
+  if (signal.aborted) return Promise.reject(notFinished());
   return new Promise((resolve, reject) => {
-    stream.once('finish', resolve);
-    stream.once('error', reject);
+    const abort = () => reject(notFinished());
+    signal.addEventListener('abort', abort, { once: true });
+    ended.then(
+      () => {
+        signal.removeEventListener('abort', abort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
   });
 }
 

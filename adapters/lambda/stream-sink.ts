@@ -12,10 +12,11 @@ export interface StreamTarget {
 }
 
 // undici cannot send request trailers, which carry a mid-stream error: streamed responses use node:http,
-// on their own keep-alive socket, as AWS's runtime does.
+// on keep-alive sockets of their own, as AWS's runtime does: one per stream in flight, so that on Managed
+// Instances one invocation's stream does not wait for another's to end.
 let agent: Agent | undefined;
 const sharedAgent = () => {
-  agent ??= new Agent({ keepAlive: true, maxSockets: 1 });
+  agent ??= new Agent({ keepAlive: true });
   return agent;
 };
 
@@ -59,6 +60,9 @@ export function createLambdaStreamSink(
         },
       });
       answer = readAnswer(request);
+      // A connection lost mid-stream also fails the stream's writes, which is how the invocation learns
+      // of it; the answer's own rejection is read at the end.
+      answer.catch(() => {});
       if (head.prelude) request.write(encodePrelude(head.prelude));
     },
     write(chunk, callback) {

@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -61,6 +62,32 @@ describe('Lambda Managed Instances', () => {
           [`leave ${n}`, requestId],
         ]);
       }
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('streamed responses go out side by side, each on its own connection', async () => {
+    const emulator = await startTestEmulator('side-by-side/index.handler', { maxConcurrency: 3 });
+    try {
+      const open = (name: string) =>
+        request(emulator.emulator.invokeUrl, { method: 'POST', body: JSON.stringify({ name }) });
+      // Both answers' heads and first bytes arrive while both streams are open: one stream waiting for
+      // the other's end would never start, and this would time out.
+      const [a, b] = await Promise.all([open('a'), open('b')]);
+      const aIterator = a.body[Symbol.asyncIterator]();
+      const bIterator = b.body[Symbol.asyncIterator]();
+      expect([(await aIterator.next()).value.toString(), (await bIterator.next()).value.toString()]).toEqual([
+        'a started;',
+        'b started;',
+      ]);
+      expect((await emulator.invoke('{"release":true}')).text).toBe('released');
+      const rest = async (iterator: AsyncIterator<Buffer>) => {
+        let text = '';
+        for (let step = await iterator.next(); !step.done; step = await iterator.next()) text += step.value;
+        return text;
+      };
+      expect([await rest(aIterator), await rest(bIterator)]).toEqual(['a ended', 'b ended']);
     } finally {
       await emulator.close();
     }

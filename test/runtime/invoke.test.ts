@@ -152,16 +152,55 @@ describe('invoke: streaming', () => {
     expect(seen.body()).toBe('partial');
   });
 
-  it('a handler that returns with the stream still open is an error', async () => {
-    const { sink } = memorySink();
-    const outcome = await run('streamNotEnded', {}, { openStream: () => sink });
+  it('a stream still open at the deadline is an error, reported in-band', async () => {
+    const { sink, seen } = memorySink();
+    const outcome = await invoke(await kind('streamNotEnded'), {}, contextFor(150), {
+      openStream: () => sink,
+    });
     expect(outcome).toMatchObject({
       ok: false,
+      streamed: true,
       error: {
         errorType: 'Runtime.InvalidStreamingOperation',
         errorMessage: 'Response stream is not finished.',
       },
     });
+    expect(seen.failure?.errorType).toBe('Runtime.InvalidStreamingOperation');
+  });
+
+  it('waits for a stream the handler left running, as AWS does', async () => {
+    const { sink, seen } = memorySink();
+    expect(await run('streamEndsLater', {}, { openStream: () => sink })).toMatchObject({ ok: true });
+    expect([seen.body(), seen.ended]).toEqual(['alater', true]);
+  });
+
+  it('responseStream.destroy(error) fails the invocation, not the process', async () => {
+    const { sink } = memorySink();
+    expect(await run('streamDestroyed', {}, { openStream: () => sink })).toMatchObject({
+      ok: false,
+      error: { errorType: 'TypeError', errorMessage: 'the source broke' },
+    });
+  });
+
+  it('a handler that fails before its first byte: a plain error, and what it writes later goes nowhere', async () => {
+    const { sink, seen } = memorySink();
+    const outcome = await run('streamFailsThenWrites', {}, { openStream: () => sink });
+    expect(outcome).toMatchObject({ ok: false, error: { errorType: 'RangeError' } });
+    expect(outcome.ok || outcome.streamed).toBeFalsy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([seen.head, seen.body(), seen.ended]).toEqual([undefined, '', false]);
+  });
+
+  it('a value returned by a streaming handler is ignored, with a warning', async () => {
+    const { sink, seen } = memorySink();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      expect(await run('streamReturnsValue', {}, { openStream: () => sink })).toMatchObject({ ok: true });
+      expect(warn).toHaveBeenCalledWith('Streaming handlers ignore return values.');
+    } finally {
+      warn.mockRestore();
+    }
+    expect(seen.body()).toBe('body');
   });
 
   it('a streaming handler must be async', async () => {

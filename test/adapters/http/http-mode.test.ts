@@ -316,8 +316,15 @@ describe('HTTP mode: streaming', () => {
       '{"message":"Internal Server Error"}',
       500,
     ]);
-    const errors = runtime.logs().filter((l) => l.msg === 'Invoke Error');
-    expect(errors.map((l) => l.errorType)).toEqual(Array(3).fill('Runtime.MalformedStreamingHandler'));
+    // The log lines can trail the answers.
+    await expect
+      .poll(() =>
+        runtime
+          .logs()
+          .filter((l) => l.msg === 'Invoke Error')
+          .map((l) => l.errorType),
+      )
+      .toEqual(Array(3).fill('Runtime.MalformedStreamingHandler'));
   });
 
   const refused: [string, string][] = [
