@@ -177,6 +177,20 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
     'uncaughtException',
     (error) => void crash('Uncaught Exception', error, EXIT_UNCAUGHT_EXCEPTION),
   );
+  // The event loop ran dry during init: the handler module's top-level await, a SnapStart hook or a
+  // resource awaits a promise nothing can settle. Said so, rather than a silent exit 0.
+  const neverFinished = () => {
+    if (initialised) return;
+    void crash(
+      'Init Error',
+      new JustfnError(
+        'EXIT',
+        'Runtime exited with error: init never finished: it awaits a promise that nothing is left to settle',
+      ),
+      EXIT_UNCAUGHT_EXCEPTION,
+    );
+  };
+  process.once('beforeExit', neverFinished);
   process.on('unhandledRejection', (reason, promise) => {
     const error = Object.assign(new JustfnError('UNHANDLED_REJECTION', safeString(reason)), {
       reason,
@@ -189,6 +203,7 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
     initFailed: (error: unknown) => crash('Init Error', error, EXIT_UNCAUGHT_EXCEPTION),
     initialised: () => {
       initialised = true;
+      process.off('beforeExit', neverFinished);
     },
     /** The source, with its invocation in flight known until it is answered. */
     track(source: Source<LambdaInvocation>): Source<LambdaInvocation> {

@@ -38,6 +38,11 @@ describe('justfn emulate: results and errors as Lambda answers them', () => {
     ['kinds/index.cycle', 'Runtime.JSONStringifyError', 'Unable to stringify response body'],
     ['not-function/index.handler', 'Runtime.HandlerNotFound', 'not-function/index.handler is not a function'],
     ['kinds/index.nope', 'Runtime.HandlerNotFound', 'kinds/index.nope is undefined or not exported'],
+    [
+      'tla-never/index.handler',
+      'Runtime.ExitError',
+      'Runtime exited with error: init never finished: it awaits a promise that nothing is left to settle',
+    ],
   ])('%s answers its error', async (handler, errorType, errorMessage) => {
     const { invoke } = await emulate(handler);
     const reply = await invoke('{}');
