@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { toRuntimeApiOrigin } from '../adapters/lambda/runtime-api-origin.js';
 import { type HandlerArg, readHandlerArg } from './handler-arg.js';
 import type { startHttp } from './http.js';
 import type { startLambda } from './lambda.js';
@@ -21,6 +22,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   } catch (error) {
     if (!(error instanceof OptionError)) throw error;
     process.stderr.write(`justfn: ${error.message}\n`);
+    await reportToLambda(env, error.message);
     process.exit(2);
   }
   // The telemetry fd belongs to the runtime, not to the function's children (as AWS's runtime does).
@@ -54,3 +56,19 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
 }
 
 if (require.main === module) void start(process.argv.slice(2));
+
+/**
+ * On Lambda, a variable that does not parse is an init error Lambda must hear of (`/init/error`, with
+ * `Runtime.InvalidConfig`), or it reports only that the runtime exited. `fetch`: this path alone needs it.
+ */
+async function reportToLambda(env: NodeJS.ProcessEnv, message: string): Promise<void> {
+  const api = env.AWS_LAMBDA_RUNTIME_API;
+  const mode = env.JUSTFN_MODE?.trim().toLowerCase() || 'auto';
+  if (!api || (mode !== 'auto' && mode !== 'lambda')) return;
+  await fetch(`${toRuntimeApiOrigin(api)}/2018-06-01/runtime/init/error`, {
+    method: 'POST',
+    headers: { 'lambda-runtime-function-error-type': 'Runtime.InvalidConfig' },
+    body: JSON.stringify({ errorType: 'Runtime.InvalidConfig', errorMessage: message, trace: [] }),
+    signal: AbortSignal.timeout(2_000),
+  }).catch(() => {});
+}

@@ -10,6 +10,8 @@ type Parser<T> = (raw: string, name: string) => T;
 interface Option<T> {
   /** The variables, first one set wins. */
   env: readonly string[];
+  /** The variables Lambda mode reads instead, where AWS's runtime ignores some of `env`. */
+  lambdaEnv?: readonly string[];
   default: T;
   /** How the default reads in the docs, when `String(default)` would not say it. */
   shown?: string;
@@ -167,10 +169,13 @@ export const optionTable = {
   },
   logLevel: {
     env: ['AWS_LAMBDA_LOG_LEVEL', 'LOG_LEVEL'],
+    // Functions set LOG_LEVEL for their own logger (Powertools, pino: `silent`, `warning`); AWS's runtime
+    // leaves it to them, and so does Lambda mode.
+    lambdaEnv: ['AWS_LAMBDA_LOG_LEVEL'],
     default: undefined,
     shown: '`info`; Lambda mode: everything, as on AWS',
     parse: optionalOneOf(...levels),
-    doc: 'log level: `trace`, `debug`, `info`, `warn`, `error`, `fatal`',
+    doc: 'log level: `trace`, `debug`, `info`, `warn`, `error`, `fatal`; Lambda mode reads only `AWS_LAMBDA_LOG_LEVEL`, as AWS does',
   },
   logFormat: {
     env: ['AWS_LAMBDA_LOG_FORMAT', 'JUSTFN_LOG_FORMAT'],
@@ -288,8 +293,11 @@ export type Options = { readonly [K in keyof Table]: Table[K]['default'] | Retur
  */
 export function readOptions(env: Record<string, string | undefined>): Options {
   const out: Record<string, unknown> = {};
+  const mode = env.JUSTFN_MODE?.trim().toLowerCase() || 'auto';
+  const lambda = mode === 'lambda' || (mode === 'auto' && Boolean(env.AWS_LAMBDA_RUNTIME_API));
   for (const [key, option] of Object.entries(optionTable) as [string, Option<unknown>][]) {
-    const name = option.env.find((n) => env[n] !== undefined && env[n] !== '');
+    const names = (lambda && option.lambdaEnv) || option.env;
+    const name = names.find((n) => env[n] !== undefined && env[n] !== '');
     out[key] = name === undefined ? option.default : option.parse(env[name]!, name);
   }
   return Object.freeze(out) as Options;

@@ -1,5 +1,6 @@
 import Client from 'undici/lib/dispatcher/client.js';
 import type { ErrorPayload } from '../../runtime/errors.js';
+import { toRuntimeApiOrigin } from './runtime-api-origin.js';
 
 /** One answer of the Runtime API. */
 export interface ApiAnswer {
@@ -10,12 +11,6 @@ export interface ApiAnswer {
 
 const API = '/2018-06-01/runtime';
 const EXTENSION_API = '/2020-01-01/extension';
-
-/** `AWS_LAMBDA_RUNTIME_API` is `host:port`; some tools add `http://` (Architect), which is tolerated. */
-export function toRuntimeApiOrigin(address: string): string {
-  const trimmed = address.trim().replace(/\/+$/, '');
-  return /^https?:\/\//.test(trimmed) ? trimmed : `http://${trimmed}`;
-}
 
 export interface RuntimeApiClientOptions {
   /** Names the runtime in Lambda's telemetry: its first token is the "runtime release". */

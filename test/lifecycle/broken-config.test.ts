@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanEnv, runtimeCommand, spawnCaptured } from '../helpers/process.js';
+import { cleanEnv, handlers, runtimeCommand, spawnCaptured } from '../helpers/process.js';
 import { createCleanup, fixture, startOnFakeApi, textLines } from './harness.js';
 
 // A `justfn.yaml` that cannot be used, of each kind: one precise line naming the file and the place,
@@ -119,6 +119,49 @@ describe('settings that cannot work together', () => {
         .map((line) => JSON.parse(line)),
     ).toEqual([
       expect.objectContaining({ level: 'fatal', problems: [problem], msg: `Init Error: ${problem}` }),
+    ]);
+  });
+});
+
+describe('Lambda mode: variables', () => {
+  it('a variable that does not parse: /init/error with Runtime.InvalidConfig naming it, exit 2', async () => {
+    const { fake, runtime } = await startOnFakeApi(path.join(handlers, 'kinds'), {
+      _HANDLER: 'index.echo',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: 'lots',
+    });
+    cleanup.add(async () => {
+      await runtime.kill();
+      await fake.close();
+    });
+    const posted = await fake.waitFor((r) => r.path === '/2018-06-01/runtime/init/error');
+    expect(posted.headers['lambda-runtime-function-error-type']).toBe('Runtime.InvalidConfig');
+    expect(JSON.parse(posted.body.toString())).toEqual({
+      errorType: 'Runtime.InvalidConfig',
+      errorMessage: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE="lots": expected a whole number from 128 to 10240',
+      trace: [],
+    });
+    expect(await runtime.exited).toBe(2);
+  });
+
+  it("LOG_LEVEL is the function's own (silent, warning): Lambda mode serves and prints every line, as AWS", async () => {
+    const { fake, runtime } = await startOnFakeApi(path.join(handlers, 'kinds'), {
+      _HANDLER: 'index.logs',
+      LOG_LEVEL: 'silent',
+    });
+    cleanup.add(async () => {
+      await runtime.kill();
+      await fake.close();
+    });
+    fake.push({ event: {} });
+    await fake.waitFor((r) => r.path.endsWith('/response'));
+    await runtime.waitForOutput('trace line');
+    expect(textLines(runtime.stdout()).map((l) => l.level)).toEqual([
+      'INFO',
+      'INFO',
+      'WARN',
+      'ERROR',
+      'DEBUG',
+      'TRACE',
     ]);
   });
 });
