@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpRuntime, startHttpRuntime } from '../helpers/http-runtime.js';
@@ -235,6 +237,54 @@ describe('bodies that never finish', () => {
     },
     15_000,
   );
+});
+
+describe('connections that take without giving', () => {
+  // Its own instance with a 2 s body timeout, which bounds the headers timeout too.
+  let slow: HttpRuntime;
+  beforeAll(async () => {
+    slow = await startHttpRuntime('http/index.echoEvent', {
+      JUSTFN_BODY_TIMEOUT: '2',
+      JUSTFN_MAX_BODY: String(MAX_BODY),
+    });
+  });
+  afterAll(async () => {
+    await expectAlive(slow);
+    await slow.stop();
+  });
+
+  it('a connection that never sends a byte is closed after the headers timeout', async () => {
+    const socket = net.connect(slow.port, '127.0.0.1');
+    socket.resume();
+    await once(socket, 'connect');
+    const started = Date.now();
+    await once(socket, 'close');
+    // Closed by the server (the test's own timeout is 15 s), not kept for ever.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+  }, 15_000);
+
+  it('a body far over JUSTFN_MAX_BODY: the 413 arrives and the connection closes, the rest unread', async () => {
+    const socket = net.connect(slow.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+    });
+    socket.on('error', () => {}); // EPIPE / ECONNRESET once the server has closed
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(head('POST', '/', [['content-length', String(4e9)]]));
+    let written = 0;
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    while (!socket.destroyed && written < 256 * 1024 * 1024) {
+      written += chunk.length;
+      if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once('drain', r)), closed]);
+    }
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 413 [^\r]*\r\n/);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    // Read no further than a MiB and a second past the limit allow (and the kernel's buffers).
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+  }, 15_000);
 });
 
 describe('bytes that are not HTTP', () => {
