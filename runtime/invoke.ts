@@ -14,6 +14,11 @@ export type Outcome =
       timedOut?: boolean;
       /** The error was already delivered inside a started stream (trailers, or an aborted response). */
       streamed?: boolean;
+      /**
+       * Timed out while the handler still runs (it ignored `context.signal`): settles when the handler
+       * does. Its slot stays taken until then, so `JUSTFN_CONCURRENCY` bounds what runs, overruns too.
+       */
+      running?: Promise<void>;
     };
 
 const deadlines = createDeadlines();
@@ -61,17 +66,32 @@ export function invokeThen(
   const budget = Math.max(context.getRemainingTimeInMillis(), 0);
   let over = false;
   let cancelDeadline: (() => void) | undefined;
+  let handlerEnded: (() => void) | undefined;
   const end = (outcome: Outcome) => {
-    if (over) return;
+    if (over) {
+      // The handler settled after its deadline answered for it.
+      handlerEnded?.();
+      handlerEnded = undefined;
+      return;
+    }
     over = true;
     cancelDeadline?.();
     releaseContext(context);
     done(outcome);
   };
-  const timeOut = (message = `Task timed out after ${(Math.ceil(budget / 10) / 100).toFixed(2)} seconds`) => {
+  const timeOut = (
+    message = `Task timed out after ${(Math.ceil(budget / 10) / 100).toFixed(2)} seconds`,
+    running = false,
+  ) => {
     const error = new JustfnError('TIMEOUT', message);
     abortContext(context, error);
-    end(failure(error, { timedOut: true }));
+    const outcome = failure(error, { timedOut: true });
+    if (running && !over && !outcome.ok) {
+      outcome.running = new Promise<void>((resolve) => {
+        handlerEnded = resolve;
+      });
+    }
+    end(outcome);
   };
   let settle = end;
   if (options.enforceDeadline && budget === 0) {
@@ -81,7 +101,7 @@ export function invokeThen(
     return;
   }
   if (options.enforceDeadline) {
-    cancelDeadline = deadlines.watch(budget, () => timeOut());
+    cancelDeadline = deadlines.watch(budget, () => timeOut(undefined, true));
     // A handler that blocked the event loop past its deadline still missed it, and so did one that
     // answered because its signal aborted at the deadline.
     settle = (outcome) => (pastDeadline(context) ? timeOut() : end(outcome));

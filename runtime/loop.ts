@@ -104,9 +104,11 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
       let waiting = false;
       try {
         const answering = invocation.respond(outcome);
-        if (answering) {
+        // A handler past its deadline that still runs keeps its slot until it ends.
+        const running = outcome.ok ? undefined : outcome.running;
+        if (answering || running) {
           waiting = true;
-          answering.then(done, done);
+          Promise.all([answering, running]).then(done, done);
         }
       } finally {
         if (!waiting) done();

@@ -195,6 +195,20 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     await runtime.waitForLog((l) => l.msg === 'aborted: Sandbox.Timedout');
   });
 
+  it('a handler that runs on past its 504 keeps its slot until it returns: JUSTFN_CONCURRENCY holds', async () => {
+    const runtime = await serve('slow', {
+      JUSTFN_TIMEOUT: '1',
+      JUSTFN_CONCURRENCY: '1',
+      JUSTFN_QUEUE: '0',
+    });
+    // `slow` ignores context.signal: it sleeps 2.5 s whatever its deadline says.
+    expect((await get(runtime, '/?ms=2500')).status).toBe(504);
+    const next = await get(runtime, '/?ms=1');
+    expect([next.status, JSON.parse(next.text).errorType]).toEqual([503, 'Runtime.Overloaded']);
+    // Once it has returned, its slot serves again.
+    await expect.poll(async () => (await get(runtime, '/?ms=1')).status, { timeout: 5_000 }).toBe(200);
+  });
+
   it('a body over JUSTFN_MAX_BODY is a 413 naming the limit', async () => {
     const runtime = await serve('echoEvent', { JUSTFN_MAX_BODY: '1024' });
     const reply = await get(runtime, '/', { method: 'POST', body: 'x'.repeat(1025) });
