@@ -3,18 +3,26 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EmulatorOptions, startEmulator } from '../adapters/emulator/emulator.js';
 import { type FunctionInfo, type InvocationInfo, LambdaContext } from '../runtime/context.js';
-import type { ErrorPayload } from '../runtime/errors.js';
+import { type ErrorPayload, toErrorPayload } from '../runtime/errors.js';
 import { describeHandler, loadHandler } from '../runtime/handler-loader.js';
 import { invoke } from '../runtime/invoke.js';
-import type { StreamHead } from '../runtime/streaming.js';
+import { createResourcesObject } from '../runtime/resources/resources-object.js';
+import { stringifyResult } from '../runtime/result.js';
+import { installAwslambda, type StreamHead } from '../runtime/streaming.js';
+import { emulatedFunction } from './commands/emulate.js';
+import { readOptions } from './options.js';
+import { resolveService } from './service.js';
 
 export interface InvokeHandlerOptions {
   /** Where a handler string is resolved from (default: the working directory). */
   taskRoot?: string;
   /** Overrides of the context's fields. */
   context?: Partial<FunctionInfo & InvocationInfo>;
-  /** `context.resources`. */
-  resources?: object;
+  /**
+   * `context.resources`: the clients (or test doubles) by name. Reading a name not given throws
+   * `Runtime.ResourceNotDeclared`, as in the runtime.
+   */
+  resources?: Record<string, unknown>;
   /** Seconds before the invocation is answered as timed out (default 300). */
   timeout?: number;
 }
@@ -24,8 +32,11 @@ export type TestOutcome =
   | { ok: false; error: ErrorPayload; thrown: unknown };
 
 /**
- * One invocation, in-process, with exactly the runtime's semantics: handler kinds, context, error
- * payloads, streaming. For unit tests of a function.
+ * One invocation, in-process, with the runtime's semantics: handler kinds, context, error payloads,
+ * streaming, the deadline, the global `awslambda`, `context.resources` refusing undeclared names, and the
+ * result as Lambda would send it (`undefined` is `null`; one `JSON.stringify` refuses is
+ * `Runtime.JSONStringifyError`). For unit tests of a function. A handler string's `justfn.yaml` is not
+ * read: `timeout` and `context` set what it would.
  *
  * @example
  * import { invokeHandler } from 'justfn/testing';
@@ -38,6 +49,7 @@ export async function invokeHandler(
   options: InvokeHandlerOptions = {},
 ): Promise<TestOutcome> {
   const taskRoot = path.resolve(options.taskRoot ?? process.cwd());
+  if ((globalThis as { awslambda?: unknown }).awslambda === undefined) installAwslambda();
   const loaded =
     typeof handler === 'string'
       ? await loadHandler(handler, { taskRoot })
@@ -65,7 +77,7 @@ export async function invokeHandler(
   const outcome = await invoke(
     loaded,
     event,
-    new LambdaContext(info, functionInfo, options.resources ?? {}),
+    new LambdaContext(info, functionInfo, resourcesOf(options.resources ?? {})),
     {
       enforceDeadline: true,
       openStream: () => ({
@@ -82,27 +94,50 @@ export async function invokeHandler(
     },
   );
   if (!outcome.ok) return { ok: false, error: outcome.error, thrown: outcome.thrown };
-  return outcome.streamed
-    ? { ok: true, value: undefined, stream: { head, body: Buffer.concat(chunks) } }
-    : { ok: true, value: outcome.value };
+  if (outcome.streamed) return { ok: true, value: undefined, stream: { head, body: Buffer.concat(chunks) } };
+  try {
+    stringifyResult(outcome.value);
+  } catch (error) {
+    return { ok: false, error: toErrorPayload(error), thrown: error };
+  }
+  return { ok: true, value: outcome.value ?? null };
 }
+
+function resourcesOf(given: Record<string, unknown>): object {
+  return createResourcesObject(Object.keys(given), (name) => given[name]);
+}
+
+/** What {@link startLocalLambda} takes: the emulator's options, each with the default `justfn emulate` uses. */
+export type LocalLambdaOptions = Partial<EmulatorOptions> & { taskRoot: string };
 
 /**
  * A local Lambda for integration tests: the Runtime API, the invoke endpoint on a free port, and the
- * function's runtime as a child process, exactly as `justfn emulate` runs it.
+ * function's runtime as a child process, as `justfn emulate` runs it: `justfn.yaml`'s handler, timeout,
+ * memory and name (a test's own options win), and the test process's environment unless `env` is given.
+ * A `justfn.yaml` that does not load rejects with its problems.
  *
  * @example
- * const lambda = await startLocalLambda({ handler: 'index.handler', taskRoot: import.meta.dirname });
+ * const lambda = await startLocalLambda({ taskRoot: import.meta.dirname });
  * const res = await fetch(lambda.invokeUrl, { method: 'POST', body: '{}' });
  * await lambda.close();
  */
-export function startLocalLambda(
-  options: Omit<EmulatorOptions, 'command'> & { command?: readonly string[] },
-): ReturnType<typeof startEmulator> {
+export async function startLocalLambda(options: LocalLambdaOptions): ReturnType<typeof startEmulator> {
+  const env = options.env ?? process.env;
+  const service = await resolveService({
+    options: readOptions(env),
+    env,
+    handlerArg: options.handler,
+    taskRoot: path.resolve(options.taskRoot),
+    importModule: (specifier) => import(specifier),
+  });
   return startEmulator({
     port: 0,
     output: 'inherit',
+    ...emulatedFunction(service, env),
     ...options,
+    handler: service.handler,
+    taskRoot: service.taskRoot,
+    env,
     command: options.command ?? [
       process.execPath,
       path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.cjs'),

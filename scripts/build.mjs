@@ -101,6 +101,20 @@ const bundles = [
   ...splits.map(({ module, out }) => ({ entry: module, out })),
 ];
 
+// The same split points in the ES-module libraries: the import() stays, of the split's bundle, whose
+// dependencies are bundled in it (the package's runtime libraries are not its dependencies).
+const librarySplitPoints = {
+  name: 'library-split-points',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const target = path.resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
+      const split = splits.find((s) => path.join(root, s.module) === target);
+      return split ? { path: `./${split.out}`, external: true } : undefined;
+    });
+  },
+};
+
 // The `justfn` and `justfn/testing` imports: ES modules, dependencies left to the package manager.
 const libraries = [
   { entry: 'runtime/index.ts', out: 'index.js' },
@@ -118,6 +132,7 @@ await Promise.all([
       outfile: path.join(out, file),
       bundle: true,
       packages: 'external',
+      plugins: [librarySplitPoints],
       platform: 'node',
       format: 'esm',
       target: 'node20',

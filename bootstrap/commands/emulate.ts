@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../../adapters/emulator/emulator.js';
 import { integer } from '../options.js';
+import type { Service } from '../service.js';
 import { fail, loadTarget } from './target.js';
 
 /**
@@ -26,19 +27,13 @@ export async function emulateCommand(argv: readonly string[]): Promise<void> {
   const service = await loadTarget(positionals, process.env).catch(
     (error: { problems?: string[]; message: string }) => fail((error.problems ?? [error.message]).join('\n')),
   );
-  const { options } = service;
-  const fileTimeout = service.config?.config.timeout;
-  const timeout = timeoutFlag ?? Number(process.env.AWS_LAMBDA_FUNCTION_TIMEOUT ?? fileTimeout ?? 300);
   const emulator = await startEmulator({
-    handler: service.handler,
-    taskRoot: service.taskRoot,
+    ...emulatedFunction(service, process.env),
+    ...(timeoutFlag === undefined ? {} : { timeout: timeoutFlag }),
     command: [process.execPath, path.join(__dirname, 'main.cjs')],
     env: process.env,
     port,
     host: values.host,
-    timeout,
-    ...(options.functionName ? { functionName: options.functionName } : {}),
-    ...(options.memorySize ? { memorySize: Number(options.memorySize) } : {}),
     output: 'inherit',
     report: (line) => process.stderr.write(`${line}\n`),
   }).catch((error: NodeJS.ErrnoException) =>
@@ -55,4 +50,22 @@ export async function emulateCommand(argv: readonly string[]): Promise<void> {
   const stop = () => void emulator.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/**
+ * The function a local Lambda runs, as Lambda would: the handler, and the timeout, memory and name the
+ * environment gives, or `justfn.yaml`, or AWS's emulator's defaults (300 s, 3008 MB, `test_function`).
+ *
+ * @example
+ * startEmulator({ ...emulatedFunction(service, process.env), command, env: process.env });
+ */
+export function emulatedFunction(service: Service, env: NodeJS.ProcessEnv) {
+  const { options } = service;
+  return {
+    handler: service.handler,
+    taskRoot: service.taskRoot,
+    timeout: Number(env.AWS_LAMBDA_FUNCTION_TIMEOUT ?? service.config?.config.timeout ?? 300),
+    ...(options.functionName ? { functionName: options.functionName } : {}),
+    ...(options.memorySize ? { memorySize: Number(options.memorySize) } : {}),
+  };
 }

@@ -1,7 +1,8 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { invokeHandler, startLocalLambda } from '../../bootstrap/testing.js';
 import { awslambda } from '../../runtime/streaming.js';
-import { cleanEnv, handlers, runtimeCommand } from '../helpers/process.js';
+import { cleanEnv, fixtures, handlers, runtimeCommand } from '../helpers/process.js';
 
 describe('justfn/testing', () => {
   it('invokeHandler runs a function with the runtime semantics', async () => {
@@ -33,6 +34,59 @@ describe('justfn/testing', () => {
     });
     const outcome = await invokeHandler(handler, {});
     expect(outcome.ok && outcome.stream?.body.toString()).toBe('ab');
+  });
+
+  it('invokeHandler answers as Lambda would: undefined is null, a cycle is Runtime.JSONStringifyError', async () => {
+    expect(await invokeHandler(async () => undefined, {})).toEqual({ ok: true, value: null });
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(await invokeHandler(async () => cycle, {})).toMatchObject({
+      ok: false,
+      error: { errorType: 'Runtime.JSONStringifyError', errorMessage: 'Unable to stringify response body' },
+    });
+  });
+
+  it('invokeHandler: context.resources has the given names, and refuses the others as the runtime does', async () => {
+    const outcome = await invokeHandler(
+      async (_event: unknown, context: { resources: Record<string, unknown> }) => [
+        context.resources.db,
+        context.resources.nope,
+      ],
+      {},
+      { resources: { db: 'a test double' } },
+    );
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: {
+        errorType: 'Runtime.ResourceNotDeclared',
+        errorMessage: "context.resources.nope: no resource 'nope' is declared in justfn.yaml (declared: db)",
+      },
+    });
+  });
+
+  it('invokeHandler loads a handler string that uses the global awslambda', async () => {
+    const outcome = await invokeHandler('kinds/index.streamPlain', {}, { taskRoot: handlers });
+    expect(outcome.ok && outcome.stream?.body.toString()).toBe('chunk1,{"json":true}');
+  });
+
+  it('startLocalLambda runs the function as justfn.yaml says: its handler, name, memory and timeout', async () => {
+    const lambda = await startLocalLambda({
+      taskRoot: path.join(fixtures, 'lifecycle', 'local-lambda'),
+      command: runtimeCommand,
+      env: cleanEnv({ FOO: 'bar' }),
+      output: { stdout: () => {}, stderr: () => {} },
+    });
+    try {
+      const response = await fetch(lambda.invokeUrl, { method: 'POST', body: '{}' });
+      expect(await response.json()).toEqual({
+        name: 'local-fn',
+        memory: '256',
+        remainingAtMost2s: true,
+        foo: 'bar',
+      });
+    } finally {
+      await lambda.close();
+    }
   });
 
   it('startLocalLambda serves the invoke endpoint', async () => {

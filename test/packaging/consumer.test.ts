@@ -45,6 +45,15 @@ console.log(JSON.parse(outcome.value.body).greeting);`;
     expect(run('node', ['--input-type=module', '-e', script]).trim().split('\n').at(-1)).toBe('hello, npm');
   });
 
+  it('justfn/testing starts a local Lambda from the justfn.yaml of the project', () => {
+    const script = `import { startLocalLambda } from 'justfn/testing';
+const lambda = await startLocalLambda({ taskRoot: '.', output: { stdout() {}, stderr() {} } });
+const response = await fetch(lambda.invokeUrl, { method: 'POST', body: '{"queryStringParameters":{"name":"local"}}' });
+console.log(JSON.parse((await response.json()).body).greeting);
+await lambda.close();`;
+    expect(run('node', ['--input-type=module', '-e', script]).trim()).toBe('hello, local');
+  });
+
   it('npx justfn check and invoke work from the installed package', () => {
     expect(run('npx', ['--offline', 'justfn', 'check', '.'])).toContain('ok');
     const result = run('npx', ['--offline', 'justfn', 'invoke', '.', '--event', '-'], '{"name":"cli"}');
