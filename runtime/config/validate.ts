@@ -1,3 +1,4 @@
+import { parse } from 'pg-connection-string';
 import { normalise, type SchemaNode, type Walk } from './normalise.js';
 import type { Problem } from './problems.js';
 import { serviceSchema } from './schema.js';
@@ -13,6 +14,16 @@ function sslmodeOf(url: string): string | undefined {
     return new URL(url).searchParams.get('sslmode') ?? undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Whether pg can read the URL at all, by its own parser (which takes some that `new URL` refuses). */
+function pgParses(url: string): boolean {
+  try {
+    parse(url);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -54,6 +65,15 @@ export function validateService(
         path: ['resources', name, 'pool', 'min'],
         message: `must not exceed pool.max (${resource.pool.max}), got ${resource.pool.min}`,
       });
+    }
+    if (!pgParses(resource.url)) {
+      // Never quoted: the URL holds the password. A retry cannot fix it, so it is refused here.
+      walk.problems.push({
+        path: ['resources', name, 'url'],
+        message:
+          'is not a URL pg can read: a port from 1 to 65535, and /, #, ? or @ in the user or password percent-encoded (%2F, %23, %3F, %40)',
+      });
+      continue;
     }
     const sslmode = sslmodeOf(resource.url);
     if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {

@@ -149,6 +149,24 @@ describe('loadServiceConfig: one precise line per problem', () => {
     ]);
   });
 
+  it('a PostgreSQL URL pg cannot read: named, never quoted (it holds the password)', () => {
+    const unreadable =
+      'is not a URL pg can read: a port from 1 to 65535, and /, #, ? or @ in the user or password percent-encoded (%2F, %23, %3F, %40)';
+    for (const url of [
+      'postgres://app:pw@127.0.0.1:99999/users',
+      'postgres://app:Sec/ret3@db/users',
+      'postgres://app:Sec#ret4@db/users',
+      'postgres://app:pw@[::1/users',
+    ]) {
+      const lines = problems(db(`    url: \${DATABASE_URL}\n`), { DATABASE_URL: url });
+      expect(lines).toEqual([`justfn.yaml: resources.db.url: ${unreadable}`]);
+    }
+    // What pg reads although `new URL` would not: a space, a socket directory.
+    for (const url of ['postgres://app:p w@db/users', 'postgres://app@/users?host=/var/run/postgresql']) {
+      expect(() => loadServiceConfig(file(db(`    url: '${url}'\n`)), {})).not.toThrow();
+    }
+  });
+
   it('an image reference Kubernetes could not pull', () => {
     const image = (ref: string) => problems(`name: users\ndeploy:\n  image: '${ref}'\n`);
     const expected = (ref: string) => [
