@@ -13,9 +13,11 @@ const USAGE = `justfn ${VERSION}: one Lambda handler on AWS Lambda, Knative and 
 Usage:
   justfn start [handler]                       what bootstrap runs: Lambda or HTTP mode, chosen by the environment
   justfn invoke [handler] [--event FILE|-]     one local invocation; prints the result, exits 1 on a function error
-  justfn emulate [handler] [--port 8080]       a local Lambda: Runtime API, invoke endpoint, the function as a child
+  justfn emulate [handler] [--port 8080] [--host H] [--timeout S]
+                                               a local Lambda: Runtime API, invoke endpoint, the function as a child
   justfn check [dir] [--types FILE]            validates justfn.yaml and the handler; --types writes the Resources type
-  justfn manifests [dir] --target T [-o DIR]   Knative, Kubernetes (+ Istio) or SAM description from justfn.yaml
+  justfn manifests [dir] --target T [-o DIR] [--image REF]
+                                               Knative, Kubernetes (+ Istio) or SAM description from justfn.yaml
   justfn layer [--arch x86_64|arm64] [-o FILE] a Lambda layer (provided.al2023): bootstrap, justfn, Node 22
   justfn --version
 

@@ -110,7 +110,15 @@ function functionInfo(service: Service, functionName: string): FunctionInfo {
 
 function readEvent(file: string | undefined): unknown {
   if (file === undefined) return {};
-  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (error) {
+    // Exit 2, a usage error: 1 means the function failed.
+    fail(
+      `--event ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -74,6 +74,13 @@ describe('justfn [handler]', () => {
     });
   });
 
+  it('justfn invoke --event naming no file: one line, exit 2 (1 is a function error)', async () => {
+    expect(await run(['invoke', 'examples/hello', '--event', 'nope.json'])).toEqual({
+      code: 2,
+      stderr: 'justfn: --event nope.json: cannot be read (ENOENT)\n',
+    });
+  });
+
   it('justfn emulate --port abc names the flag, exit 2', async () => {
     expect(await run(['emulate', 'examples/hello', '--port', 'abc'])).toEqual({
       code: 2,
