@@ -31,6 +31,11 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
     for (const problem of problems) process.stderr.write(`${problem}\n`);
     process.exit(1);
   }
+  // Written before the handler is checked: a TypeScript function needs the type to compile, and is
+  // compiled before its handler can load.
+  if (values.types) {
+    writeFileSync(values.types, toResourcesDts(service.config?.config ?? { resources: {} }));
+  }
   const secrets = service.config?.secrets ?? new Set<string>();
   const problems = [...(await checkHandler(service)), ...checkProtos(service)].map((p) =>
     redactSecrets(p, secrets),
@@ -38,9 +43,6 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`${problem}\n`);
     process.exit(1);
-  }
-  if (values.types) {
-    writeFileSync(values.types, toResourcesDts(service.config?.config ?? { resources: {} }));
   }
   const resources = Object.entries(service.config?.config.resources ?? {}).map(
     ([name, r]) => `${name} (${r.kind})`,

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, spawnCaptured } from '../helpers/process.js';
 
@@ -86,5 +89,33 @@ describe('justfn [handler]', () => {
       code: 2,
       stderr: 'justfn: --port="abc": expected a whole number from 0 to 65535\n',
     });
+  });
+});
+
+describe('justfn check --types', () => {
+  it('writes the Resources type before the handler is checked, so a TypeScript build can run it first', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'justfn-types-'));
+    writeFileSync(
+      path.join(dir, 'justfn.yaml'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own ${...} syntax.
+      'name: typed\nhandler: dist/api.handler\nresources:\n  db: { kind: postgres, url: "${DATABASE_URL:-postgres://localhost/db}" }\n',
+    );
+    const types = path.join(dir, 'resources.d.ts');
+    const check = () => {
+      const spawned = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir, '--types', types], cleanEnv({}));
+      return spawned.exited.then((code) => ({ code, stdout: spawned.stdout(), stderr: spawned.stderr() }));
+    };
+    // Not compiled yet: the handler is missing, and the type is written anyway.
+    const before = await check();
+    expect(before.code).toBe(1);
+    expect(before.stderr).toContain('Runtime.ImportModuleError');
+    expect(readFileSync(types, 'utf8')).toContain("db: 'postgres';");
+    mkdirSync(path.join(dir, 'dist'));
+    writeFileSync(path.join(dir, 'dist', 'api.js'), 'exports.handler = async () => 1;\n');
+    const after = await check();
+    expect([after.code, after.stdout]).toEqual([
+      0,
+      `${path.relative(process.cwd(), path.join(dir, 'justfn.yaml'))}: ok — handler dist/api.handler, resources db (postgres), types written to ${types}\n`,
+    ]);
   });
 });
