@@ -2,6 +2,25 @@ import { AsyncResource } from 'node:async_hooks';
 import { JustfnError } from './errors.js';
 import { shareInstanceof } from './shared-class.js';
 
+/** `context.identity`: the Amazon Cognito identity of a mobile SDK invoke (the shape of AWS's type). */
+export interface CognitoIdentity {
+  cognitoIdentityId: string;
+  cognitoIdentityPoolId: string;
+}
+
+/** `context.clientContext`: what a mobile SDK invoke says of its client (the shape of AWS's type). */
+export interface ClientContext {
+  client: {
+    installationId: string;
+    appTitle: string;
+    appVersionName: string;
+    appVersionCode: string;
+    appPackageName: string;
+  };
+  Custom?: unknown;
+  env: { platformVersion: string; platform: string; make: string; model: string; locale: string };
+}
+
 /** What one invocation brings: the Runtime API's invoke headers, or what the HTTP source makes up. */
 export interface InvocationInfo {
   requestId: string;
@@ -9,8 +28,10 @@ export interface InvocationInfo {
   deadlineMs: number;
   invokedFunctionArn: string;
   traceId?: string | undefined;
-  clientContext?: unknown;
-  identity?: unknown;
+  /** Parsed from `Lambda-Runtime-Client-Context`: whatever JSON the caller sent. */
+  clientContext?: ClientContext | undefined;
+  /** Parsed from `Lambda-Runtime-Cognito-Identity`. */
+  identity?: CognitoIdentity | undefined;
   tenantId?: string | undefined;
 }
 
@@ -54,8 +75,8 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
   memoryLimitInMB: string;
   logGroupName: string;
   logStreamName: string;
-  identity: unknown;
-  clientContext: unknown;
+  identity: CognitoIdentity | undefined;
+  clientContext: ClientContext | undefined;
   tenantId: string | undefined;
   xRayTraceId: string | undefined;
   /** Kept for compatibility; justfn posts a callback's result at once, whatever its value. */

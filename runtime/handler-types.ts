@@ -28,7 +28,9 @@ export type Handler<Event = unknown, Result = unknown, Resources extends object 
  * A streaming handler, wrapped with `streamifyResponse`.
  *
  * @example
- * export const handler = streamifyResponse<StreamingHandler>(async (event, stream) => stream.end('hi'));
+ * export const handler = streamifyResponse<StreamingHandler>(async (event, stream) => {
+ *   stream.end('hi');
+ * });
  */
 export type StreamingHandler<Event = unknown, Resources extends object = Record<string, never>> = (
   event: Event,

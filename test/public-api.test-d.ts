@@ -1,6 +1,7 @@
+import type * as aws from 'aws-lambda';
 import type { Pool } from 'pg';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { Context, Handler, StreamingHandler } from '../runtime/index.js';
+import type { ClientContext, CognitoIdentity, Context, Handler, StreamingHandler } from '../runtime/index.js';
 import { awslambda, streamifyResponse } from '../runtime/index.js';
 
 describe('the public handler types', () => {
@@ -36,5 +37,21 @@ describe('the public handler types', () => {
 
   it('context has no resources unless declared', () => {
     expectTypeOf<Context['resources']>().toEqualTypeOf<Record<string, never>>();
+  });
+});
+
+describe('the types of AWS functions', () => {
+  it("an @types/aws-lambda handler is a justfn Handler, and justfn's context is an AWS Context", () => {
+    const awsHandler: aws.APIGatewayProxyHandlerV2 = async (event, context) => ({
+      statusCode: 200,
+      body: `${event.rawPath} ${context.awsRequestId} ${context.identity?.cognitoIdentityId}`,
+    });
+    const ours: Handler<aws.APIGatewayProxyEventV2, aws.APIGatewayProxyResultV2> = awsHandler;
+    const takesAwsContext = (context: aws.Context) => context.clientContext?.client.appTitle;
+    const passes: Handler = async (_event, context) => takesAwsContext(context);
+    expectTypeOf(ours).toBeFunction();
+    expectTypeOf(passes).toBeFunction();
+    expectTypeOf<Context['identity']>().toEqualTypeOf<CognitoIdentity | undefined>();
+    expectTypeOf<Context['clientContext']>().toEqualTypeOf<ClientContext | undefined>();
   });
 });

@@ -1,4 +1,4 @@
-import type { InvocationInfo } from '../../runtime/context.js';
+import type { ClientContext, CognitoIdentity, InvocationInfo } from '../../runtime/context.js';
 import { JustfnError, toErrorPayload } from '../../runtime/errors.js';
 import type { Invocation, Source } from '../../runtime/loop.js';
 import { stringifyResult } from '../../runtime/result.js';
@@ -146,8 +146,13 @@ function toInvocation(answer: ApiAnswer): Parsed {
   };
   const invocationId = header('lambda-runtime-invocation-id');
   try {
-    info.clientContext = parseJsonHeader(header('lambda-runtime-client-context'), 'ClientContext');
-    info.identity = parseJsonHeader(header('lambda-runtime-cognito-identity'), 'CognitoIdentity');
+    // As AWS's runtime: the caller's JSON as sent, typed as AWS types it.
+    info.clientContext = parseJsonHeader(header('lambda-runtime-client-context'), 'ClientContext') as
+      | ClientContext
+      | undefined;
+    info.identity = parseJsonHeader(header('lambda-runtime-cognito-identity'), 'CognitoIdentity') as
+      | CognitoIdentity
+      | undefined;
     return { info, event: parseEvent(answer.body), invocationId };
   } catch (failure) {
     return { info, event: undefined, invocationId, failure };
