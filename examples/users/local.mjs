@@ -16,8 +16,8 @@ import pg from 'pg';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const justfn = path.join(here, '..', '..', 'bin', 'justfn.cjs');
 const stops = [];
-const stopAll = async () => {
-  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
+const stopAll = async (signal) => {
+  for (const stop of stops.splice(0).reverse()) await stop(signal).catch(() => {});
 };
 let functionsExited = Promise.resolve();
 
@@ -43,7 +43,7 @@ for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
 ]) {
-  process.once(signal, () => stopAll().then(() => process.exit(code)));
+  process.once(signal, () => stopAll(signal).then(() => process.exit(code)));
 }
 
 /** A PostgreSQL of its own in a temp directory, on a free port (as `postgres` when run as root). */
@@ -98,8 +98,11 @@ async function startFunction(dir, env) {
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   functionsExited = Promise.all([functionsExited, exited]);
-  stops.push(async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
+  stops.push(async (signal) => {
+    // Ctrl-C reaches the whole process group: the function is draining already, and a second signal
+    // would make it exit at once. It gets SIGTERM only if it has not exited within 2 s.
+    if (signal === 'SIGINT') await Promise.race([exited, new Promise((r) => setTimeout(r, 2_000))]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
   });
   child.once('exit', (code) => {
