@@ -92,8 +92,13 @@ export function createLambdaLog(options: LambdaLogOptions): LambdaLog {
   return log;
 }
 
+// AWS's runtime formats `(message, ...params)`: `console.log()` is a message of `undefined` (Text prints
+// it, JSON leaves the field out).
+const NO_ARGUMENTS = [undefined];
+
 function renderText(level: LambdaLevel, now: Date, scope: InvocationScope, args: unknown[]): string {
-  return `${now.toISOString()}\t${scope.current()?.requestId}\t${level}\t${format(...args)}`;
+  const message = format(...(args.length === 0 ? NO_ARGUMENTS : args));
+  return `${now.toISOString()}\t${scope.current()?.requestId}\t${level}\t${message}`;
 }
 
 function renderJson(level: LambdaLevel, now: Date, scope: InvocationScope, args: unknown[]): string {
@@ -104,7 +109,7 @@ function renderJson(level: LambdaLevel, now: Date, scope: InvocationScope, args:
     requestId: entry?.requestId,
   };
   if (entry?.tenantId !== undefined) record.tenantId = entry.tenantId;
-  if (args.length === 1) {
+  if (args.length <= 1) {
     record.message = args[0];
     try {
       return JSON.stringify(record, errorReplacer);

@@ -22,6 +22,20 @@ describe('Lambda Text format', () => {
     expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\treq-9\tINFO\ta x\rb \{ k: 1 \}\n$/);
   });
 
+  it('console.log() with no arguments: as AWS, `undefined` in Text, no message field in JSON', () => {
+    const text = capture('Text');
+    text.log.log();
+    expect(text.lines[0]).toMatch(/\treq-9\tINFO\tundefined\n$/);
+    const json = capture('JSON');
+    json.log.log();
+    expect(JSON.parse(json.lines[0]!)).toEqual({
+      timestamp: expect.any(String),
+      level: 'INFO',
+      requestId: 'req-9',
+      tenantId: 't1',
+    });
+  });
+
   it('prints errors with their stack, folded into one record', () => {
     const { log, lines } = capture('Text');
     log.error(new Error('bad'));
