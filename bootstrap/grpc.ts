@@ -62,15 +62,19 @@ export async function startGrpc(
   });
   const { registry } = resources;
   const shutdown = new AbortController();
-  const source = createServingQueue(options, {
-    handler,
-    functionInfo,
-    scope,
-    resources: registry.resources,
-    enforceDeadline: true,
-    shutdown: shutdown.signal,
-  });
   const metrics = createMetricsRecorder();
+  const source = createServingQueue(
+    options,
+    {
+      handler,
+      functionInfo,
+      scope,
+      resources: registry.resources,
+      enforceDeadline: true,
+      shutdown: shutdown.signal,
+    },
+    metrics,
+  );
   const server = new Server({
     'grpc.max_receive_message_length': options.maxBody,
     // Channelz keeps per-call and per-connection statistics for its debugging service, which justfn does

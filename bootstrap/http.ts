@@ -67,15 +67,19 @@ export async function startHttp(start: ServiceStart): Promise<void> {
   const resources = await openInBackground(service, log);
   const { registry } = resources;
   const shutdown = new AbortController();
-  const source = createServingQueue<HttpInvocation>(options, {
-    handler,
-    functionInfo,
-    scope,
-    resources: registry.resources,
-    enforceDeadline: true,
-    shutdown: shutdown.signal,
-  });
   const metrics = createMetricsRecorder();
+  const source = createServingQueue<HttpInvocation>(
+    options,
+    {
+      handler,
+      functionInfo,
+      scope,
+      resources: registry.resources,
+      enforceDeadline: true,
+      shutdown: shutdown.signal,
+    },
+    metrics,
+  );
   const app = createHttpServer({
     maxBody: options.maxBody,
     bodyTimeout: options.bodyTimeout,

@@ -122,12 +122,14 @@ export async function openInBackground(
 export function createServingQueue<I extends QueuedInvocation>(
   options: Options,
   loop: LoopOptions,
+  metrics: RecordedMetrics,
 ): QueueSource<I> {
   return createQueueSource<I>({
     concurrency: options.concurrency,
     queue: options.queue,
     run: createRunner<I>(loop),
     idle: createIdleCollector({ delayMs: 10_000 }),
+    dropped: () => metrics.rejected('caller_gone'),
   });
 }
 

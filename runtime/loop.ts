@@ -76,6 +76,8 @@ export interface QueuedInvocation extends Invocation {
   respond(outcome: Outcome): void | Promise<void>;
   /** Where a streaming handler's bytes go, when the caller can take a stream. */
   openStream?(): StreamSink;
+  /** Whether the caller went away while it waited: the queue then drops it instead of running it. */
+  callerGone?(): boolean;
 }
 
 /** Runs one pushed invocation to its answer; `done` once the answer is out. */

@@ -9,11 +9,13 @@ export interface QueueSourceOptions<I extends QueuedInvocation> {
   run: Runner<I>;
   /** Told when the last running invocation ends with nothing queued, and when work comes again. */
   idle?: { idle(): void; busy(): void };
+  /** Told of a queued invocation dropped, not run, because its caller went away while it waited. */
+  dropped?: (invocation: I) => void;
 }
 
 /**
  * Calls as a source of invocations (HTTP requests, gRPC calls): up to `concurrency` run at once, the rest
- * wait in one bounded queue. `submit` refuses (returns false) when the queue is full; `drain` stops
+ * wait in one bounded queue; one whose caller went away while it waited is dropped when its turn comes. `submit` refuses (returns false) when the queue is full; `drain` stops
  * taking new work, lets every accepted invocation finish, and resolves.
  *
  * @example
@@ -48,7 +50,12 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     if (pumping) return;
     pumping = true;
     try {
-      while (queue.length > 0 && active.size < options.concurrency) start(queue.shift()!);
+      while (queue.length > 0 && active.size < options.concurrency) {
+        const next = queue.shift()!;
+        // Under overload callers give up while they wait; running their work would only delay the rest.
+        if (next.callerGone?.()) options.dropped?.(next);
+        else start(next);
+      }
     } finally {
       pumping = false;
     }

@@ -117,6 +117,7 @@ function serve(
   const invocation: QueuedInvocation = {
     event,
     info,
+    callerGone: () => call.cancelled,
     respond: (outcome) => {
       if (answered) return;
       answered = true;

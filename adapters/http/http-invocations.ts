@@ -75,6 +75,7 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
     const invocation: HttpInvocation = {
       event,
       info,
+      callerGone: () => reply.raw.socket?.destroyed !== false,
       respond(outcome) {
         if (answered) return;
         answered = true;

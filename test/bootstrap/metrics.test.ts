@@ -75,6 +75,28 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     expect(samples.get('justfn_init_duration_seconds')).toBeGreaterThan(0);
   });
 
+  it('a queued request whose caller went away is dropped when its turn comes, not run', async () => {
+    const metricsPort = await freePort();
+    const runtime = await startHttpRuntime('http/index.metered', {
+      JUSTFN_METRICS_PORT: String(metricsPort),
+      JUSTFN_CONCURRENCY: '1',
+      JUSTFN_QUEUE: '5',
+    });
+    stops.push(runtime.stop);
+    const busy = status(`${runtime.url}/?ms=600`);
+    await expect.poll(async () => (await scrape(metricsPort)).get('justfn_invocations_in_flight')).toBe(1);
+    // Queued behind it, then given up on by its caller.
+    const gaveUp = status(`${runtime.url}/?ms=1`, { signal: AbortSignal.timeout(100) }).catch(
+      (e: Error) => e.name,
+    );
+    await expect.poll(async () => (await scrape(metricsPort)).get('justfn_queue_depth')).toBe(1);
+    const waits = status(`${runtime.url}/?ms=1`);
+    expect([await busy, await gaveUp, await waits]).toEqual([200, 'TimeoutError', 200]);
+    const samples = await scrape(metricsPort);
+    expect(samples.get('justfn_requests_rejected_total{reason="caller_gone"}')).toBe(1);
+    expect(samples.get('justfn_invocations_total{event="apigw-v2",outcome="success",method=""}')).toBe(2);
+  });
+
   it('init duration and the cold start are counted once the process is ready, not before', async () => {
     const [metricsPort, originPort] = [await freePort(), await freePort()];
     const dir = mkdtempSync(path.join(tmpdir(), 'justfn-metrics-'));
