@@ -15,8 +15,9 @@ export interface QueueSourceOptions<I extends QueuedInvocation> {
 
 /**
  * Calls as a source of invocations (HTTP requests, gRPC calls): up to `concurrency` run at once, the rest
- * wait in one bounded queue; one whose caller went away while it waited is dropped when its turn comes. `submit` refuses (returns false) when the queue is full; `drain` stops
- * taking new work, lets every accepted invocation finish, and resolves.
+ * wait in one bounded queue; one whose caller went away while it waited is dropped when its turn comes.
+ * `submit` refuses (returns false) when the queue is full; `drain` stops taking new work, lets every
+ * accepted invocation finish, and resolves.
  *
  * @example
  * const calls = createQueueSource({ concurrency: 64, queue: 640, run: createRunner(loopOptions) });

@@ -35,6 +35,7 @@ const EMPTY = Buffer.alloc(0);
 const MAX_HEADER_SIZE = 16 * 1024;
 const MAX_HEADERS = 200;
 const HEADERS_TIMEOUT_MS = 10_000;
+const kAwaitingRequest = Symbol('justfn.awaitingRequest');
 
 /**
  * The HTTP source's server: fastify on `$PORT`. Plain requests and CloudEvents become invocations
@@ -77,10 +78,18 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   app.server.maxHeadersCount = 0;
   // Node's headers timeout starts at a request's first byte: a connection that never sends one was kept
-  // for ever (3,000 of them held 3,000 descriptors). It gets the same time to begin.
-  app.server.on('connection', (socket: Socket) => {
+  // for ever (3,000 of them held 3,000 descriptors). It gets the same time to begin its first request: an
+  // inactivity timeout, which Node's parser refreshes as bytes come, cleared once a request is whole. (Not
+  // on the socket's first 'data': a 'data' listener takes the socket off Node's native parsing path.)
+  app.server.on('connection', (socket: Socket & { [kAwaitingRequest]?: boolean }) => {
+    socket[kAwaitingRequest] = true;
     socket.setTimeout(headersTimeout);
-    socket.once('data', () => socket.setTimeout(0));
+  });
+  app.server.prependListener('request', (request: IncomingMessage) => {
+    const socket = request.socket as Socket & { [kAwaitingRequest]?: boolean };
+    if (!socket[kAwaitingRequest]) return;
+    socket[kAwaitingRequest] = false;
+    socket.setTimeout(0);
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -318,12 +327,15 @@ const LINGER_MS = 1_000;
  */
 function closeAfterRefusal(raw: IncomingMessage): void {
   const socket = raw.socket;
+  // Counted on the socket: Node's own discarding of an unread body drops the request's 'data' listeners.
+  const from = socket.bytesRead;
+  const watch = setInterval(() => {
+    if (socket.bytesRead - from > LINGER_BYTES) socket.destroy();
+  }, 20).unref();
   const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
-  socket.once('close', () => clearTimeout(timer));
-  let discarded = 0;
-  raw.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > LINGER_BYTES) socket.destroy();
+  socket.once('close', () => {
+    clearInterval(watch);
+    clearTimeout(timer);
   });
   raw.resume();
 }

@@ -24,6 +24,13 @@ const TRACE = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;
 const ACCEPTED =
   'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"status":"OK"}\n';
 const NOT_FOUND = 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n';
+// The Extensions API as a runtime uses it to ask for SIGTERM at shutdown (justfn with resources does): a
+// registration, then a next event that never comes.
+const EXTENSION_REGISTER = '/2020-01-01/extension/register';
+const EXTENSION_NEXT = '/2020-01-01/extension/event/next';
+const REGISTERED =
+  'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Extension-Identifier: bench-extension\r\n' +
+  'Content-Length: 2\r\n\r\n{}';
 const HEADER_END = Buffer.from('\r\n\r\n');
 
 /**
@@ -175,6 +182,9 @@ function readRequests(socket, session) {
       pending = pending.subarray(request.consumed);
       if (request.expectContinue) socket.write('HTTP/1.1 100 Continue\r\n\r\n');
       if (request.method === 'GET' && request.path === NEXT) session.onNext(socket);
+      else if (request.method === 'POST' && request.path === EXTENSION_REGISTER) socket.write(REGISTERED);
+      // A next event for the extension never comes: the request is left unanswered.
+      else if (request.method === 'GET' && request.path === EXTENSION_NEXT) continue;
       else if (request.method === 'POST') session.onPost(socket, request.path, request.body);
       else socket.write(NOT_FOUND);
       session.settle();
