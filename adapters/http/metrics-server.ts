@@ -9,8 +9,14 @@ import type { Registry } from 'prom-client';
  */
 export async function startMetricsServer(registry: () => Promise<Registry>, port: number, host: string) {
   const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+    if ((req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res
+        .writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' })
+        .end('/metrics is read with GET\n');
       return;
     }
     registry()

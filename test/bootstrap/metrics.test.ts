@@ -73,6 +73,13 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     expect(samples.get('justfn_requests_rejected_total{reason="bad_request"}')).toBe(1);
     expect(samples.get('justfn_cold_starts_total')).toBe(1);
     expect(samples.get('justfn_init_duration_seconds')).toBeGreaterThan(0);
+    // The metrics port serves one path, read with GET (or HEAD); nothing else is there.
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    expect(await status(`${metricsUrl}/metrics`, { method: 'HEAD' })).toBe(200);
+    const post = await request(`${metricsUrl}/metrics`, { method: 'POST', body: '' });
+    await post.body.dump();
+    expect([post.statusCode, post.headers.allow]).toEqual([405, 'GET, HEAD']);
+    expect(await status(`${metricsUrl}/`)).toBe(404);
   });
 
   it('a queued request whose caller went away is dropped when its turn comes, not run', async () => {
