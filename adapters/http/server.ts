@@ -149,7 +149,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   // The route handlers answer through `reply` and return nothing: a promise per request would cost an
   // async hook each under AsyncLocalStorage.
   function handle(request: FastifyRequest, reply: FastifyReply): void {
-    if (tooManyHeaders(request, reply) || missingHost(request, reply)) return;
+    if (tooManyHeaders(request, reply) || missingHost(request, reply) || oddTarget(request, reply)) return;
     const unread = readUnparsedBody(request, options.maxBody);
     if (unread)
       unread.then(
@@ -168,6 +168,32 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       connection: 'close',
     });
     send(reply, response, request.id);
+    return true;
+  }
+
+  /**
+   * Request targets that name no resource of this function, refused (400) rather than guessed at: the
+   * asterisk form (`OPTIONS *` asks about the server); an absolute form whose authority is not the Host
+   * header (RFC 9112 §3.2.2 makes the target's authority win, and the event would carry the other host:
+   * two hosts in one request is how requests are routed past a proxy's checks); a fragment, which no
+   * client sends (RFC 9112 §3.2).
+   */
+  function oddTarget(request: FastifyRequest, reply: FastifyReply): boolean {
+    const raw = request.raw;
+    const url = raw.url ?? '/';
+    let problem: string | undefined;
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1];
+      if (url === '*') problem = 'the request target * names the server, not a resource';
+      else if (authority === undefined || authority.toLowerCase() !== raw.headers.host?.toLowerCase()) {
+        problem = "an absolute request target's host must be its Host header";
+      }
+    } else if (url.includes('#')) {
+      problem = 'the request target has a fragment (#...), which is never sent';
+    }
+    if (problem === undefined) return false;
+    metrics.rejected('bad_request');
+    send(reply, errorResponse('BAD_REQUEST', problem), request.id);
     return true;
   }
 

@@ -239,6 +239,26 @@ describe('bodies that never finish', () => {
   );
 });
 
+describe('request targets that name no resource of the function', () => {
+  const tried = family('HTTP request targets');
+  it.each([
+    ['GET', '*', /^the request target \* names the server, not a resource$/],
+    ['OPTIONS', '*', /^the request target \* names the server, not a resource$/],
+    ['GET', 'http://evil.example/echo', /^an absolute request target's host must be its Host header$/],
+    ['GET', '/echo#fragment', /^the request target has a fragment \(#\.\.\.\), which is never sent$/],
+  ])('%s %s: 400 naming it', async (method, target, message) => {
+    tried.tried();
+    expectRefusal(await send(head(method, target, [])), 400, message);
+  });
+
+  it('an absolute target naming its own Host is served as its path', async () => {
+    tried.tried();
+    const answer = await send(head('GET', 'http://justfn.test/echo?x=1', []));
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ rawPath: '/echo', rawQueryString: 'x=1' });
+  });
+});
+
 describe('connections that take without giving', () => {
   // Its own instance with a 2 s body timeout, which bounds the headers timeout too.
   let slow: HttpRuntime;
