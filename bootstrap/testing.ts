@@ -140,7 +140,12 @@ export async function startLocalLambda(options: LocalLambdaOptions): ReturnType<
     env,
     command: options.command ?? [
       process.execPath,
-      path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.cjs'),
+      path.join(distDir(), 'main.cjs'),
     ],
   });
+}
+
+/** Where this file is: `dist/`, from the ES-module build (`import.meta`) or the CommonJS one (`__dirname`). */
+function distDir(): string {
+  return typeof __dirname === 'string' ? __dirname : path.dirname(fileURLToPath(import.meta.url));
 }

@@ -115,17 +115,21 @@ const librarySplitPoints = {
   },
 };
 
-// The `justfn` and `justfn/testing` imports: ES modules, dependencies left to the package manager.
+// The `justfn` and `justfn/testing` imports: ES modules, and CommonJS for `require` (Node before 20.19,
+// Jest), dependencies left to the package manager. Both copies may load in one process: the classes and
+// hooks they share are recognised across copies (runtime/shared-class.ts, runtime/hooks.ts).
 const libraries = [
-  { entry: 'runtime/index.ts', out: 'index.js' },
-  { entry: 'bootstrap/testing.ts', out: 'testing.js' },
+  { entry: 'runtime/index.ts', out: 'index.js', format: 'esm' },
+  { entry: 'bootstrap/testing.ts', out: 'testing.js', format: 'esm' },
+  { entry: 'runtime/index.ts', out: 'index.cjs', format: 'cjs' },
+  { entry: 'bootstrap/testing.ts', out: 'testing.cjs', format: 'cjs' },
 ];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 await Promise.all([
-  ...libraries.map(({ entry, out: file }) =>
+  ...libraries.map(({ entry, out: file, format }) =>
     esbuild.build({
       absWorkingDir: root,
       entryPoints: [entry],
@@ -134,7 +138,12 @@ await Promise.all([
       packages: 'external',
       plugins: [librarySplitPoints],
       platform: 'node',
-      format: 'esm',
+      format,
+      // In CommonJS the split bundles are required: an import() there needs Jest's VM modules flag.
+      ...(format === 'cjs' && {
+        supported: { 'dynamic-import': false },
+        logOverride: { 'empty-import-meta': 'silent' },
+      }),
       target: 'node20',
       logLevel: 'warning',
     }),

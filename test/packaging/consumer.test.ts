@@ -45,6 +45,16 @@ console.log(JSON.parse(outcome.value.body).greeting);`;
     expect(run('node', ['--input-type=module', '-e', script]).trim().split('\n').at(-1)).toBe('hello, npm');
   });
 
+  it("require('justfn/testing') and require('justfn') work from CommonJS (Jest, Node before 20.19)", () => {
+    const script = `const { invokeHandler } = require('justfn/testing');
+const { JustfnError, onShutdown } = require('justfn');
+invokeHandler(async (event) => ({ got: event.n }), { n: 7 }).then((outcome) =>
+  console.log(JSON.stringify(outcome), typeof JustfnError, typeof onShutdown));`;
+    expect(run('node', ['--no-experimental-require-module', '-e', script]).trim()).toBe(
+      '{"ok":true,"value":{"got":7}} function function',
+    );
+  });
+
   it('justfn/testing starts a local Lambda from the justfn.yaml of the project', () => {
     const script = `import { startLocalLambda } from 'justfn/testing';
 const lambda = await startLocalLambda({ taskRoot: '.', output: { stdout() {}, stderr() {} } });
