@@ -75,7 +75,8 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
     const invocation: HttpInvocation = {
       event,
       info,
-      callerGone: () => reply.raw.socket?.destroyed !== false,
+      // The request's socket: a pipelined request's response has none until the ones ahead are done.
+      callerGone: () => reply.request.raw.socket.destroyed,
       respond(outcome) {
         if (answered) return;
         answered = true;

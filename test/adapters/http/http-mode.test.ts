@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HttpRuntime, startHttpRuntime } from '../../helpers/http-runtime.js';
@@ -193,6 +194,21 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     const reply = await get(runtime, '/');
     expect([reply.status, reply.text]).toEqual([504, '{"message":"Endpoint request timed out"}']);
     await runtime.waitForLog((l) => l.msg === 'aborted: Sandbox.Timedout');
+  });
+
+  it('pipelined requests that wait for a slot are all answered, in order', async () => {
+    const runtime = await serve('slow', { JUSTFN_CONCURRENCY: '1', JUSTFN_QUEUE: '5' });
+    const socket = net.connect(runtime.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    const request = (ms: number, close = false) =>
+      `GET /?ms=${ms} HTTP/1.1\r\nHost: justfn.test\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+    socket.write(request(100) + request(1) + request(1, true));
+    await new Promise((resolve) => socket.once('close', resolve));
+    const bodies = [...received.matchAll(/"slept":(\d+)/g)].map((m) => Number(m[1]));
+    expect(bodies).toEqual([100, 1, 1]);
   });
 
   it('a handler that runs on past its 504 keeps its slot until it returns: JUSTFN_CONCURRENCY holds', async () => {
