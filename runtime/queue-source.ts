@@ -29,6 +29,9 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
   const { run, idle } = options;
   const queue: I[] = [];
   const active = new Set<I>();
+  // A queued invocation's deadline, armed only while it waits: reached, it is answered then (its runner
+  // times it out before it starts), not when a slot frees, which a handler that overran may never do.
+  const expiries = new Map<I, NodeJS.Timeout>();
   let closed = false;
   let pumping = false;
   let settled: (() => void) | undefined;
@@ -51,15 +54,25 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     if (pumping) return;
     pumping = true;
     try {
-      while (queue.length > 0 && active.size < options.concurrency) {
-        const next = queue.shift()!;
-        // Under overload callers give up while they wait; running their work would only delay the rest.
-        if (next.callerGone?.()) options.dropped?.(next);
-        else start(next);
-      }
+      while (queue.length > 0 && active.size < options.concurrency) leave(queue.shift()!);
     } finally {
       pumping = false;
     }
+  };
+
+  /** An invocation leaves the queue: it runs, unless its caller went away while it waited. */
+  const leave = (invocation: I) => {
+    clearTimeout(expiries.get(invocation));
+    expiries.delete(invocation);
+    // Under overload callers give up while they wait; running their work would only delay the rest.
+    if (invocation.callerGone?.()) options.dropped?.(invocation);
+    else start(invocation);
+  };
+  const expire = (invocation: I) => {
+    const at = queue.indexOf(invocation);
+    if (at === -1) return;
+    queue.splice(at, 1);
+    leave(invocation);
   };
 
   return {
@@ -72,6 +85,8 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
       }
       if (queue.length >= options.queue) return false;
       queue.push(invocation);
+      const wait = invocation.info.deadlineMs - Date.now();
+      expiries.set(invocation, setTimeout(expire, Math.max(wait, 0), invocation).unref());
       pump();
       return true;
     },
@@ -104,6 +119,8 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
           // Answered now, so no longer outstanding, though a handler may still be running.
+          for (const timer of expiries.values()) clearTimeout(timer);
+          expiries.clear();
           const left = [...active, ...queue.splice(0)];
           active.clear();
           for (const waiting of left) abandon(waiting);

@@ -225,6 +225,23 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     await expect.poll(async () => (await get(runtime, '/?ms=1')).status, { timeout: 5_000 }).toBe(200);
   });
 
+  it('a request waiting for a slot is answered 504 at its own deadline, not when an overrunning handler frees it', async () => {
+    const runtime = await serve('slow', {
+      JUSTFN_TIMEOUT: '1',
+      JUSTFN_CONCURRENCY: '1',
+      JUSTFN_QUEUE: '5',
+    });
+    // The first runs on for 4 s past its 1 s deadline, holding the only slot.
+    const first = get(runtime, '/?ms=4000');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const sent = Date.now();
+    const waiting = await get(runtime, '/?ms=1');
+    // Its deadline is a second after it arrived; the slot frees only after four.
+    expect(Date.now() - sent).toBeLessThan(3_000);
+    expect(waiting.status).toBe(504);
+    expect((await first).status).toBe(504);
+  });
+
   it('a body over JUSTFN_MAX_BODY is a 413 naming the limit', async () => {
     const runtime = await serve('echoEvent', { JUSTFN_MAX_BODY: '1024' });
     const reply = await get(runtime, '/', { method: 'POST', body: 'x'.repeat(1025) });
