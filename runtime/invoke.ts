@@ -201,6 +201,12 @@ async function runStreaming(
   const ended = new Promise<void>((resolve, reject) => {
     stream.once('finish', resolve);
     stream.once('error', reject);
+    // `destroy()` without an error emits neither: only 'close'.
+    stream.once('close', () =>
+      reject(
+        new JustfnError('INVALID_STREAMING_OPERATION', 'Response stream was destroyed before it ended.'),
+      ),
+    );
   });
   ended.catch(() => {});
   try {

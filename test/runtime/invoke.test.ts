@@ -182,6 +182,17 @@ describe('invoke: streaming', () => {
     });
   });
 
+  it('responseStream.destroy() without an error ends the invocation at once, not at the deadline', async () => {
+    const { sink } = memorySink();
+    expect(await run('streamDestroyedQuietly', {}, { openStream: () => sink })).toMatchObject({
+      ok: false,
+      error: {
+        errorType: 'Runtime.InvalidStreamingOperation',
+        errorMessage: 'Response stream was destroyed before it ended.',
+      },
+    });
+  });
+
   it('a handler that fails before its first byte: a plain error, and what it writes later goes nowhere', async () => {
     const { sink, seen } = memorySink();
     const outcome = await run('streamFailsThenWrites', {}, { openStream: () => sink });
