@@ -49,7 +49,8 @@ export async function invokeHandler(
   options: InvokeHandlerOptions = {},
 ): Promise<TestOutcome> {
   const taskRoot = path.resolve(options.taskRoot ?? process.cwd());
-  if ((globalThis as { awslambda?: unknown }).awslambda === undefined) installAwslambda();
+  const global = globalThis as { awslambda?: { streamifyResponse?: unknown } };
+  if (typeof global.awslambda?.streamifyResponse !== 'function') installAwslambda();
   const loaded =
     typeof handler === 'string'
       ? await loadHandler(handler, { taskRoot })
@@ -138,10 +139,7 @@ export async function startLocalLambda(options: LocalLambdaOptions): ReturnType<
     handler: service.handler,
     taskRoot: service.taskRoot,
     env,
-    command: options.command ?? [
-      process.execPath,
-      path.join(distDir(), 'main.cjs'),
-    ],
+    command: options.command ?? [process.execPath, path.join(distDir(), 'main.cjs')],
   });
 }
 

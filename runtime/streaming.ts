@@ -149,11 +149,14 @@ export const awslambda = Object.freeze({ streamifyResponse, HttpResponseStream }
  * installAwslambda(scope); // globalThis.awslambda.streamifyResponse(...)
  */
 export function installAwslambda(scope?: InvocationScope): void {
-  Object.assign(globalThis, {
-    awslambda: {
-      streamifyResponse,
-      HttpResponseStream,
-      ...(scope && { InvokeStore: createInvokeStore(scope) }),
-    },
-  });
+  const global = globalThis as { awslambda?: unknown };
+  const own = {
+    streamifyResponse,
+    HttpResponseStream,
+    ...(scope && { InvokeStore: createInvokeStore(scope) }),
+  };
+  // Added to one a library made first (`@aws/lambda-invoke-store` creates an empty one when it loads).
+  const made = global.awslambda;
+  if (typeof made === 'object' && made !== null && Object.isExtensible(made)) Object.assign(made, own);
+  else global.awslambda = own;
 }

@@ -64,7 +64,9 @@ describe('justfn/testing', () => {
     });
   });
 
-  it('invokeHandler loads a handler string that uses the global awslambda', async () => {
+  it('invokeHandler loads a handler string that uses the global awslambda, one a library made too', async () => {
+    // What @aws/lambda-invoke-store (loaded by every AWS SDK v3 client) does when it loads.
+    await import('@aws/lambda-invoke-store');
     const outcome = await invokeHandler('kinds/index.streamPlain', {}, { taskRoot: handlers });
     expect(outcome.ok && outcome.stream?.body.toString()).toBe('chunk1,{"json":true}');
   });
