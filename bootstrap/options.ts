@@ -291,10 +291,14 @@ export type Options = { readonly [K in keyof Table]: Table[K]['default'] | Retur
  * const options = readOptions(process.env);
  * options.port // 8080
  */
-export function readOptions(env: Record<string, string | undefined>): Options {
+export function readOptions(
+  env: Record<string, string | undefined>,
+  /** Read as Lambda mode reads them whatever the environment says: the function runs on a local Lambda. */
+  asLambda = false,
+): Options {
   const out: Record<string, unknown> = {};
   const mode = env.JUSTFN_MODE?.trim().toLowerCase() || 'auto';
-  const lambda = mode === 'lambda' || (mode === 'auto' && Boolean(env.AWS_LAMBDA_RUNTIME_API));
+  const lambda = asLambda || mode === 'lambda' || (mode === 'auto' && Boolean(env.AWS_LAMBDA_RUNTIME_API));
   for (const [key, option] of Object.entries(optionTable) as [string, Option<unknown>][]) {
     const names = (lambda && option.lambdaEnv) || option.env;
     const name = names.find((n) => env[n] !== undefined && env[n] !== '');

@@ -125,7 +125,7 @@ export type LocalLambdaOptions = Partial<EmulatorOptions> & { taskRoot: string }
 export async function startLocalLambda(options: LocalLambdaOptions): ReturnType<typeof startEmulator> {
   const env = options.env ?? process.env;
   const service = await resolveService({
-    options: readOptions(env),
+    options: readOptions(env, true),
     env,
     handlerArg: options.handler,
     taskRoot: path.resolve(options.taskRoot),

@@ -99,6 +99,9 @@ export async function startEmulator(options: EmulatorOptions) {
     const child = spawn(options.command[0]!, options.command.slice(1), {
       env,
       cwd: options.taskRoot,
+      // A process group of its own: a terminal's Ctrl-C reaches the emulator alone, which then ends the
+      // runtime as Lambda does (SIGTERM to one that asked for it) instead of the signal killing it.
+      detached: true,
       stdio:
         options.output === 'inherit' || options.output === undefined ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });

@@ -24,7 +24,7 @@ export async function emulateCommand(argv: readonly string[]): Promise<void> {
   const port = integer(0, 65_535)(values.port, '--port');
   const timeoutFlag =
     values.timeout === undefined ? undefined : integer(1, 86_400)(values.timeout, '--timeout');
-  const service = await loadTarget(positionals, process.env).catch(
+  const service = await loadTarget(positionals, process.env, true).catch(
     (error: { problems?: string[]; message: string }) => fail((error.problems ?? [error.message]).join('\n')),
   );
   const emulator = await startEmulator({

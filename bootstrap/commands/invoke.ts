@@ -49,7 +49,7 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     crash('Unhandled Promise Rejection')(new JustfnError('UNHANDLED_REJECTION', safeString(reason))),
   );
 
-  const service = await loadTarget(positionals, process.env).catch((error) => initFailed(log, error));
+  const service = await loadTarget(positionals, process.env, true).catch((error) => initFailed(log, error));
   const registry = await createRegistry(service, resourceLog(log));
   const handler = await loadHandler(service.handler, { taskRoot: service.taskRoot })
     .then(async (loaded) => {

@@ -4,8 +4,8 @@ import { readOptions } from '../options.js';
 import { resolveService, type Service } from '../service.js';
 
 /** `[handler]` on the command line: a directory (its `index.handler` or `justfn.yaml`'s) or a handler string. */
-export function resolveTarget(args: readonly string[], env: NodeJS.ProcessEnv) {
-  const options = readOptions(env);
+export function resolveTarget(args: readonly string[], env: NodeJS.ProcessEnv, asLambda = false) {
+  const options = readOptions(env, asLambda);
   let target: HandlerArg;
   try {
     target = readHandlerArg(args);
@@ -17,8 +17,13 @@ export function resolveTarget(args: readonly string[], env: NodeJS.ProcessEnv) {
 }
 
 /** The service a command works on: options, handler and `justfn.yaml`, exactly as `start` would see them. */
-export function loadTarget(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Service> {
-  const { taskRoot, handlerArg, options } = resolveTarget(args, env);
+/** With `asLambda`, the options are read as Lambda mode reads them (`emulate`, `invoke`). */
+export function loadTarget(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  asLambda = false,
+): Promise<Service> {
+  const { taskRoot, handlerArg, options } = resolveTarget(args, env, asLambda);
   return resolveService({ options, env, handlerArg, taskRoot, importModule: (s) => import(s) });
 }
 

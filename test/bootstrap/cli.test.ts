@@ -84,6 +84,10 @@ describe('justfn [handler]', () => {
     });
   });
 
+  it("justfn invoke runs the function as Lambda mode does: LOG_LEVEL is the function's own", async () => {
+    expect(await run(['invoke', 'examples/hello'], { LOG_LEVEL: 'silent' })).toMatchObject({ code: 0 });
+  });
+
   it('justfn emulate --port abc names the flag, exit 2', async () => {
     expect(await run(['emulate', 'examples/hello', '--port', 'abc'])).toEqual({
       code: 2,
