@@ -78,8 +78,9 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   const declared = Object.keys(service.config?.config.resources ?? {}).length > 0;
   const sigterm = options.lambdaSigterm === 'auto' ? declared || hasShutdownHooks() : options.lambdaSigterm;
   // SnapStart restores a snapshot whose extension connection is gone: no SIGTERM there.
+  const shutdown = new AbortController();
   if (sigterm && options.initializationType !== 'snap-start') {
-    closeOnSigterm(registry, log);
+    closeOnSigterm(registry, log, shutdown, crashes);
     await api.requestSigterm().catch((error: unknown) => {
       log.warn(`no SIGTERM at shutdown: ${error instanceof Error ? error.message : safeString(error)}`);
     });
@@ -91,6 +92,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     functionInfo: functionInfo(options),
     scope,
     resources: registry.resources,
+    shutdown: shutdown.signal,
     ...(declared && {
       freshness: {
         before: () => registry.ensureFresh(options.revalidateAfter * 1000),
@@ -161,6 +163,7 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
   // One timer, made once and only ref'd and unref'd: cheaper than a new one per invocation.
   const holding = setInterval(() => {}, 2 ** 30).unref();
   let initialised = false;
+  let closing = false;
   const crash = async (label: string, error: unknown, code: number): Promise<never> => {
     log.logError(label, error);
     const payload = toErrorPayload(error);
@@ -196,7 +199,8 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
       reason,
       promise,
     });
-    if (managed && initialised) log.logError('Unhandled Promise Rejection', error);
+    // On managed instances it cannot be pinned on one invocation; at shutdown the process exits 0 anyway.
+    if ((managed && initialised) || closing) log.logError('Unhandled Promise Rejection', error);
     else void crash('Unhandled Promise Rejection', error, EXIT_UNHANDLED_REJECTION);
   });
   return {
@@ -204,6 +208,10 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
     initialised: () => {
       initialised = true;
       process.off('beforeExit', neverFinished);
+    },
+    /** SIGTERM came: what is rejected while the hooks run is logged, not a crash of exit 128. */
+    shuttingDown: () => {
+      closing = true;
     },
     /** The source, with its invocation in flight known until it is answered. */
     track(source: Source<LambdaInvocation>): Source<LambdaInvocation> {
@@ -236,9 +244,18 @@ const SHUTDOWN_BUDGET_MS = 400;
  * instead of being left to the server's timeouts —, exit 0; within the budget, or exit 0 anyway. A
  * second signal exits at once.
  */
-function closeOnSigterm(registry: ResourceRegistry, log: LambdaLog): void {
+function closeOnSigterm(
+  registry: ResourceRegistry,
+  log: LambdaLog,
+  shutdown: AbortController,
+  crashes: ReturnType<typeof reportCrashes>,
+): void {
   process.once('SIGTERM', async () => {
     process.once('SIGTERM', () => process.exit(0));
+    crashes.shuttingDown();
+    // An invocation still running (Lambda ends an environment between invocations, or past a timeout)
+    // sees its context.signal abort.
+    shutdown.abort(new JustfnError('DRAINING', 'The environment is shutting down'));
     setTimeout(() => {
       log.warn(`shutdown: not done after ${SHUTDOWN_BUDGET_MS} ms; exiting`);
       process.exit(0);

@@ -63,8 +63,8 @@ if (require.main === module) void start(process.argv.slice(2));
  */
 async function reportToLambda(env: NodeJS.ProcessEnv, message: string): Promise<void> {
   const api = env.AWS_LAMBDA_RUNTIME_API;
-  const mode = env.JUSTFN_MODE?.trim().toLowerCase() || 'auto';
-  if (!api || (mode !== 'auto' && mode !== 'lambda')) return;
+  // Unless HTTP mode was asked for by name: with a Runtime API, a mode that does not parse is Lambda's too.
+  if (!api || env.JUSTFN_MODE?.trim().toLowerCase() === 'http') return;
   await fetch(`${toRuntimeApiOrigin(api)}/2018-06-01/runtime/init/error`, {
     method: 'POST',
     headers: { 'lambda-runtime-function-error-type': 'Runtime.InvalidConfig' },

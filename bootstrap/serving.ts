@@ -223,6 +223,9 @@ export interface DrainPlan<I extends QueuedInvocation> {
   fatal?: Promise<void>;
 }
 
+/** The longest the `onShutdown` hooks get after a drain. */
+const SHUTDOWN_HOOKS_SECONDS = 3;
+
 /** The function's `onShutdown` hooks, with the resources still open; a hook that hangs is given up on after `ms`. */
 async function shutdownHooks(log: RuntimeLog, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -260,7 +263,8 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
       plan.shutdown.abort(error);
       plan.abandon(invocation, error);
     });
-    await shutdownHooks(log, plan.drainTimeout * 1000);
+    // Within the margin the generated manifests give past the drain (terminationGracePeriodSeconds).
+    await shutdownHooks(log, Math.min(plan.drainTimeout, SHUTDOWN_HOOKS_SECONDS) * 1000);
     await plan.cleanUp();
     log.info({ reason }, 'drained: exiting');
     process.exit(exitCode);

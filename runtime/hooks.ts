@@ -43,8 +43,9 @@ export function onAfterRestore(hook: Hook): void {
 
 /**
  * Runs `hook` when the process shuts down, before the resources close (they are still usable in it):
- * after the drain in the server modes; on Lambda when the platform ends the environment (SIGTERM, which
- * registering a hook asks Lambda for), with at most a few hundred milliseconds for every hook together.
+ * after the drain in the server modes (at most 3 s for every hook together); on Lambda when the platform
+ * ends the environment (SIGTERM, which justfn asks Lambda for during init when a hook is registered by
+ * then: register at module load), with at most a few hundred milliseconds for every hook together.
  * Hooks run in reverse order of registration; one that throws is logged and the others still run.
  *
  * @example

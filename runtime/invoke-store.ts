@@ -28,6 +28,9 @@ type Store = Record<PropertyKey, unknown>;
  */
 export function createInvokeStore(scope: InvocationScope) {
   const stores = new WeakMap<ScopeEntry, Store>();
+  // Outside any invocation (a library's module top during init): one store, as the library's own
+  // single-invocation store has.
+  const outside: Store = {};
   const storeOf = (entry: ScopeEntry): Store => {
     let store = stores.get(entry);
     if (!store) {
@@ -36,10 +39,11 @@ export function createInvokeStore(scope: InvocationScope) {
     }
     return store;
   };
-  const get = (key: PropertyKey): unknown => {
+  const current = (): Store => {
     const entry = scope.current();
-    return entry === undefined ? undefined : storeOf(entry)[key];
+    return entry === undefined ? outside : storeOf(entry);
   };
+  const get = (key: PropertyKey): unknown => current()[key];
   return {
     isProtectedKey: (key: PropertyKey) => PROTECTED.has(key),
     getRequestId: () => scope.current()?.requestId ?? '-',
@@ -51,14 +55,9 @@ export function createInvokeStore(scope: InvocationScope) {
     get,
     set(key: PropertyKey, value: unknown): void {
       if (PROTECTED.has(key)) throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
-      const entry = scope.current();
-      if (entry === undefined) throw new Error('No context available');
-      storeOf(entry)[key] = value;
+      current()[key] = value;
     },
-    getContext: () => {
-      const entry = scope.current();
-      return entry === undefined ? undefined : storeOf(entry);
-    },
+    getContext: () => (scope.current() === undefined ? undefined : current()),
     hasContext: () => scope.current() !== undefined,
     /** Runs `fn` as an invocation of its own, with the ids `context` gives. */
     run<T>(context: Store, fn: () => T): T {

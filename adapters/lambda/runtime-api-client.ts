@@ -11,6 +11,7 @@ export interface ApiAnswer {
 
 const API = '/2018-06-01/runtime';
 const EXTENSION_API = '/2020-01-01/extension';
+const REGISTER_TIMEOUT_MS = 1_000;
 
 export interface RuntimeApiClientOptions {
   /** Names the runtime in Lambda's telemetry: its first token is the "runtime release". */
@@ -82,12 +83,23 @@ export function createRuntimeApiClient(address: string, options: RuntimeApiClien
      */
     requestSigterm: async () => {
       const extensions = connect(origin);
-      const registered = await request(extensions, {
-        method: 'POST',
-        path: `${EXTENSION_API}/register`,
-        body: '{"events":[]}',
-        headers: { ...baseHeaders, 'content-type': 'application/json', 'lambda-extension-name': 'justfn' },
+      let timer: NodeJS.Timeout | undefined;
+      // Init must not wait on it: a Runtime API that takes the registration and never answers is given up on.
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          void extensions.destroy();
+          reject(new Error(`POST ${EXTENSION_API}/register: no answer within ${REGISTER_TIMEOUT_MS} ms`));
+        }, REGISTER_TIMEOUT_MS);
       });
+      const registered = await Promise.race([
+        request(extensions, {
+          method: 'POST',
+          path: `${EXTENSION_API}/register`,
+          body: '{"events":[]}',
+          headers: { ...baseHeaders, 'content-type': 'application/json', 'lambda-extension-name': 'justfn' },
+        }),
+        late,
+      ]).finally(() => clearTimeout(timer));
       const id = registered.headers['lambda-extension-identifier'];
       if (registered.status !== 200 || typeof id !== 'string') {
         await extensions.close();

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { redactSecrets } from '../../runtime/config/redact.js';
@@ -34,6 +34,7 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
   // Written before the handler is checked: a TypeScript function needs the type to compile, and is
   // compiled before its handler can load.
   if (values.types) {
+    mkdirSync(path.dirname(path.resolve(values.types)), { recursive: true });
     writeFileSync(values.types, toResourcesDts(service.config?.config ?? { resources: {} }));
   }
   const secrets = service.config?.secrets ?? new Set<string>();

@@ -20,8 +20,7 @@ function sslmodeOf(url: string): string | undefined {
 /** Whether pg can read the URL at all, by its own parser (which takes some that `new URL` refuses). */
 function pgParses(url: string): boolean {
   try {
-    parse(url);
-    return true;
+    return parse(url).port !== '0';
   } catch {
     return false;
   }
@@ -71,7 +70,7 @@ export function validateService(
       walk.problems.push({
         path: ['resources', name, 'url'],
         message:
-          'is not a URL pg can read: a port from 1 to 65535, and /, #, ? or @ in the user or password percent-encoded (%2F, %23, %3F, %40)',
+          'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F)',
       });
       continue;
     }

@@ -104,7 +104,8 @@ describe('justfn check --types', () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own ${...} syntax.
       'name: typed\nhandler: dist/api.handler\nresources:\n  db: { kind: postgres, url: "${DATABASE_URL:-postgres://localhost/db}" }\n',
     );
-    const types = path.join(dir, 'resources.d.ts');
+    // In a directory that does not exist yet: made.
+    const types = path.join(dir, 'src', 'resources.d.ts');
     const check = () => {
       const spawned = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir, '--types', types], cleanEnv({}));
       return spawned.exited.then((code) => ({ code, stdout: spawned.stdout(), stderr: spawned.stderr() }));

@@ -143,6 +143,21 @@ describe('Lambda mode: variables', () => {
     expect(await runtime.exited).toBe(2);
   });
 
+  it('a JUSTFN_MODE that does not parse, with a Runtime API: /init/error too', async () => {
+    const { fake, runtime } = await startOnFakeApi(path.join(handlers, 'kinds'), {
+      _HANDLER: 'index.echo',
+      JUSTFN_MODE: 'lamda',
+    });
+    cleanup.add(async () => {
+      await runtime.kill();
+      await fake.close();
+    });
+    const posted = await fake.waitFor((r) => r.path === '/2018-06-01/runtime/init/error');
+    expect(JSON.parse(posted.body.toString()).errorMessage).toBe(
+      'JUSTFN_MODE="lamda": expected one of auto, lambda, http',
+    );
+  });
+
   it("LOG_LEVEL is the function's own (silent, warning): Lambda mode serves and prints every line, as AWS", async () => {
     const { fake, runtime } = await startOnFakeApi(path.join(handlers, 'kinds'), {
       _HANDLER: 'index.logs',

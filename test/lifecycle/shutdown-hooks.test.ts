@@ -85,6 +85,40 @@ describe('Lambda mode: SIGTERM at shutdown', () => {
     expect(lines.map((l) => l.message)).toContain('shutdown-hook 1: the pool still answers 1');
   });
 
+  it('SIGTERM during an invocation aborts its context.signal; a rejection in a hook is logged, exit 0', async () => {
+    const { fake, runtime } = await startOnFakeApi(
+      fixture('shutdown'),
+      { DATABASE_URL: databaseUrl(db), REJECT_IN_HOOK: '1' },
+      {
+        invocations: [{ event: { waitForShutdown: true } }],
+        answer: (r) => (isRegister(r) ? 404 : undefined),
+      },
+    );
+    cleanup.add(() => runtime.kill());
+    cleanup.add(() => fake.close());
+    await fake.waitFor((r) => r.path.endsWith('/invocation/next'));
+    // The event is handed out with the first /next; give the handler time to start waiting.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    runtime.child.kill('SIGTERM');
+    expect(await runtime.exited).toBe(0);
+    const messages = textLines(runtime.stdout()).map((l) => l.message);
+    expect(messages).toContain('aborted: The environment is shutting down');
+    expect(messages.some((m) => m.startsWith('Unhandled Promise Rejection'))).toBe(true);
+  });
+
+  it('a Runtime API that takes the registration and never answers: init goes on after a second', async () => {
+    const started = await startOnFakeApi(
+      fixture('shutdown'),
+      { DATABASE_URL: databaseUrl(db) },
+      { invocations: [{ event: {} }], answer: (r) => (isRegister(r) ? new Promise(() => {}) : undefined) },
+    );
+    cleanup.add(started.close);
+    await started.fake.waitFor(isResponse, 10_000);
+    expect(textLines(started.runtime.stdout()).map((l) => l.message)).toContainEqual(
+      'no SIGTERM at shutdown: POST /2020-01-01/extension/register: no answer within 1000 ms',
+    );
+  });
+
   it('JUSTFN_LAMBDA_SIGTERM=0: no extension, and SIGTERM ends the process as it does under AWS', async () => {
     const { fake, runtime } = await start(fixture('shutdown'), { JUSTFN_LAMBDA_SIGTERM: '0' });
     await fake.waitFor(isResponse);

@@ -151,9 +151,10 @@ describe('loadServiceConfig: one precise line per problem', () => {
 
   it('a PostgreSQL URL pg cannot read: named, never quoted (it holds the password)', () => {
     const unreadable =
-      'is not a URL pg can read: a port from 1 to 65535, and /, #, ? or @ in the user or password percent-encoded (%2F, %23, %3F, %40)';
+      'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F)';
     for (const url of [
       'postgres://app:pw@127.0.0.1:99999/users',
+      'postgres://app:pw@127.0.0.1:0/users',
       'postgres://app:Sec/ret3@db/users',
       'postgres://app:Sec#ret4@db/users',
       'postgres://app:pw@[::1/users',
