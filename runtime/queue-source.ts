@@ -71,6 +71,13 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
   const expire = (invocation: I) => {
     const at = queue.indexOf(invocation);
     if (at === -1) return;
+    // Timers and the wall clock can disagree by a millisecond: it leaves only past its deadline, where its
+    // runner answers it without running it (it must not run in a slot that is not free).
+    const left = invocation.info.deadlineMs - Date.now();
+    if (left > 0) {
+      expiries.set(invocation, setTimeout(expire, left, invocation).unref());
+      return;
+    }
     queue.splice(at, 1);
     leave(invocation);
   };
