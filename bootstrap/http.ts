@@ -98,7 +98,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
       log,
       metrics,
     }),
-    readiness: () => readiness(registry.health(), options.exposeErrors),
+    readiness: () => readiness(registry.health(), options.exposeErrors, source.stuck()),
     metrics,
     log,
   });

@@ -123,25 +123,31 @@ export function createServingQueue<I extends QueuedInvocation>(
   options: Options,
   loop: LoopOptions,
   metrics: RecordedMetrics,
-): QueueSource<I> {
-  return createQueueSource<I>({
+): QueueSource<I> & { stuck(): boolean } {
+  const overruns = { count: 0 };
+  const source = createQueueSource<I>({
     concurrency: options.concurrency,
     queue: options.queue,
-    run: createRunner<I>(loop),
+    run: createRunner<I>({ ...loop, overruns }),
     idle: createIdleCollector({ delayMs: 10_000 }),
     dropped: () => metrics.rejected('caller_gone'),
   });
+  /** Every slot is held by a handler running on past its deadline: nothing can be served until one ends. */
+  return Object.assign(source, { stuck: () => overruns.count >= options.concurrency });
 }
 
 /**
- * Whether the instance may take traffic, and if not, which resources keep it back. `/_/health/ready` is
+ * Whether the instance may take traffic, and if not, which resources keep it back (or that every slot is
+ * held by a handler that overran its deadline). `/_/health/ready` is
  * on the public port: the reasons name the resource and its state, and carry the error (a host, a port)
  * only with `JUSTFN_EXPOSE_ERRORS=1`; the log has it in any case.
  */
 export function readiness(
   health: RegistryHealth,
   exposeErrors = false,
+  stuck = false,
 ): { ready: boolean; reasons: string[] } {
+  if (stuck) return { ready: false, reasons: ['every slot is held by a handler running past its deadline'] };
   if (health.ready) return { ready: true, reasons: [] };
   const reasons = Object.entries(health.resources)
     .filter(([, resource]) => resource.state !== 'open' || !resource.healthy)

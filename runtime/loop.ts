@@ -36,6 +36,8 @@ export interface LoopOptions {
    * thaw), and marked used after it.
    */
   freshness?: { before(): Promise<unknown>; after(): void };
+  /** Server modes: how many handlers run on past their deadline, holding their slots, kept up to date. */
+  overruns?: { count: number };
 }
 
 /**
@@ -94,7 +96,7 @@ export type Runner<I extends QueuedInvocation = QueuedInvocation> = (invocation:
  */
 export function createRunner<I extends QueuedInvocation>(options: LoopOptions): Runner<I> {
   const resources = options.resources ?? {};
-  const { handler, functionInfo, scope, shutdown, freshness } = options;
+  const { handler, functionInfo, scope, shutdown, freshness, overruns } = options;
   const go = (invocation: I, done: () => void) => {
     const context = new LambdaContext(invocation.info, functionInfo, resources, shutdown);
     const invokeOptions: InvokeOptions = { enforceDeadline: options.enforceDeadline === true };
@@ -108,6 +110,10 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
         const answering = invocation.respond(outcome);
         // A handler past its deadline that still runs keeps its slot until it ends.
         const running = outcome.ok ? undefined : outcome.running;
+        if (running && overruns) {
+          overruns.count++;
+          void running.then(() => overruns.count--);
+        }
         if (answering || running) {
           waiting = true;
           Promise.all([answering, running]).then(done, done);

@@ -221,8 +221,15 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     expect((await get(runtime, '/?ms=2500')).status).toBe(504);
     const next = await get(runtime, '/?ms=1');
     expect([next.status, JSON.parse(next.text).errorType]).toEqual([503, 'Runtime.Overloaded']);
+    // Every slot held past its deadline: not ready, so that traffic goes elsewhere meanwhile.
+    const ready = await get(runtime, '/_/health/ready');
+    expect([ready.status, JSON.parse(ready.text).reasons]).toEqual([
+      503,
+      ['every slot is held by a handler running past its deadline'],
+    ]);
     // Once it has returned, its slot serves again.
     await expect.poll(async () => (await get(runtime, '/?ms=1')).status, { timeout: 5_000 }).toBe(200);
+    expect((await get(runtime, '/_/health/ready')).status).toBe(200);
   });
 
   it('a request waiting for a slot is answered 504 at its own deadline, not when an overrunning handler frees it', async () => {
