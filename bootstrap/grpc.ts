@@ -7,6 +7,7 @@ import { serverDefinition } from '../adapters/grpc/messages.js';
 import { resolveExport } from '../runtime/handler-loader.js';
 import { createMetricsRecorder } from '../runtime/metrics-recorder.js';
 import { loadGrpcService } from '../runtime/resources/grpc.js';
+import type { RegistryHealth } from '../runtime/resources/resource-registry.js';
 import type { InvocationScope } from '../runtime/scope.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { Service, ServiceStart } from './service.js';
@@ -57,9 +58,12 @@ export async function startGrpc(
 
   const health = createHealthService(grpcConfig.service);
   let draining = false;
-  const resources = await openInBackground(service, log, (state) => {
-    if (!draining) health.set(readiness(state).ready ? 'SERVING' : 'NOT_SERVING');
-  });
+  // Every slot held by a handler running past its deadline: NOT_SERVING until one ends.
+  let stuck = false;
+  const serving = (state: RegistryHealth) => {
+    if (!draining) health.set(readiness(state, false, stuck).ready ? 'SERVING' : 'NOT_SERVING');
+  };
+  const resources = await openInBackground(service, log, serving);
   const { registry } = resources;
   const shutdown = new AbortController();
   const metrics = createMetricsRecorder();
@@ -74,6 +78,10 @@ export async function startGrpc(
       shutdown: shutdown.signal,
     },
     metrics,
+    (now) => {
+      stuck = now;
+      serving(registry.health());
+    },
   );
   const server = new Server({
     'grpc.max_receive_message_length': options.maxBody,
@@ -109,7 +117,7 @@ export async function startGrpc(
       },
     ),
   );
-  health.set(readiness(registry.health()).ready ? 'SERVING' : 'NOT_SERVING');
+  serving(registry.health());
   log.info(
     {
       port,

@@ -123,8 +123,21 @@ export function createServingQueue<I extends QueuedInvocation>(
   options: Options,
   loop: LoopOptions,
   metrics: RecordedMetrics,
+  /** Told when every slot comes to be held by a handler running past its deadline, and when no longer. */
+  onStuck?: (stuck: boolean) => void,
 ): QueueSource<I> & { stuck(): boolean } {
-  const overruns = { count: 0 };
+  let count = 0;
+  const stuck = () => count >= options.concurrency;
+  const overruns = {
+    begin() {
+      count++;
+      if (count === options.concurrency) onStuck?.(true);
+    },
+    end() {
+      count--;
+      if (count === options.concurrency - 1) onStuck?.(false);
+    },
+  };
   const source = createQueueSource<I>({
     concurrency: options.concurrency,
     queue: options.queue,
@@ -133,7 +146,7 @@ export function createServingQueue<I extends QueuedInvocation>(
     dropped: () => metrics.rejected('caller_gone'),
   });
   /** Every slot is held by a handler running on past its deadline: nothing can be served until one ends. */
-  return Object.assign(source, { stuck: () => overruns.count >= options.concurrency });
+  return Object.assign(source, { stuck });
 }
 
 /**

@@ -36,8 +36,8 @@ export interface LoopOptions {
    * thaw), and marked used after it.
    */
   freshness?: { before(): Promise<unknown>; after(): void };
-  /** Server modes: how many handlers run on past their deadline, holding their slots, kept up to date. */
-  overruns?: { count: number };
+  /** Server modes: told when a handler runs on past its deadline (holding its slot), and when it ends. */
+  overruns?: { begin(): void; end(): void };
 }
 
 /**
@@ -111,8 +111,8 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
         // A handler past its deadline that still runs keeps its slot until it ends.
         const running = outcome.ok ? undefined : outcome.running;
         if (running && overruns) {
-          overruns.count++;
-          void running.then(() => overruns.count--);
+          overruns.begin();
+          void running.then(overruns.end);
         }
         if (answering || running) {
           waiting = true;
