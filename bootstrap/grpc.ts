@@ -74,7 +74,6 @@ export async function startGrpc(
       functionInfo,
       scope,
       resources: registry.resources,
-      enforceDeadline: true,
       shutdown: shutdown.signal,
     },
     metrics,

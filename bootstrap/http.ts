@@ -75,7 +75,6 @@ export async function startHttp(start: ServiceStart): Promise<void> {
       functionInfo,
       scope,
       resources: registry.resources,
-      enforceDeadline: true,
       shutdown: shutdown.signal,
     },
     metrics,

@@ -8,6 +8,7 @@ import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtim
 import type { RecordedMetrics } from '../runtime/metrics-recorder.js';
 import { createQueueSource, type QueueSource } from '../runtime/queue-source.js';
 import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
+import { withTimeout } from '../runtime/resources/timing.js';
 import { cgroupMemoryLimitMb } from './cgroup.js';
 import { createIdleCollector } from './memory.js';
 import type { Options } from './options.js';
@@ -141,7 +142,8 @@ export function createServingQueue<I extends QueuedInvocation>(
   const source = createQueueSource<I>({
     concurrency: options.concurrency,
     queue: options.queue,
-    run: createRunner<I>({ ...loop, overruns }),
+    // The server modes answer an invocation at its deadline themselves; on Lambda the platform does.
+    run: createRunner<I>({ ...loop, enforceDeadline: true, overruns }),
     idle: createIdleCollector({ delayMs: 10_000 }),
     dropped: () => metrics.rejected('caller_gone'),
   });
@@ -247,13 +249,12 @@ const SHUTDOWN_HOOKS_SECONDS = 3;
 
 /** The function's `onShutdown` hooks, with the resources still open; a hook that hangs is given up on after `ms`. */
 async function shutdownHooks(log: RuntimeLog, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), ms);
-  });
-  const done = runShutdownHooks((error) => log.error({ err: error }, 'a shutdown hook failed'));
-  if ((await Promise.race([done, late])) === 'late') log.warn({ ms }, 'shutdown hooks not done in time');
-  clearTimeout(timer);
+  await withTimeout(
+    () => runShutdownHooks((error) => log.error({ err: error }, 'a shutdown hook failed')),
+    ms,
+    undefined,
+    () => new Error('late'),
+  ).catch(() => log.warn({ ms }, 'shutdown hooks not done in time'));
 }
 
 /**

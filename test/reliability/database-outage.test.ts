@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { postgresForFile } from '../helpers/postgres.js';
 import { type Answered, runOpenLoad } from './load.js';
 import { pause } from './proc.js';
 import { report } from './report.js';
@@ -17,11 +17,7 @@ const RECOVERY_BOUND_MS = 15_000;
 const causes =
   /ECONNREFUSED|ECONNRESET|terminating connection due to administrator command|Connection terminated|not queryable|the database system is (shutting down|starting up)|timeout/;
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(() => db.destroy());
+const db = postgresForFile();
 
 interface Seen {
   at: number;

@@ -185,6 +185,10 @@ describe('gRPC mode: each call is an invocation', () => {
       'the handler returned no stream',
       [expect.any(String)],
     ]);
+    // The log line can trail the call's end.
+    await runtime.process.waitForOutput(
+      /"method":"Count".*"msg":"Invoke Error"|"msg":"Invoke Error".*"method":"Count"/,
+    );
     const logged = runtime.logs().find((l) => l.msg === 'Invoke Error' && l.method === 'Count');
     expect((logged?.err as { message?: string } | undefined)?.message).toMatch(
       /^the handler returned object, not the messages/,

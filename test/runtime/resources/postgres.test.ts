@@ -1,19 +1,15 @@
 import type { Socket } from 'node:net';
 import type pg from 'pg';
 import type { Pool as HttpPool } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ResourceConfig } from '../../../runtime/config/service-config.js';
 import { createResourceRegistry } from '../../../runtime/resources/registry.js';
 import { ResourceError } from '../../../runtime/resources/resource-error.js';
 import type { GrpcClient } from '../../../runtime/resources/resources-of.js';
-import { freePort, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { freePort, postgresForFile } from '../../helpers/postgres.js';
 import { captureLog, protosDir, startGreeter, startHttp } from './servers.js';
 
-let db: TestPostgres;
-beforeAll(async () => {
-  db = await startPostgres();
-});
-afterAll(() => db?.destroy());
+const db = postgresForFile();
 
 let apps = 0;
 function setup(pool = { min: 2, max: 5 }, url = db.url, timeout = 5) {
