@@ -1,6 +1,7 @@
 // Builds dist/: one CommonJS bundle per entry point, so a mode loads only its own code, then V8 code caches
 // for the bundles that start processes. Run by `npm ci` (prepare), by the test setup and by the Dockerfile.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -27,8 +28,12 @@ const requireBuiltin = createRequire(import.meta.url);
 const dist = path.join(root, 'dist');
 // Built aside and swapped in at the end, so a process started from dist/ never sees half a build.
 const out = path.join(root, `.dist-${process.pid}`);
-// `--bundles-only` (the test setup) skips the type declarations, which only the published package needs.
-const withTypes = !process.argv.includes('--bundles-only');
+// The type declarations, written beside the bundles by a process of their own (the build's slowest step);
+// `--bundles-only` skips them, for a quick rebuild while working on the runtime.
+const types = `${out}-types`;
+const declarations = process.argv.includes('--bundles-only')
+  ? undefined
+  : spawn(process.execPath, [path.join(root, 'scripts', 'declarations.mjs'), types], { stdio: 'inherit' });
 
 // Modules that a process may never need, each its own bundle, reached only through dynamic import():
 // the YAML parser and schema (only with a justfn.yaml), the resource registry and each resource kind
@@ -185,23 +190,6 @@ await Promise.all([
   ),
 ]);
 
-if (withTypes) {
-  execFileSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
-      '-p',
-      'tsconfig.build.json',
-      '--outDir',
-      path.join(out, 'types'),
-    ],
-    {
-      cwd: root,
-      stdio: 'inherit',
-    },
-  );
-}
-
 // undici's HTTP parser as files of their own: the bundles read them (llhttpFromFile), and Lambda mode
 // compiles the one it uses on a background thread while its init runs (bootstrap/memory.ts).
 for (const [module, file] of Object.entries(WASM_FILES)) {
@@ -219,4 +207,10 @@ for (const mode of [...bundles.filter((b) => b.cache).map((b) => b.out.replace(/
     env: { PATH: process.env.PATH ?? '' },
     stdio: 'inherit',
   });
+}
+
+if (declarations) {
+  const [code] = declarations.exitCode === null ? await once(declarations, 'exit') : [declarations.exitCode];
+  if (code !== 0) throw new Error(`scripts/declarations.mjs exited with ${code}`);
+  renameSync(types, path.join(dist, 'types'));
 }

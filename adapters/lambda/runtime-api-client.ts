@@ -1,3 +1,4 @@
+/// <reference path="../../runtime/undici-modules.d.ts" />
 import Client from 'undici/lib/dispatcher/client.js';
 import type { ErrorPayload } from '../../runtime/errors.js';
 import { withTimeout } from '../../runtime/resources/timing.js';

@@ -1,3 +1,4 @@
+/// <reference path="../undici-modules.d.ts" />
 import api from 'undici/lib/api/index.js';
 import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
 import Pool from 'undici/lib/dispatcher/pool.js';

@@ -64,6 +64,50 @@ await lambda.close();`;
     expect(run('node', ['--input-type=module', '-e', script]).trim()).toBe('hello, local');
   });
 
+  it('TypeScript projects compile against the declarations: ESM, CommonJS under node16, a bundler', () => {
+    // strict, no skipLibCheck, and none of the optional peers (pg, grpc-js, undici) installed.
+    const tsc = (config: object): string => {
+      writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify(config));
+      try {
+        return run(process.execPath, [
+          path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'),
+          '-p',
+          '.',
+        ]);
+      } catch (error) {
+        return String((error as { stdout: string }).stdout);
+      }
+    };
+    const source = (load: string) => `${load}
+export const handler: Handler<{ name: string }, { greeting: string }> = async (event, context) => {
+  onShutdown(() => console.log(context.awsRequestId));
+  return { greeting: \`hello, \${event.name}\` };
+};
+void invokeHandler(handler, { name: 'ts' }).then((outcome) => outcome.ok && outcome.value);
+`;
+    const imports = `import { type Handler, onShutdown } from 'justfn';
+import { invokeHandler } from 'justfn/testing';`;
+    writeFileSync(path.join(project, 'esm.mts'), source(imports));
+    writeFileSync(path.join(project, 'cjs.cts'), source(imports));
+    writeFileSync(path.join(project, 'bundled.ts'), source(imports));
+    const compilerOptions = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      types: ['node'],
+      typeRoots: [path.join(repoRoot, 'node_modules', '@types')],
+    };
+    const node16 = { ...compilerOptions, module: 'node16', moduleResolution: 'node16' };
+    expect(tsc({ compilerOptions: node16, files: ['esm.mts', 'cjs.cts'] })).toBe('');
+    const bundler = { ...compilerOptions, target: 'es2022', module: 'esnext', moduleResolution: 'bundler' };
+    expect(tsc({ compilerOptions: bundler, files: ['bundled.ts'] })).toBe('');
+    // The declarations type the handler: a wrong result is an error in the function's own file.
+    writeFileSync(path.join(project, 'wrong.cts'), source(imports).replace('{ greeting:', '{ greting:'));
+    expect(tsc({ compilerOptions: node16, files: ['wrong.cts'] })).toMatch(
+      /^wrong\.cts\(\d+,\d+\): error TS/,
+    );
+  });
+
   it('npx justfn check and invoke work from the installed package', () => {
     expect(run('npx', ['--offline', 'justfn', 'check', '.'])).toContain('ok');
     const result = run('npx', ['--offline', 'justfn', 'invoke', '.', '--event', '-'], '{"name":"cli"}');
