@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { toGrpcHandler } from '../../adapters/grpc/grpc-handler.js';
 import { redactSecrets } from '../../runtime/config/redact.js';
-import { loadHandler } from '../../runtime/handler-loader.js';
+import { loadHandler, resolveExport } from '../../runtime/handler-loader.js';
 import { loadGrpcService } from '../../runtime/resources/grpc.js';
 import { toResourcesDts } from '../../runtime/resources/resources-of.js';
 import { installAwslambda } from '../../runtime/streaming.js';
@@ -11,7 +12,8 @@ import { loadTarget } from './target.js';
 
 /**
  * `justfn check [dir] [--types FILE]`: validates `justfn.yaml` (one line per problem), resolves the
- * handler as the runtime would, checks every gRPC resource's `.proto` names its service, and with
+ * handler as the runtime would (in gRPC mode, a function or an object of functions), checks that every
+ * `.proto` (gRPC mode's and each gRPC resource's) parses and names its service, and with
  * `--types` writes the `Resources` type of the declared resources. Exits 1 with the reasons; prints no
  * value that came from a variable or a secret file.
  */
@@ -60,7 +62,12 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
 async function checkHandler(service: Service): Promise<string[]> {
   installAwslambda();
   try {
-    await loadHandler(service.handler, { taskRoot: service.taskRoot });
+    if (service.config?.config.grpc) {
+      const exported = await resolveExport(service.handler, { taskRoot: service.taskRoot });
+      toGrpcHandler(exported, service.handler);
+    } else {
+      await loadHandler(service.handler, { taskRoot: service.taskRoot });
+    }
     return [];
   } catch (error) {
     const e = error as Error;
@@ -69,16 +76,18 @@ async function checkHandler(service: Service): Promise<string[]> {
 }
 
 function checkProtos(service: Service): string[] {
-  const problems: string[] = [];
-  for (const [name, resource] of Object.entries(service.config?.config.resources ?? {})) {
-    if (resource.kind !== 'grpc') continue;
+  if (!service.config) return [];
+  const { file, baseDir, config } = service.config;
+  const protos = Object.entries(config.resources).flatMap(([name, r]) =>
+    r.kind === 'grpc' ? [{ at: `resources.${name}`, proto: r.proto, service: r.service }] : [],
+  );
+  if (config.grpc) protos.unshift({ at: 'grpc', ...config.grpc });
+  return protos.flatMap(({ at, proto, service: name }) => {
     try {
-      loadGrpcService(path.resolve(service.config!.baseDir, resource.proto), resource.service, [
-        service.config!.baseDir,
-      ]);
+      loadGrpcService(path.resolve(baseDir, proto), name, [baseDir]);
+      return [];
     } catch (error) {
-      problems.push(`${service.config!.file}: resources.${name}: ${(error as Error).message}`);
+      return [`${file}: ${at}: ${(error as Error).message}`];
     }
-  }
-  return problems;
+  });
 }

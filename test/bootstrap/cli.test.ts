@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -122,5 +122,35 @@ describe('justfn check --types', () => {
       0,
       `${path.relative(process.cwd(), path.join(dir, 'justfn.yaml'))}: ok — handler dist/api.handler, resources db (postgres), types written to ${types}\n`,
     ]);
+  });
+});
+
+describe('justfn check in gRPC mode', () => {
+  const check = async (dir: string) => {
+    const spawned = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir], cleanEnv({}));
+    const code = await spawned.exited;
+    return { code, stdout: spawned.stdout(), stderr: spawned.stderr() };
+  };
+
+  it('accepts a handler that is an object of methods, as `start` serves it', async () => {
+    const { code, stdout } = await check('examples/auth');
+    expect([code, stdout]).toEqual([0, 'examples/auth/justfn.yaml: ok — handler index.auth\n']);
+  });
+
+  it('refuses a grpc block whose .proto is missing or does not name the service, as `start` would', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'justfn-grpc-check-'));
+    cpSync('examples/auth', dir, { recursive: true });
+    const yaml = readFileSync(path.join(dir, 'justfn.yaml'), 'utf8');
+    writeFileSync(
+      path.join(dir, 'justfn.yaml'),
+      yaml.replace('service: auth.v1.Auth', 'service: auth.v1.Nope'),
+    );
+    const wrongService = await check(dir);
+    expect(wrongService.code).toBe(1);
+    expect(wrongService.stderr).toMatch(/justfn\.yaml: grpc: .*auth\.v1\.Nope.*auth\.v1\.Auth/);
+    writeFileSync(path.join(dir, 'justfn.yaml'), yaml.replace(/proto: \S+/, 'proto: missing.proto'));
+    const missingProto = await check(dir);
+    expect(missingProto.code).toBe(1);
+    expect(missingProto.stderr).toMatch(/justfn\.yaml: grpc: .*missing\.proto/);
   });
 });
