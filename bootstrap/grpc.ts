@@ -143,11 +143,15 @@ export async function startGrpc(
       // connections close (forcing them closed at once would cancel answers still being written).
       closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     },
-    abandon: (invocation, error) =>
+    // A call that never ran is UNAVAILABLE, which clients retry; one cut off while it ran is ABORTED,
+    // which they do not: its handler may have done part of its work.
+    abandon: (invocation, error, running) =>
       invocation.respond({
         ok: false,
         error: { errorType: error.name, errorMessage: error.message, trace: [] },
-        thrown: { code: status.UNAVAILABLE, message: 'the server is shutting down' },
+        thrown: running
+          ? { code: status.ABORTED, message: 'the server shut down while the call was running' }
+          : { code: status.UNAVAILABLE, message: 'the server is shutting down' },
       }),
     async cleanUp() {
       health.close();

@@ -236,8 +236,11 @@ export interface DrainPlan<I extends QueuedInvocation> {
   shutdown: AbortController;
   /** Readiness off, no new connections. */
   stopAccepting(): void;
-  /** Answers an invocation still queued or running at the drain timeout, or when the process exits. */
-  abandon(invocation: I, error: JustfnError): void;
+  /**
+   * Answers an invocation still running or queued at the drain timeout, or when the process exits;
+   * `running` tells which (a queued one never ran: its caller may safely retry it).
+   */
+  abandon(invocation: I, error: JustfnError, running: boolean): void;
   /** After the drain: close connections, resources, metrics. */
   cleanUp(): Promise<void>;
   /** Resolves when the instance cannot serve for good: drain, then exit 1. */
@@ -278,10 +281,10 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
       'draining: finishing accepted requests',
     );
     plan.stopAccepting();
-    await source.drain(plan.drainTimeout * 1000, (invocation) => {
+    await source.drain(plan.drainTimeout * 1000, (invocation, running) => {
       const error = new JustfnError('DRAINING', 'The drain timeout passed');
       plan.shutdown.abort(error);
-      plan.abandon(invocation, error);
+      plan.abandon(invocation, error, running);
     });
     // Within the margin the generated manifests give past the drain (terminationGracePeriodSeconds).
     await shutdownHooks(log, Math.min(plan.drainTimeout, SHUTDOWN_HOOKS_SECONDS) * 1000);
@@ -295,7 +298,7 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
     if (left.length === 0) return;
     const error = new JustfnError('EXIT', `Runtime exited with error: exit status ${code}`);
     log.fatal({ code, inFlight: left.length }, `${error.message}: answering what was accepted`);
-    for (const invocation of left) plan.abandon(invocation, error);
+    for (const invocation of left) plan.abandon(invocation, error, source.isRunning(invocation));
   });
   void plan.fatal?.then(() => drain('a resource failed for good', 1));
   process.on('SIGTERM', () => void drain('SIGTERM', 0));

@@ -103,6 +103,8 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     queued: () => queue.length,
     /** Every invocation accepted and not yet answered: running, then waiting. */
     outstanding: (): I[] => [...active, ...queue],
+    /** Whether an accepted invocation has started (it holds a slot) rather than waiting for one. */
+    isRunning: (invocation: I): boolean => active.has(invocation),
     /** The most invocations it ever holds at once: every slot running and every queue place waiting. */
     limit: options.concurrency + options.queue,
     /** How many more invocations `submit` would take now: free slots plus free queue places. */
@@ -113,10 +115,11 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     },
     /**
      * Takes no new work and resolves once every accepted invocation was answered. Past `timeoutMs`, the
-     * ones still queued or running are answered by `abandon` (their answer must be idempotent: a late
-     * outcome is ignored) and the promise resolves anyway: nothing accepted goes unanswered.
+     * ones still running or queued are answered by `abandon` (told which: a queued one never ran, so its
+     * caller may retry it; the answer must be idempotent: a late outcome is ignored) and the promise
+     * resolves anyway: nothing accepted goes unanswered.
      */
-    drain(timeoutMs: number, abandon: (invocation: I) => void): Promise<void> {
+    drain(timeoutMs: number, abandon: (invocation: I, running: boolean) => void): Promise<void> {
       closed = true;
       const done = new Promise<void>((resolve) => {
         settled = resolve;
@@ -128,9 +131,11 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
           // Answered now, so no longer outstanding, though a handler may still be running.
           for (const timer of expiries.values()) clearTimeout(timer);
           expiries.clear();
-          const left = [...active, ...queue.splice(0)];
+          const running = [...active];
+          const waiting = queue.splice(0);
           active.clear();
-          for (const waiting of left) abandon(waiting);
+          for (const invocation of running) abandon(invocation, true);
+          for (const invocation of waiting) abandon(invocation, false);
           resolve();
         }, timeoutMs);
         timer.unref();

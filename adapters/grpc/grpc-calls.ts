@@ -149,7 +149,10 @@ function serve(
       {
         ok: false,
         error: { errorType: 'Runtime.Overloaded', errorMessage: '', trace: [] },
-        thrown: { code: status.RESOURCE_EXHAUSTED, message: 'too many calls running and waiting' },
+        // UNAVAILABLE, as gRPC maps HTTP's 503: the handler never ran, so clients may retry (their
+        // retry policies take UNAVAILABLE, not RESOURCE_EXHAUSTED), after the pushback, as HTTP
+        // mode's Retry-After.
+        thrown: { code: status.UNAVAILABLE, message: 'too many calls running and waiting', pushbackMs: 1000 },
       },
       requestId,
       options,

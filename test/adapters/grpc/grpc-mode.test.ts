@@ -54,6 +54,26 @@ describe('gRPC mode: each call is an invocation', () => {
     expect((await runtime.unary('SayHello', { name: 'next' })).value?.message).toBe('hello, next');
   });
 
+  it('a call refused for overload is UNAVAILABLE with a retry pushback: the handler never ran', async () => {
+    const runtime = await serve({ JUSTFN_CONCURRENCY: '1', JUSTFN_QUEUE: '1' });
+    const running = runtime.unary('Slow', { ms: 600 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const queued = runtime.unary('Slow', { ms: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await runtime.unary('SayHello', { name: 'refused' });
+    expect([refused.error?.code, refused.error?.details]).toEqual([
+      grpc.status.UNAVAILABLE,
+      'too many calls running and waiting',
+    ]);
+    expect(refused.trailer?.get('grpc-retry-pushback-ms')).toEqual(['1000']);
+    expect(refused.trailer?.get('x-request-id')).toHaveLength(1);
+    expect([(await running).value?.message, (await queued).value?.message]).toEqual([
+      'slept 600',
+      'slept 10',
+    ]);
+    expect(runtime.logs().filter((l) => String(l.msg).startsWith('hello refused'))).toEqual([]);
+  });
+
   it('methods the handler lacks, and client streaming, answer UNIMPLEMENTED', async () => {
     const runtime = await serve();
     expect((await runtime.unary('NotImplemented', { name: 'x' })).error?.code).toBe(
@@ -216,6 +236,23 @@ describe('gRPC mode: health and drain', () => {
     );
     expect(await runtime.process.exited).toBe(0);
     runtime.client.close();
+  });
+});
+
+describe('gRPC mode: past the drain timeout', () => {
+  it('a call cut off while it ran is ABORTED (not to be retried blindly), one that never ran UNAVAILABLE', async () => {
+    const runtime = await serve({ JUSTFN_DRAIN_TIMEOUT: '1', JUSTFN_CONCURRENCY: '1' });
+    const running = runtime.unary('Slow', { ms: 4000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const queued = runtime.unary('SayHello', { name: 'queued' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    runtime.process.child.kill('SIGTERM');
+    const answers = await Promise.all([running, queued]);
+    expect(answers.map((a) => [a.error?.code, a.error?.details])).toEqual([
+      [grpc.status.ABORTED, 'the server shut down while the call was running'],
+      [grpc.status.UNAVAILABLE, 'the server is shutting down'],
+    ]);
+    expect(await runtime.process.exited).toBe(0);
   });
 });
 
