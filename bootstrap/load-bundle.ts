@@ -19,14 +19,14 @@ export function loadBundle<T>(file: string): T {
   return loaded.get(file) as T;
 }
 
-function compileBundle<T>(file: string): { exports: T; script: Script } {
+function compileBundle<T>(file: string, scriptName = file): { exports: T; script: Script } {
   const source = readFileSync(file, 'utf8');
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(`${file}.cache`);
   } catch {}
   const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new Script(wrapper, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const script = new Script(wrapper, { filename: scriptName, ...(cachedData ? { cachedData } : {}) });
   const factory = script.runInThisContext() as (...args: unknown[]) => void;
   const module = { exports: {} as T };
   factory.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
@@ -36,10 +36,16 @@ function compileBundle<T>(file: string): { exports: T; script: Script } {
 /**
  * Build step (`scripts/build.mjs`): compiles a bundle, runs `warm` on its exports — a few invocations
  * through the real code paths — and stores V8's code cache. The cache then holds the functions the first
- * invocation needs, compiled, not only the bundle's top level.
+ * invocation needs, compiled, not only the bundle's top level. V8 keeps the file name a cache was written
+ * under, whatever name later loads it: stack traces name `loadedFrom`, the path the bundle will run from
+ * (the layer's caches are written in a staging directory for `/opt/justfn/dist`).
  */
-export async function writeCodeCache<T>(file: string, warm?: (exports: T) => Promise<void>): Promise<void> {
-  const { exports, script } = compileBundle<T>(file);
+export async function writeCodeCache<T>(
+  file: string,
+  warm?: (exports: T) => Promise<void>,
+  loadedFrom = file,
+): Promise<void> {
+  const { exports, script } = compileBundle<T>(file, loadedFrom);
   if (warm) await warm(exports);
   writeFileSync(`${file}.cache`, script.createCachedData());
 }
@@ -58,10 +64,11 @@ export const CACHED_SPLITS = [
 ];
 
 /**
- * Build step: writes the code caches of the split bundles in `dist`. Each holds what loading the bundle
- * compiles; the config's also what reading a `justfn.yaml` with one resource of each kind compiles.
+ * Build step: writes the code caches of the split bundles in `dist`, to be loaded from `loadedFrom` (see
+ * {@link writeCodeCache}). Each holds what loading the bundle compiles; the config's also what reading a
+ * `justfn.yaml` with one resource of each kind compiles.
  */
-export async function writeSplitCodeCaches(dist: string): Promise<void> {
+export async function writeSplitCodeCaches(dist: string, loadedFrom = dist): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'justfn-warm-'));
   try {
     writeFileSync(path.join(dir, 'warm.proto'), 'syntax = "proto3";\npackage warm;\n');
@@ -78,10 +85,14 @@ export async function writeSplitCodeCaches(dist: string): Promise<void> {
       ].join('\n'),
     );
     for (const name of CACHED_SPLITS) {
-      await writeCodeCache(path.join(dist, name), async (bundle: Record<string, unknown>) => {
-        if (typeof bundle.loadServiceConfig !== 'function') return;
-        bundle.loadServiceConfig(path.join(dir, 'justfn.yaml'), { WARM_PASSWORD: 'warm' });
-      });
+      await writeCodeCache(
+        path.join(dist, name),
+        async (bundle: Record<string, unknown>) => {
+          if (typeof bundle.loadServiceConfig !== 'function') return;
+          bundle.loadServiceConfig(path.join(dir, 'justfn.yaml'), { WARM_PASSWORD: 'warm' });
+        },
+        path.join(loadedFrom, name),
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

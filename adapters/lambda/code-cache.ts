@@ -9,7 +9,7 @@ const run = promisify(execFile);
 const DRIVER = `
 const http = require('node:http');
 const path = require('node:path');
-const [dist, bootstrapDir] = process.argv.slice(1);
+const [dist, bootstrapDir, loadedFrom] = process.argv.slice(1);
 let n = 0;
 const server = http.createServer((req, res) => {
   req.resume();
@@ -28,8 +28,8 @@ const server = http.createServer((req, res) => {
 server.listen(0, '127.0.0.1', async () => {
   const { writeCodeCache, writeNodeFlags, writeSplitCodeCaches } = require(path.join(dist, 'main.cjs'));
   const address = '127.0.0.1:' + server.address().port;
-  await writeCodeCache(path.join(dist, 'lambda.cjs'), (bundle) => bundle.warmLambda(address));
-  await writeSplitCodeCaches(dist);
+  await writeCodeCache(path.join(dist, 'lambda.cjs'), (bundle) => bundle.warmLambda(address), path.join(loadedFrom, 'lambda.cjs'));
+  await writeSplitCodeCaches(dist, loadedFrom);
   writeNodeFlags(bootstrapDir);
   process.exit(0);
 });
@@ -40,20 +40,22 @@ server.listen(0, '127.0.0.1', async () => {
  * `dist`, after a few warm invocations against a throwaway Runtime API (the cache then holds what a first
  * invocation runs, compiled by exactly the V8 that will read it); the split bundles' caches
  * (`config.cjs.cache`, the resource kinds'), which a function with a `justfn.yaml` reads before its first
- * `/next`; and `node-flags` in `bootstrapDir`, the options the bootstrap starts that Node with. Resolves
- * with the binary's version (`v22.23.3`).
+ * `/next`; and `node-flags` in `bootstrapDir`, the options the bootstrap starts that Node with. The
+ * caches name the bundles as `loadedFrom` will hold them (stack traces show that path). Resolves with the
+ * binary's version (`v22.23.3`).
  *
  * @example
- * await writeForLayerNode('/tmp/layer/bin/node', '/tmp/layer/justfn/dist', '/tmp/layer', { PATH: '/usr/bin:/bin' });
+ * await writeForLayerNode('/tmp/layer/bin/node', '/tmp/layer/justfn/dist', '/tmp/layer', { PATH: '/usr/bin:/bin' }, '/opt/justfn/dist');
  */
 export async function writeForLayerNode(
   node: string,
   dist: string,
   bootstrapDir: string,
   env: Record<string, string>,
+  loadedFrom: string,
 ): Promise<string> {
   const { stdout } = await run(node, ['--version'], { env });
   // A clean environment: flags in NODE_OPTIONS would make V8 refuse the cache in a process without them.
-  await run(node, ['-e', DRIVER, dist, bootstrapDir], { env, timeout: 60_000 });
+  await run(node, ['-e', DRIVER, dist, bootstrapDir, loadedFrom], { env, timeout: 60_000 });
   return stdout.trim();
 }

@@ -86,7 +86,8 @@ export async function buildLayer(options: LayerOptions) {
     let nodeVersion: string | undefined;
     if (options.runNode) {
       progress({ step: 'cache', message: 'writing the code caches and node-flags with the layer’s Node' });
-      nodeVersion = await writeForLayerNode(node, dist, stage, options.env);
+      // Lambda mounts the layer at /opt: the caches name the bundles there, not in the staging directory.
+      nodeVersion = await writeForLayerNode(node, dist, stage, options.env, '/opt/justfn/dist');
     }
     // Beside the bootstrap, which reads it (bootstrap/node-flags.ts).
     const flags = path.join(stage, 'node-flags');

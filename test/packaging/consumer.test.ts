@@ -108,6 +108,24 @@ import { invokeHandler } from 'justfn/testing';`;
     );
   });
 
+  it("stack traces name the installed package's files, not where it was built", () => {
+    // Lambda mode, as the runtime runs the function: its bundle loads through a code cache where there is one.
+    writeFileSync(
+      path.join(project, 'boom.mjs'),
+      "export const handler = () => { throw new Error('boom'); };\n",
+    );
+    const script = `import { startLocalLambda } from 'justfn/testing';
+const lambda = await startLocalLambda({ taskRoot: '.', handler: 'boom.handler', output: { stdout() {}, stderr() {} } });
+const response = await fetch(lambda.invokeUrl, { method: 'POST', body: '{}' });
+console.log(JSON.stringify((await response.json()).trace));
+await lambda.close();`;
+    const trace: string[] = JSON.parse(run('node', ['--input-type=module', '-e', script]));
+    const runtimeFrames = trace.filter((line) => line.includes('/dist/'));
+    expect(runtimeFrames.join('\n')).toContain('lambda.cjs');
+    for (const frame of runtimeFrames)
+      expect(frame).toContain(path.join(project, 'node_modules', 'justfn', 'dist'));
+  });
+
   it('npx justfn check and invoke work from the installed package', () => {
     expect(run('npx', ['--offline', 'justfn', 'check', '.'])).toContain('ok');
     const result = run('npx', ['--offline', 'justfn', 'invoke', '.', '--event', '-'], '{"name":"cli"}');
