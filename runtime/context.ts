@@ -84,6 +84,21 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
   /** The resources declared in `justfn.yaml`, open and warm. */
   readonly resources: Resources;
 
+  // The methods are the context's own closures, as on AWS: code takes them off the context
+  // (`const { getRemainingTimeInMillis } = context`, `.then(context.succeed, context.fail)`,
+  // `setTimeout(context.done, …)`) or copies it (`{ ...context }`), and they must still work.
+  getRemainingTimeInMillis = (): number => this[kDeadline] - Date.now();
+
+  done = (error?: unknown, result?: unknown): void => {
+    if (error !== undefined && error !== null) this[kSettle]?.fail(error);
+    else this[kSettle]?.succeed(result);
+  };
+
+  succeed = (result?: unknown): void => this.done(null, result);
+
+  // AWS's runtime reports a bare fail() as the string 'handled'.
+  fail = (error?: unknown): void => this.done(error === undefined || error === null ? 'handled' : error);
+
   [kSettle]: Settle | undefined;
   [kDeadline]: number;
   [kController]: AbortController | undefined;
@@ -112,10 +127,6 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
     this[kOnShutdown] = undefined;
   }
 
-  getRemainingTimeInMillis(): number {
-    return this[kDeadline] - Date.now();
-  }
-
   /**
    * Aborts at the deadline and when the process shuts down. Created on first use, so handlers that never
    * read it pay nothing for it.
@@ -139,20 +150,6 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
       }
     }
     return controller.signal;
-  }
-
-  done(error?: unknown, result?: unknown): void {
-    if (error !== undefined && error !== null) this[kSettle]?.fail(error);
-    else this[kSettle]?.succeed(result);
-  }
-
-  succeed(result?: unknown): void {
-    this.done(null, result);
-  }
-
-  fail(error?: unknown): void {
-    // AWS's runtime reports a bare fail() as the string 'handled'.
-    this.done(error === undefined || error === null ? 'handled' : error);
   }
 }
 shareInstanceof(LambdaContext, 'LambdaContext');

@@ -120,6 +120,12 @@ export function invokeThen(
   );
 }
 
+function lateCompletion(): void {
+  console.warn(
+    "context.done/succeed/fail was called after the handler returned: justfn takes a sync handler's return value (here undefined, posted as null) as its result. Make the handler async and return the result, or take the callback argument.",
+  );
+}
+
 function failure(thrown: unknown, extra?: { timedOut?: boolean; streamed?: boolean }): Outcome {
   return { ok: false, error: toErrorPayload(thrown), thrown, ...extra };
 }
@@ -174,8 +180,13 @@ function callHandlerThen(
     return;
   }
   if (isThenable(returned)) returned.then(succeed, fail);
-  else if (handler.kind === 'promise') succeed(returned);
-  else if (handler.kind === 'streaming') {
+  else if (handler.kind === 'promise') {
+    // AWS's v3 client would wait for a later context.done/succeed/fail; justfn takes the return value.
+    // Say so where such a late call comes, rather than drop its result without a word.
+    if (returned === undefined && !settled)
+      context[kSettle] = { succeed: lateCompletion, fail: lateCompletion };
+    succeed(returned);
+  } else if (handler.kind === 'streaming') {
     fail(new JustfnError('MALFORMED_STREAMING_HANDLER', 'Streaming does not support non-async handlers.'));
   }
 }

@@ -227,6 +227,36 @@ describe('invoke: streaming', () => {
   });
 });
 
+describe('context methods are its own closures, as on AWS', () => {
+  it('getRemainingTimeInMillis works destructured and on a copy of the context', async () => {
+    expect(await run('detachedRemaining')).toMatchObject({
+      ok: true,
+      value: { left: true, copyLeft: true, awsRequestId: 'req-1' },
+    });
+  });
+
+  it.each([
+    ['detachedDone', { ok: true, value: { via: 'detached context.done' } }],
+    ['detachedSucceed', { ok: true, value: { via: 'then(context.succeed)' } }],
+    ['detachedFail', { ok: false, error: { errorType: 'TypeError', errorMessage: 'via context.fail' } }],
+  ])('%s settles the invocation', async (name, expected) => {
+    expect(await run(name)).toMatchObject(expected);
+  });
+
+  it('a sync handler that returns, then calls context.succeed: null, and a warning at the late call', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      expect(await run('succeedLater')).toEqual({ ok: true, value: undefined });
+      await vi.waitFor(() => expect(warn).toHaveBeenCalledTimes(1));
+      expect(String(warn.mock.calls[0]![0])).toMatch(
+        /called after the handler returned.*Make the handler async/,
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
 describe('context', () => {
   it('carries every Lambda field, memory as a string', async () => {
     const outcome = await run('contextFields');
