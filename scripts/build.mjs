@@ -19,6 +19,7 @@ import {
   pgOnNode,
   protoLoaderLazyReflection,
   undiciOneWrite,
+  undiciSilentChannels,
   undiciWithoutNodeHttp,
   WASM_FILES,
 } from './bundle-plugins.mjs';
@@ -181,6 +182,7 @@ await Promise.all([
           pgOnNode,
           protoLoaderLazyReflection,
           ...(file === 'http.cjs' ? [httpLazyRequires] : []),
+          ...(file === 'lambda.cjs' ? [undiciSilentChannels] : []),
         ),
         ...(file === 'lambda.cjs' ? [minimalAssert, noFetchBody] : []),
         ...(file === 'resource-http.cjs' ? [minimalAssert] : []),

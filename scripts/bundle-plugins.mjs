@@ -130,6 +130,23 @@ export const undiciOneWrite = {
   ],
 };
 
+// The Runtime API client's undici publishes on no diagnostics channel: Node's channels are global, so a
+// tracer subscribed to `undici:request:*` (Powertools Tracer, OpenTelemetry's undici instrumentation)
+// would record every GET /next and POST /response as one of the function's own outgoing calls, and file
+// the /next that waits for the next event under the trace of the one before (aws-lambda-ric's native
+// client shows them nothing). The `http` resource kind's undici keeps them: those calls are the function's.
+export const undiciSilentChannels = {
+  'undici/lib/core/diagnostics.js': [
+    [
+      "const diagnosticsChannel = require('node:diagnostics_channel')",
+      [
+        'const silentChannel = Object.freeze({ hasSubscribers: false, publish () {}, subscribe () {}, unsubscribe () {} })',
+        'const diagnosticsChannel = { channel: () => silentChannel, subscribe () {}, unsubscribe () {} }',
+      ].join('\n'),
+    ],
+  ],
+};
+
 // pg as it runs under justfn, on Node. Two patches:
 export const pgOnNode = {
   // pg asks at load time whether it runs on Cloudflare Workers; where there is no `navigator` (Node 20) it

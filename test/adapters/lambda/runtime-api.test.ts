@@ -72,6 +72,17 @@ describe('Runtime API: the loop on the wire', () => {
     expect((await fake.waitFor(isPost('/response'))).body.toString()).toBe('1');
   });
 
+  it("the runtime's own Runtime API calls are not the function's outgoing calls to a tracer", async () => {
+    // A tracer subscribed to undici's channels would record each GET /next and POST /response, as it
+    // does not with AWS's native client.
+    const { fake } = await start('tracing/index.handler', { invocations: [{ event: 1 }, { event: 2 }] });
+    await fake.waitFor(
+      (r) => isPost('/response')(r) && fake.requests.filter(isPost('/response')).length === 2,
+    );
+    const answers = fake.requests.filter(isPost('/response')).map((r) => JSON.parse(r.body.toString()));
+    expect(answers).toEqual([{ seen: [] }, { seen: [] }]);
+  });
+
   it('fills the context from the invoke headers and _X_AMZN_TRACE_ID per invocation', async () => {
     const { fake } = await start('kinds/index.contextFields', {
       invocations: [
