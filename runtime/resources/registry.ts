@@ -46,6 +46,8 @@ class Registry<R extends object> implements ResourceRegistry<R> {
   private refreshing: Promise<boolean> | undefined;
   /** Wall clock, not a timer: timers do not run while Lambda has the process frozen. */
   private lastUsedAt = Date.now();
+  /** Invocations between {@link ensureFresh} and {@link markUsed}. */
+  private running = 0;
 
   constructor(declared: Readonly<Record<string, ResourceConfig>>, options: RegistryOptions) {
     this.log = options.log;
@@ -109,11 +111,16 @@ class Registry<R extends object> implements ResourceRegistry<R> {
   }
 
   ensureFresh(idleMs = DEFAULT_IDLE_MS): Promise<boolean> {
+    // Another invocation still running (Managed Instances) means no freeze since: Lambda freezes an
+    // environment only with nothing in flight, and that invocation is using the clients a refresh would
+    // close under it.
+    const busy = this.running > 0;
+    this.running++;
     if (this.refreshing) return this.refreshing;
     const now = Date.now();
     const idle = now - this.lastUsedAt;
     this.lastUsedAt = now;
-    if (this.phase !== 'open' || idle < idleMs) return Promise.resolve(false);
+    if (this.phase !== 'open' || idle < idleMs || busy) return Promise.resolve(false);
     this.log.info(
       { idleMs: idle },
       `resources idle for ${idle} ms: re-validating before the next invocation`,
@@ -127,7 +134,9 @@ class Registry<R extends object> implements ResourceRegistry<R> {
     return this.refreshing;
   }
 
+  /** An invocation that began with {@link ensureFresh} ended. */
   markUsed(): void {
+    this.running = Math.max(this.running - 1, 0);
     this.lastUsedAt = Date.now();
   }
 

@@ -74,6 +74,7 @@ describe('http resource', () => {
     await registry.open();
     const before = registry.resources.billing;
     expect(await registry.ensureFresh(60_000)).toBe(false);
+    registry.markUsed();
     expect(await registry.ensureFresh(0)).toBe(true);
     expect(registry.resources.billing).not.toBe(before);
     expect(before.closed).toBe(true);

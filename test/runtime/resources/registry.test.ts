@@ -186,10 +186,26 @@ describe('resource registry', () => {
     expect(await registry.ensureFresh(60_000)).toBe(false);
     registry.markUsed();
     expect(await registry.ensureFresh()).toBe(false);
+    registry.markUsed();
     const [first, second] = [registry.ensureFresh(0), registry.ensureFresh(0)];
     expect(await first).toBe(true);
     expect(await second).toBe(true);
     // Both calls shared one refresh: one new warm-up per resource.
     expect(servers.map((s) => s.requests.length)).toEqual([2, 2, 2]);
+  });
+
+  it('ensureFresh never refreshes under an invocation still running (Managed Instances: no freeze since)', async () => {
+    const { registry, servers } = await three();
+    await registry.open();
+    expect(await registry.ensureFresh(60_000)).toBe(false); // a long invocation begins
+    const clients = [registry.resources.a, registry.resources.b, registry.resources.c];
+    expect(await registry.ensureFresh(0)).toBe(false); // another arrives, past the idle threshold
+    expect([registry.resources.a, registry.resources.b, registry.resources.c]).toStrictEqual(clients);
+    for (const client of clients) expect(client.closed).toBe(false);
+    expect(servers.map((s) => s.requests.length)).toEqual([1, 1, 1]);
+    registry.markUsed();
+    registry.markUsed();
+    // Nothing in flight any more: the next invocation after the gap re-validates.
+    expect(await registry.ensureFresh(0)).toBe(true);
   });
 });
