@@ -47,6 +47,10 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       );
       process.exit(2);
     }
+    // Lambda sets it on its managed Node runtimes (and `AWS_Lambda_Image` for images), not on `provided`,
+    // where justfn's layer runs; libraries read it to know they run on Lambda (Powertools Tracer turns
+    // itself off without it; the AWS SDK names it in its user agent). As the managed runtime of this Node.
+    env.AWS_EXECUTION_ENV ||= `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`;
     const bundle = loadBundle<{ startLambda: typeof startLambda }>(path.join(__dirname, 'lambda.cjs'));
     await bundle.startLambda({ options, env, handlerArg: target.handler, taskRoot, importModule });
     return;

@@ -87,7 +87,8 @@ export async function startEmulator(options: EmulatorOptions) {
     _HANDLER: options.handler,
     LAMBDA_TASK_ROOT: options.taskRoot,
     ...(options.maxConcurrency ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.maxConcurrency) } : {}),
-    ...(options.snapStart ? { AWS_LAMBDA_INITIALIZATION_TYPE: 'snap-start' } : {}),
+    // As Lambda sets it: libraries read it to tell a cold start (Powertools' cold_start field).
+    AWS_LAMBDA_INITIALIZATION_TYPE: options.snapStart ? 'snap-start' : 'on-demand',
   };
 
   let runtime:

@@ -11,6 +11,24 @@ async function emulate(handler: string, options?: Parameters<typeof startTestEmu
   return emulator;
 }
 
+describe('justfn emulate: the environment Lambda gives a function', () => {
+  it("AWS_EXECUTION_ENV as this Node's managed runtime, AWS_LAMBDA_INITIALIZATION_TYPE on-demand", async () => {
+    // Libraries read both: Powertools Tracer stays off without the first, its cold_start needs the second.
+    const { invoke } = await emulate('kinds/index.lambdaEnv');
+    expect(JSON.parse((await invoke('{}')).text)).toEqual({
+      executionEnv: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
+      initializationType: 'on-demand',
+    });
+  });
+
+  it('AWS_EXECUTION_ENV as Lambda set it, where it did (AWS_Lambda_Image for an image)', async () => {
+    const { invoke } = await emulate('kinds/index.lambdaEnv', {
+      env: { AWS_EXECUTION_ENV: 'AWS_Lambda_Image' },
+    });
+    expect(JSON.parse((await invoke('{}')).text)).toMatchObject({ executionEnv: 'AWS_Lambda_Image' });
+  });
+});
+
 describe('justfn emulate: results and errors as Lambda answers them', () => {
   it.each([
     ['kinds/index.echo', '{"a":[1,2]}', '{"a":[1,2]}'],
