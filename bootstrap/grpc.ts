@@ -12,6 +12,7 @@ import type { InvocationScope } from '../runtime/scope.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { Service, ServiceStart } from './service.js';
 import {
+  cannotListen,
   createServingQueue,
   describeFunction,
   drainOnSignals,
@@ -108,10 +109,7 @@ export async function startGrpc(
       `${options.host}:${options.port}`,
       ServerCredentials.createInsecure(),
       (error, bound) => {
-        if (error) {
-          log.fatal({ err: error, port: options.port }, `cannot listen on ${options.host}:${options.port}`);
-          process.exit(1);
-        }
+        if (error) cannotListen(log, options, error);
         resolve(bound);
       },
     ),

@@ -12,6 +12,7 @@ import { installAwslambda } from '../runtime/streaming.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { ServiceStart } from './service.js';
 import {
+  cannotListen,
   createServingQueue,
   describeFunction,
   drainOnSignals,
@@ -101,10 +102,9 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     metrics,
     log,
   });
-  await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
-    log.fatal({ err: error, port: options.port }, `cannot listen on ${options.host}:${options.port}`);
-    process.exit(1);
-  });
+  await app
+    .listen({ port: options.port, host: options.host })
+    .catch((error: NodeJS.ErrnoException) => cannotListen(log, options, error));
   const port = (app.server.address() as AddressInfo).port;
   log.info(
     {

@@ -152,6 +152,26 @@ export function createServingQueue<I extends QueuedInvocation>(
 }
 
 /**
+ * The server cannot listen: one fatal line that says why in words — the port taken, a port below 1024, a
+ * `JUSTFN_HOST` that is not this machine's — and which variable changes it; then exit 1.
+ */
+export function cannotListen(log: RuntimeLog, options: Options, error: NodeJS.ErrnoException): never {
+  const text = `${error.code ?? ''} ${error.message}`;
+  const reason = text.includes('EADDRINUSE')
+    ? `port ${options.port} is already in use (stop what holds it, or set PORT to another)`
+    : text.includes('EACCES')
+      ? `port ${options.port} needs privileges this process does not have (set PORT above 1023)`
+      : /EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN/.test(text)
+        ? `${options.host} is not an address of this machine (JUSTFN_HOST)`
+        : error.message;
+  log.fatal(
+    { code: error.code, port: options.port },
+    `cannot listen on ${options.host}:${options.port}: ${reason}`,
+  );
+  process.exit(1);
+}
+
+/**
  * Whether the instance may take traffic, and if not, which resources keep it back (or that every slot is
  * held by a handler that overran its deadline). `/_/health/ready` is
  * on the public port: the reasons name the resource and its state, and carry the error (a host, a port)

@@ -154,3 +154,27 @@ describe('justfn check in gRPC mode', () => {
     expect(missingProto.stderr).toMatch(/justfn\.yaml: grpc: .*missing\.proto/);
   });
 });
+
+describe('justfn start on a port that is taken', () => {
+  it('says so in words, and which variable picks another; exit 1', async () => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+    const port = (holder.address() as import('node:net').AddressInfo).port;
+    try {
+      const spawned = spawnCaptured(
+        ['node', 'bin/justfn.cjs', 'start', 'examples/hello'],
+        cleanEnv({ PORT: String(port) }),
+      );
+      expect(await spawned.exited).toBe(1);
+      const fatal = JSON.parse(spawned.stdout().trim().split('\n').at(-1)!);
+      expect(fatal).toMatchObject({
+        level: 'fatal',
+        code: 'EADDRINUSE',
+        msg: `cannot listen on 0.0.0.0:${port}: port ${port} is already in use (stop what holds it, or set PORT to another)`,
+      });
+    } finally {
+      holder.close();
+    }
+  });
+});
