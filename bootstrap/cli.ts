@@ -16,8 +16,8 @@ Usage:
   justfn emulate [handler] [--port 8080] [--host H] [--timeout S]
                                                a local Lambda: Runtime API, invoke endpoint, the function as a child
   justfn check [dir] [--types FILE]            validates justfn.yaml and the handler; --types writes the Resources type
-  justfn manifests [dir] --target T [-o DIR] [--image REF]
-                                               Knative, Kubernetes (+ Istio) or SAM description from justfn.yaml
+  justfn manifests [dir] --target knative|kubernetes|lambda [-o DIR] [--image REF]
+                                               Knative, Kubernetes (+ Istio) or SAM (lambda) description from justfn.yaml
   justfn layer [--arch x86_64|arm64] [-o FILE] a Lambda layer (provided.al2023): bootstrap, justfn, Node 22
   justfn --version
 

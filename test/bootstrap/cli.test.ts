@@ -1,8 +1,8 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, spawnCaptured } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp.js';
 
 describe('justfn --help', () => {
   // `start` takes a fast path past the command-line bundle; --help must not become its handler string.
@@ -98,7 +98,7 @@ describe('justfn [handler]', () => {
 
 describe('justfn check --types', () => {
   it('writes the Resources type before the handler is checked, so a TypeScript build can run it first', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'justfn-types-'));
+    const dir = tempDir('types');
     writeFileSync(
       path.join(dir, 'justfn.yaml'),
       // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own ${...} syntax.
@@ -138,7 +138,7 @@ describe('justfn check in gRPC mode', () => {
   });
 
   it('refuses a grpc block whose .proto is missing or does not name the service, as `start` would', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'justfn-grpc-check-'));
+    const dir = tempDir('grpc-check');
     cpSync('examples/auth', dir, { recursive: true });
     const yaml = readFileSync(path.join(dir, 'justfn.yaml'), 'utf8');
     writeFileSync(

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { manifestTargets } from '../../../adapters/manifests.js';
 import { readServiceShape } from '../../../adapters/service-shape.js';
 import { cleanEnv, repoRoot } from '../../helpers/process.js';
+import { tempDir } from '../../helpers/temp.js';
 import { services, writeService } from './services.js';
 
 const run = promisify(execFile);
@@ -39,7 +39,7 @@ describe('justfn manifests', () => {
     ),
   )('examples/%s --target %s: validates, and writes the same bytes every time', async (name, target) => {
     const dir = path.join(repoRoot, 'examples', name);
-    const out = mkdtempSync(path.join(tmpdir(), 'justfn-out-'));
+    const out = tempDir('out');
     const first = await manifests([dir, '--target', target, '-o', out]);
     expect(first.stderr).toMatch(/justfn manifests: wrote /);
     expect(first.code).toBe(0);
@@ -90,7 +90,7 @@ describe('justfn manifests', () => {
     const file = writeService(
       'name: clash\nhttp: { port: 9091 }\ndeploy: { image: registry.example.com/c:1 }\n',
     );
-    const out = mkdtempSync(path.join(tmpdir(), 'justfn-out-'));
+    const out = tempDir('out');
     const result = await manifests([file, '--target', 'knative', '-o', out]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
@@ -185,7 +185,7 @@ describe('justfn manifests', () => {
     const help = await manifests(['--help']);
     expect([help.code, help.stdout]).toEqual([
       0,
-      expect.stringContaining('justfn manifests [dir] --target T'),
+      expect.stringContaining('justfn manifests [dir] --target knative|kubernetes|lambda'),
     ]);
   });
 

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { generateManifests, type ManifestTarget } from '../../../adapters/manifests.js';
 import { readServiceShape } from '../../../adapters/service-shape.js';
+import { tempDir } from '../../helpers/temp.js';
 
 /** justfn.yaml files that exercise every part of the generators (the examples cover the plain case). */
 export const services = {
@@ -59,7 +59,7 @@ deploy:
 
 /** Writes `text` as justfn.yaml in a fresh directory (with a secrets/ subdirectory) and returns its path. */
 export function writeService(text: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'justfn-manifests-'));
+  const dir = tempDir('manifests');
   mkdirSync(path.join(dir, 'secrets'));
   const file = path.join(dir, 'justfn.yaml');
   writeFileSync(file, text);

@@ -1,9 +1,9 @@
-import { mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLambdaLog, formatErrorDetails } from '../../../runtime/logging/lambda-log.js';
 import { createSequentialScope } from '../../../runtime/scope.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const scope = createSequentialScope();
 scope.run({ requestId: 'req-9', tenantId: 't1' }, () => {});
@@ -100,7 +100,7 @@ describe('Lambda JSON format', () => {
 
 describe('telemetry fd frames', () => {
   it('writes type|length|timestamp headers and keeps newlines', () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'justfn-')), 'frames');
+    const file = path.join(tempDir('frames'), 'frames');
     const fd = openSync(file, 'w');
     const log = createLambdaLog({ format: 'Text', level: 'TRACE', scope, telemetryFd: fd, stdout: () => {} });
     const before = BigInt(Date.now()) * 1000n;
