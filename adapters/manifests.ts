@@ -72,9 +72,9 @@ export function generateManifests(
   options: { runtime: RuntimeDefaults; codeUri: string },
 ): ManifestFile {
   if (target === 'lambda') {
-    const { template, problems } = toSamTemplate(shape, { codeUri: options.codeUri });
+    const { template, problems, warnings } = toSamTemplate(shape, { codeUri: options.codeUri });
     check([...problems, ...validateSamTemplate(template)]);
-    return { name: 'template.yaml', text: toYaml(target, [template]), warnings: [] };
+    return { name: 'template.yaml', text: toYaml(target, [template]), warnings };
   }
   const image = shape.config.deploy?.image;
   if (image === undefined)

@@ -43,6 +43,9 @@ export interface SamOptions {
   codeUri: string;
 }
 
+/** A private Amazon ECR repository (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/users:1`): Lambda's only image source. */
+const ECR_IMAGE = /^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/./;
+
 /**
  * The AWS SAM template for `justfn.yaml`: one `AWS::Serverless::Function`, from the image when
  * `deploy.image` is set (`PackageType: Image`), otherwise `provided.al2023` with justfn's layer (its ARN a
@@ -50,7 +53,7 @@ export interface SamOptions {
  * every `${VAR}` from a `NoEcho` parameter; and the HTTP trigger that sends the event `http.event` names —
  * an HTTP API (payload 2.0) for `apigw-v2`, a REST API for `apigw-v1`, none for `alb` (a load balancer's
  * target group is not a SAM event). `problems` holds what Lambda cannot do: serve gRPC, mount secret files,
- * run longer than 900 s.
+ * run longer than 900 s; `warnings` what was done instead (an image outside Amazon ECR: the layer).
  *
  * @example
  * const { template, problems } = toSamTemplate(shape, { codeUri: '.' });
@@ -58,7 +61,16 @@ export interface SamOptions {
 export function toSamTemplate(shape: ServiceShape, options: SamOptions) {
   const { config } = shape;
   const problems = lambdaProblems(shape);
-  const image = config.deploy?.image;
+  const warnings: string[] = [];
+  // Lambda pulls images from Amazon ECR (private) alone: an image elsewhere (the one Knative runs, say)
+  // would fail at `sam deploy`. The function's directory with justfn's layer deploys the same handler.
+  let image = config.deploy?.image;
+  if (image !== undefined && !ECR_IMAGE.test(image)) {
+    warnings.push(
+      `deploy.image ${image} is not in Amazon ECR, where Lambda pulls images from: the template deploys the function's directory with justfn's layer instead (pass --image <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> for an image)`,
+    );
+    image = undefined;
+  }
   const id = `${pascal(config.name)}Function`;
   const { parameters, environment } = secretParameters(shape, id, image === undefined, problems);
   const trigger = httpTrigger(shape);
@@ -90,7 +102,7 @@ export function toSamTemplate(shape: ServiceShape, options: SamOptions) {
         : {}),
     },
   };
-  return { template, problems };
+  return { template, problems, warnings };
 }
 
 /** The layer's ARN (without an image), and a `NoEcho` parameter per `${VAR}` with the variable referring to it. */

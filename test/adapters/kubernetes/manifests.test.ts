@@ -47,8 +47,9 @@ describe('justfn manifests', () => {
     expect(file).toBe(
       { knative: 'knative.yaml', kubernetes: 'kubernetes.yaml', lambda: 'template.yaml' }[target],
     );
-    const second = await manifests([dir, '--target', target]);
-    expect(second.stdout).toBe(readFileSync(path.join(out, file!), 'utf8'));
+    const again = tempDir('out');
+    await manifests([dir, '--target', target, '-o', again]);
+    expect(readFileSync(path.join(again, file!), 'utf8')).toBe(readFileSync(path.join(out, file!), 'utf8'));
   });
 
   it.each(examples.filter(servesGrpc))('examples/%s --target lambda: refused, saying why', async (name) => {

@@ -9,10 +9,12 @@ import { repoRoot } from '../../helpers/process.js';
 import { generate, services, writeService } from '../kubernetes/services.js';
 
 const helloYaml = readFileSync(path.join(repoRoot, 'examples/hello/justfn.yaml'), 'utf8');
+const ECR_HELLO = '123456789012.dkr.ecr.us-east-1.amazonaws.com/hello:1';
 
 describe('--target lambda: an AWS SAM template', () => {
-  it('examples/hello: the image, memory, timeout, architecture, an HTTP API and its URL', () => {
-    const { file, docs } = generate(helloYaml, 'lambda');
+  it('examples/hello in ECR: the image, memory, timeout, architecture, an HTTP API and its URL', () => {
+    const { file, docs } = generate(helloYaml, 'lambda', ECR_HELLO);
+    expect(file.warnings).toEqual([]);
     expect(file.name).toBe('template.yaml');
     expect(file.text).toContain('AWSTemplateFormatVersion: "2010-09-09"');
     const [template] = docs;
@@ -23,7 +25,7 @@ describe('--target lambda: an AWS SAM template', () => {
         Type: 'AWS::Serverless::Function',
         Properties: {
           PackageType: 'Image',
-          ImageUri: 'registry.example.com/hello:1',
+          ImageUri: ECR_HELLO,
           Architectures: ['x86_64'],
           MemorySize: 256,
           Timeout: 30,
@@ -34,6 +36,19 @@ describe('--target lambda: an AWS SAM template', () => {
     expect(template!.Outputs.Url.Value).toEqual({
       'Fn::Sub': 'https://${ServerlessHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/',
     });
+  });
+
+  it('an image outside Amazon ECR, where Lambda cannot pull it from: the layer instead, and a warning that says so', () => {
+    const { file, docs } = generate(helloYaml, 'lambda');
+    expect(file.warnings).toEqual([
+      expect.stringMatching(/^deploy\.image registry\.example\.com\/hello:1 is not in Amazon ECR.*--image/),
+    ]);
+    expect(docs[0]!.Resources.HelloFunction.Properties).toMatchObject({
+      Runtime: 'provided.al2023',
+      Handler: 'index.handler',
+      Layers: [{ Ref: LAYER_PARAMETER }],
+    });
+    expect(docs[0]!.Resources.HelloFunction.Properties.ImageUri).toBeUndefined();
   });
 
   it('without an image: provided.al2023 with the layer, the code beside justfn.yaml, a REST API for apigw-v1', () => {
@@ -66,7 +81,7 @@ describe('--target lambda: an AWS SAM template', () => {
 
   it('every variable is a NoEcho parameter; one with a default may be left empty; arm64 from deploy.lambda', () => {
     const text = services.users.replace(/ {2}ca:\n(.*\n){3}/, '');
-    const { docs } = generate(text, 'lambda', 'registry.example.com/users:2');
+    const { docs } = generate(text, 'lambda', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/users:2');
     const [template] = docs;
     expect(template!.Parameters).toEqual({
       DatabasePassword: {
@@ -94,7 +109,7 @@ describe('--target lambda: an AWS SAM template', () => {
       AUTH_TIMEOUT: { Ref: 'AuthTimeout' },
     });
     expect(fn).toMatchObject({
-      ImageUri: 'registry.example.com/users:2',
+      ImageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/users:2',
       Architectures: ['arm64'],
       MemorySize: 512,
       Timeout: 60,
@@ -110,10 +125,10 @@ describe('--target lambda: an AWS SAM template', () => {
       /timeout: Lambda allows at most 900 seconds, got 901/,
     );
     const { docs } = generate(
-      'name: region\nresources:\n  a: { kind: http, origin: "https://${AWS_REGION}.example.com" }\ndeploy: { image: r/x:1 }\n',
+      'name: region\nresources:\n  a: { kind: http, origin: "https://${AWS_REGION}.example.com" }\n',
       'lambda',
     );
-    expect(docs[0]!.Parameters).toBeUndefined();
+    expect(Object.keys(docs[0]!.Parameters)).toEqual([LAYER_PARAMETER]);
   });
 
   it('a parameter may not take a logical ID the template gives a resource', () => {
