@@ -15,7 +15,7 @@ import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
 import { newRequestId } from '../../runtime/request-id.js';
 import type { InvocationScope } from '../../runtime/scope.js';
 import type { GrpcEvent } from './grpc-handler.js';
-import { toStatus } from './grpc-status.js';
+import { callerFault, toStatus } from './grpc-status.js';
 import { encodeResponse, malformedReason } from './messages.js';
 
 export interface GrpcCallOptions {
@@ -26,7 +26,7 @@ export interface GrpcCallOptions {
   invokedFunctionArn: string;
   exposeErrors: boolean;
   scope: InvocationScope;
-  log: { error(fields: object, message: string): void };
+  log: { error(fields: object, message: string): void; info(fields: object, message: string): void };
   metrics: MetricsRecorder;
   /** Hands an invocation to a loop; false when the queue is full or draining. */
   submit(invocation: QueuedInvocation): boolean;
@@ -121,10 +121,16 @@ function serve(
     respond: (outcome) => {
       if (answered) return;
       answered = true;
-      if (!outcome.ok)
-        logFailure(options, info, method, outcome.error.errorType, outcome.thrown, outcome.error);
+      // A status the handler threw on purpose for the caller's fault (NOT_FOUND, INVALID_ARGUMENT, …) is
+      // an answer, as an HTTP handler's 404: counted a success and logged without alarm.
+      let refused: number | undefined;
+      if (!outcome.ok) {
+        refused = callerFault(outcome);
+        if (refused !== undefined) logRefusal(options, info, method, refused, outcome);
+        else logFailure(options, info, method, outcome.error.errorType, outcome.thrown, outcome.error);
+      }
       const count = (late: LateFailure | undefined) => {
-        let label = outcome.ok ? 'success' : outcome.timedOut ? 'timeout' : 'error';
+        let label = outcome.ok || refused !== undefined ? 'success' : outcome.timedOut ? 'timeout' : 'error';
         if (late) {
           label = late.timedOut ? 'timeout' : 'error';
           if (!late.cancelled) {
@@ -177,6 +183,21 @@ function logFailure(
         ...(thrown instanceof Error ? { err: thrown } : { error }),
       },
       'Invoke Error',
+    ),
+  );
+}
+
+function logRefusal(
+  options: GrpcCallOptions,
+  info: InvocationInfo,
+  method: string,
+  code: number,
+  outcome: Extract<Outcome, { ok: false }>,
+): void {
+  options.scope.run(info, () =>
+    options.log.info(
+      { requestId: info.requestId, method, code: status[code], message: outcome.error.errorMessage },
+      `Invoke answered ${status[code]}`,
     ),
   );
 }

@@ -28,3 +28,27 @@ export function toStatus(outcome: Failure, expose: boolean, requestId: string): 
   const details = expose ? `${outcome.error.errorType}: ${outcome.error.errorMessage}` : 'Internal error';
   return { code: status.INTERNAL, details, metadata };
 }
+
+/** The codes gRPC defines as the request's fault, its 4xx: the handler answered the caller as it meant to. */
+const CALLER_FAULTS: ReadonlySet<unknown> = new Set([
+  status.INVALID_ARGUMENT,
+  status.NOT_FOUND,
+  status.ALREADY_EXISTS,
+  status.PERMISSION_DENIED,
+  status.FAILED_PRECONDITION,
+  status.OUT_OF_RANGE,
+  status.UNAUTHENTICATED,
+]);
+
+/**
+ * The status of a failure the handler chose to answer with (it threw an error whose `code` is one of the
+ * caller's faults: `NOT_FOUND`, `INVALID_ARGUMENT`, …), which is a normal answer, not a server error, as an
+ * HTTP handler's 404 is; `undefined` for anything else.
+ *
+ * @example
+ * callerFault({ ok: false, thrown: Object.assign(new Error('no such user'), { code: 5 }), error }); // 5
+ */
+export function callerFault(outcome: Failure): number | undefined {
+  const code = (outcome.thrown as { code?: unknown } | null | undefined)?.code;
+  return !outcome.timedOut && CALLER_FAULTS.has(code) ? (code as number) : undefined;
+}

@@ -22,9 +22,15 @@ describe('gRPC mode: each call is an invocation', () => {
     expect(runtime.logs().find((l) => l.msg === 'hello ada')?.requestId).toBe(requestId);
   });
 
-  it('a thrown error with a gRPC code answers that status and message', async () => {
-    const { error } = await (await serve()).unary('Fail', { how: 'status' });
+  it("a thrown error with a gRPC code answers that status and message; the caller's fault is no server error", async () => {
+    const runtime = await serve();
+    const { error } = await runtime.unary('Fail', { how: 'status' });
     expect([error?.code, error?.details]).toEqual([grpc.status.NOT_FOUND, 'no such user']);
+    // As an HTTP handler's 404: logged at info, without a stack, not as an Invoke Error.
+    await runtime.process.waitForOutput('Invoke answered NOT_FOUND');
+    const line = runtime.logs().find((l) => l.msg === 'Invoke answered NOT_FOUND');
+    expect(line).toMatchObject({ level: 'info', method: 'Fail', code: 'NOT_FOUND', message: 'no such user' });
+    expect(runtime.logs().filter((l) => l.msg === 'Invoke Error')).toEqual([]);
   });
 
   it('any other error is INTERNAL without its message, unless JUSTFN_EXPOSE_ERRORS=1', async () => {
