@@ -140,7 +140,8 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     stops.push(runtime.stop);
     await runtime.unary('SayHello', { name: 'ada' });
     await runtime.unary('SayHello', { name: 'bob' });
-    await runtime.unary('Fail', { how: 'status' });
+    await runtime.unary('Fail', { how: 'status' }); // NOT_FOUND, thrown for the caller: an answer
+    await runtime.unary('Fail', { how: 'other' });
     await runtime.unary('Fail', { how: 'unencodable' }); // fails after the handler returned
 
     const samples = await scrape(metricsPort);
@@ -148,6 +149,7 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
       `event="grpc",outcome="${outcome}",method="${method}"`;
     expect(samples.get(`justfn_invocations_total{${series('success', 'SayHello')}}`)).toBe(2);
     expect(samples.get(`justfn_invocations_total{${series('error', 'Fail')}}`)).toBe(2);
+    expect(samples.get(`justfn_invocations_total{${series('success', 'Fail')}}`)).toBe(1);
     expect(samples.get(`justfn_invocation_duration_seconds_count{${series('success', 'SayHello')}}`)).toBe(2);
   });
 });
