@@ -50,8 +50,8 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   patchConsole(log);
   if (!start.options.noGlobalAwslambda) installAwslambda(scope);
 
-  const userAgent = `justfn/${VERSION}`;
-  const api = createRuntimeApiClient(start.options.runtimeApi!, { userAgent });
+  const clientOptions = { userAgent: `justfn/${VERSION}`, workingDirectory: process.cwd() };
+  const api = createRuntimeApiClient(start.options.runtimeApi!, clientOptions);
   const crashes = reportCrashes(api, log, managed);
 
   let service: Service;
@@ -103,7 +103,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   const loops = managed ? (options.maxConcurrency ?? 1) : 1;
   const clients = [
     api,
-    ...Array.from({ length: loops - 1 }, () => createRuntimeApiClient(options.runtimeApi!, { userAgent })),
+    ...Array.from({ length: loops - 1 }, () => createRuntimeApiClient(options.runtimeApi!, clientOptions)),
   ];
   try {
     const idle = createIdleCollector({ thorough: true });
@@ -170,7 +170,11 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
     try {
       if (!initialised) await api.postInitError(payload);
       for (const invocation of current) {
-        await api.postError(invocation.info.requestId, payload, invocation.invocationId);
+        await api.postError(
+          invocation.info.requestId,
+          { error: payload, thrown: error },
+          invocation.invocationId,
+        );
       }
     } finally {
       process.exit(code);

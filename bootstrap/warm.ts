@@ -32,7 +32,10 @@ export async function warmLambda(address: string, invocations = 3): Promise<void
   rmSync(dir, { recursive: true, force: true });
   const scope = createSequentialScope();
   const log = createLambdaLog({ format: 'Text', level: 'TRACE', scope, stdout: () => {} });
-  const api = createRuntimeApiClient(address, { userAgent: 'justfn/warm' });
+  const api = createRuntimeApiClient(address, {
+    userAgent: 'justfn/warm',
+    workingDirectory: process.cwd(),
+  });
   const source = createLambdaSource({ api, log });
   let left = invocations;
   const limited = { ...source, next: () => (left-- > 0 ? source.next() : Promise.resolve(undefined)) };

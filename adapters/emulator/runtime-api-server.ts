@@ -44,6 +44,11 @@ export interface RuntimeApiServerOptions {
 const API = '/2018-06-01/runtime';
 const EXTENSION_API = '/2020-01-01/extension';
 const STALE_IDS_KEPT = 1000;
+/**
+ * What RAPID's Go server takes in headers (net/http `DefaultMaxHeaderBytes`), not node:http's 16 KiB: an
+ * `/error`'s X-Ray cause alone may be 64 KiB.
+ */
+const MAX_HEADER_BYTES = 1024 * 1024;
 
 /**
  * A local Runtime API with RAPID's rules for one runtime process at a time: `/next` long-polls, one
@@ -92,7 +97,7 @@ export async function startRuntimeApiServer(options: RuntimeApiServerOptions = {
     dispatch();
   };
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     const url = req.url ?? '';
     if (req.method === 'GET' && url === `${API}/invocation/next`) {
       nextCount++;

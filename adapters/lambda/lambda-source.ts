@@ -82,10 +82,10 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
         const report = () => log.logError('Invoke Error', invocation.failure);
         if (options.scope) options.scope.run({ requestId: id }, report);
         else report();
-        const payload = toErrorPayload(invocation.failure);
+        const failed = { error: toErrorPayload(invocation.failure), thrown: invocation.failure };
         check(
           'POST /error',
-          await call('POST /error', () => api.postError(id, payload, invocation.invocationId)),
+          await call('POST /error', () => api.postError(id, failed, invocation.invocationId)),
         );
       }
     },
@@ -109,9 +109,7 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
       }
       if (failure) {
         log.logError('Invoke Error', failure.thrown);
-        const sent = await call('POST /error', () =>
-          api.postError(id, failure.error, invocation.invocationId),
-        );
+        const sent = await call('POST /error', () => api.postError(id, failure, invocation.invocationId));
         return check('POST /error', sent);
       }
       check(

@@ -3,6 +3,7 @@ import Client from 'undici/lib/dispatcher/client.js';
 import type { ErrorPayload } from '../../runtime/errors.js';
 import { withTimeout } from '../../runtime/resources/timing.js';
 import { toRuntimeApiOrigin } from './runtime-api-origin.js';
+import { toXRayErrorCause } from './xray-error-cause.js';
 
 /** One answer of the Runtime API. */
 export interface ApiAnswer {
@@ -18,6 +19,14 @@ const REGISTER_TIMEOUT_MS = 1_000;
 export interface RuntimeApiClientOptions {
   /** Names the runtime in Lambda's telemetry: its first token is the "runtime release". */
   userAgent: string;
+  /** The X-Ray error cause's `working_directory`. */
+  workingDirectory: string;
+}
+
+/** An invocation's error: its body, and the value thrown, which the X-Ray error cause is read from. */
+export interface InvocationError {
+  error: ErrorPayload;
+  thrown: unknown;
 }
 
 /**
@@ -25,7 +34,7 @@ export interface RuntimeApiClientOptions {
  * the process may be frozen between the request and the event.
  *
  * @example
- * const api = createRuntimeApiClient('127.0.0.1:9001', { userAgent: 'justfn/1.0.0' });
+ * const api = createRuntimeApiClient('127.0.0.1:9001', { userAgent: 'justfn/1.0.0', workingDirectory: '/var/task' });
  * const { headers, body } = await api.next();
  */
 export function createRuntimeApiClient(address: string, options: RuntimeApiClientOptions) {
@@ -57,11 +66,15 @@ export function createRuntimeApiClient(address: string, options: RuntimeApiClien
     next: () => send('GET', `${API}/invocation/next`),
     postResponse: (requestId: string, body: string, invocationId?: string) =>
       send('POST', invocationPath(requestId, 'response'), body, echo(invocationId)),
-    postError: (requestId: string, error: ErrorPayload, invocationId?: string) =>
-      send('POST', invocationPath(requestId, 'error'), JSON.stringify(error), {
+    postError: (requestId: string, { error, thrown }: InvocationError, invocationId?: string) => {
+      // Only RAPID's /error takes a cause (AWS's client sends none on /init/error or /restore/error).
+      const cause = toXRayErrorCause(thrown, options.workingDirectory);
+      return send('POST', invocationPath(requestId, 'error'), JSON.stringify(error), {
         'lambda-runtime-function-error-type': errorTypeHeader(error.errorType),
+        ...(cause !== undefined && { 'lambda-runtime-function-xray-error-cause': cause }),
         ...echo(invocationId),
-      }),
+      });
+    },
     postInitError: (error: ErrorPayload) =>
       send('POST', `${API}/init/error`, JSON.stringify(error), {
         'lambda-runtime-function-error-type': errorTypeHeader(error.errorType),

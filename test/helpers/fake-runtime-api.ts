@@ -38,7 +38,8 @@ export async function startFakeRuntimeApi(options: FakeRuntimeApiOptions = {}) {
   const queue = [...(options.invocations ?? [])];
   const requests: Recorded[] = [];
   const listeners: (() => void)[] = [];
-  const server = http.createServer((req, res) => {
+  // RAPID's Go server takes 1 MiB of headers, an X-Ray error cause of up to 64 KiB among them.
+  const server = http.createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {

@@ -51,6 +51,8 @@ describe('justfn emulate: results and errors as Lambda answers them', () => {
   it.each([
     ['kinds/index.throwError', 'RangeError', 'out of range'],
     ['kinds/index.throwString', 'string', 'plain string'],
+    // Its X-Ray error cause, cropped to 64 KiB, is over node:http's default header limit.
+    ['kinds/index.throwLong', 'Error', 'é'.repeat(100_000)],
     ['kinds/index.throwUndefined', 'undefined', 'undefined'],
     ['kinds/index.reject', 'Error', 'rejected'],
     ['kinds/index.cycle', 'Runtime.JSONStringifyError', 'Unable to stringify response body'],

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Answer,
@@ -5,7 +7,14 @@ import {
   type Scripted,
   startFakeRuntimeApi,
 } from '../../helpers/fake-runtime-api.js';
-import { cleanEnv, handlers, runtimeCommand, type Spawned, spawnCaptured } from '../../helpers/process.js';
+import {
+  cleanEnv,
+  handlers,
+  repoRoot,
+  runtimeCommand,
+  type Spawned,
+  spawnCaptured,
+} from '../../helpers/process.js';
 
 type Fake = Awaited<ReturnType<typeof startFakeRuntimeApi>>;
 const running: { fake: Fake; runtime: Spawned }[] = [];
@@ -42,6 +51,14 @@ async function start(
 }
 
 const isPost = (suffix: string) => (r: Recorded) => r.method === 'POST' && r.path.endsWith(suffix);
+const XRAY_CAUSE = 'lambda-runtime-function-xray-error-cause';
+const cause = (post: Recorded) => {
+  const header = post.headers[XRAY_CAUSE];
+  return header === undefined ? undefined : JSON.parse(String(header));
+};
+const kinds = path.join(handlers, 'kinds', 'index.mjs');
+/** The line of the handler fixture that reads `code`. */
+const lineOf = (code: string) => readFileSync(kinds, 'utf8').split('\n').indexOf(code) + 1;
 
 describe('Runtime API: the loop on the wire', () => {
   it('GET /next, then POST /response with the JSON result, echoing the invocation id', async () => {
@@ -147,6 +164,49 @@ describe('Runtime API: the loop on the wire', () => {
     );
   });
 
+  it('POST /error carries the X-Ray error cause: the type, the message, and the frames of the stack', async () => {
+    const { fake } = await start('kinds/index.throwError', { invocations: [{ event: {}, requestId: 'x1' }] });
+    const sent = cause(await fake.waitFor(isPost('/x1/error')));
+    expect(sent).toMatchObject({
+      working_directory: repoRoot,
+      exceptions: [{ type: 'RangeError', message: 'out of range' }],
+    });
+    const [frame] = sent.exceptions[0].stack;
+    expect(frame).toEqual({
+      path: kinds,
+      line: lineOf("  throw new RangeError('out of range');"),
+      // V8's name for the frame: justfn calls the handler as a method.
+      label: expect.stringContaining('throwError'),
+    });
+    expect(sent.paths).toEqual([...new Set(sent.exceptions[0].stack.map((f: { path: string }) => f.path))]);
+    expect(sent.paths[0]).toBe(kinds);
+  });
+
+  it("a thrown string's cause has no type, message or frames; a thrown undefined has none: as AWS's client", async () => {
+    const [string, undef] = await Promise.all([
+      start('kinds/index.throwString', { invocations: [{ event: {}, requestId: 's1' }] }),
+      start('kinds/index.throwUndefined', { invocations: [{ event: {}, requestId: 'u1' }] }),
+    ]);
+    expect(cause(await string.fake.waitFor(isPost('/s1/error')))).toEqual({
+      working_directory: repoRoot,
+      exceptions: [{ stack: [] }],
+      paths: [],
+    });
+    expect((await undef.fake.waitFor(isPost('/u1/error'))).headers[XRAY_CAUSE]).toBeUndefined();
+  });
+
+  it('a cause is printable ASCII of at most 64 KiB: a long message is cropped, the frames kept', async () => {
+    const { fake } = await start('kinds/index.throwLong', { invocations: [{ event: {}, requestId: 'l1' }] });
+    const post = await fake.waitFor(isPost('/l1/error'));
+    const header = String(post.headers[XRAY_CAUSE]);
+    expect(header).toMatch(/^[\x20-\x7e]+$/);
+    expect(header.length).toBeLessThanOrEqual(64 * 1024);
+    const [exception] = cause(post).exceptions;
+    expect(exception.message).toMatch(/^é{1000,}\.\.\.$/);
+    expect(exception.stack[0]).toMatchObject({ path: kinds, label: expect.stringContaining('throwLong') });
+    expect(JSON.parse(post.body.toString()).errorMessage).toBe('é'.repeat(100_000));
+  });
+
   it('an error type no header can carry: the body keeps it, the header says Runtime.Unknown, the loop goes on', async () => {
     const { fake } = await start('kinds/index.throwOdd', {
       invocations: [
@@ -161,6 +221,7 @@ describe('Runtime API: the loop on the wire', () => {
       return [post.headers['lambda-runtime-function-error-type'], JSON.parse(post.body.toString()).errorType];
     };
     expect(await posted('o1')).toEqual(['Runtime.Unknown', 'ОшибкаВалидации']);
+    expect(cause(await fake.waitFor(isPost('/o1/error'))).exceptions[0].type).toBe('ОшибкаВалидации');
     expect(await posted('o2')).toEqual(['Runtime.Unknown', 'Bad\nName']);
     // What AWS's runtime posts for a thrown value whose fields cannot be read.
     expect(await posted('o3')).toEqual(['handled', 'handled']);
@@ -275,8 +336,12 @@ describe('Runtime API: init and crashes', () => {
     const { fake, runtime } = await start('kinds/index.uncaught', {
       invocations: [{ event: {}, requestId: 'u1' }],
     });
-    const body = JSON.parse((await fake.waitFor(isPost('/u1/error'))).body.toString());
-    expect(body).toMatchObject({ errorType: 'Error', errorMessage: 'thrown from a timer' });
+    const post = await fake.waitFor(isPost('/u1/error'));
+    expect(JSON.parse(post.body.toString())).toMatchObject({
+      errorType: 'Error',
+      errorMessage: 'thrown from a timer',
+    });
+    expect(cause(post).exceptions[0]).toMatchObject({ type: 'Error', message: 'thrown from a timer' });
     expect(await runtime.exited).toBe(129);
     expect(runtime.stdout()).toMatch(/\tu1\tERROR\tUncaught Exception \t\{"errorType":"Error"/);
   });
