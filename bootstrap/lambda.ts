@@ -70,7 +70,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
       importModule: start.importModule,
     });
     await registry.open();
-    if (service.options.initializationType === 'snap-start') await snapStart(api, registry, log);
+    if (service.options.initializationType === 'snap-start') await snapStart(api, registry, crashes.restored);
   } catch (error) {
     return crashes.initFailed(error);
   }
@@ -85,7 +85,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
       log.warn(`no SIGTERM at shutdown: ${error instanceof Error ? error.message : safeString(error)}`);
     });
   }
-  crashes.initialised();
+  await crashes.initialised();
 
   const loop: LoopOptions = {
     handler,
@@ -150,9 +150,12 @@ function lambdaSource(api: RuntimeApiClient, log: LambdaLog, scope: InvocationSc
 }
 
 /**
- * Errors nobody caught. Before the first invocation they are init errors; during one, that invocation's
- * error; then the process exits with AWS's codes. On managed instances, where invocations run side by
- * side, an unhandled rejection cannot be pinned on one of them: it is logged and the process goes on.
+ * Errors nobody caught, posted where RAPID takes them: during init to `/init/error`; after a SnapStart
+ * restore, until the first `/next`, to `/restore/error`; during an invocation to its `/error`. Between the
+ * first `/next` and an invocation RAPID takes none (its Ready state refuses `/init/error`, which AWS's
+ * client posts there before it exits), so they are only logged. Then the process exits with AWS's codes.
+ * On managed instances, where invocations run side by side, an unhandled rejection after init cannot be
+ * pinned on one of them: it is logged and the process goes on.
  */
 function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) {
   const current = new Set<LambdaInvocation>();
@@ -162,13 +165,16 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
   // `beforeExit` listener there, a success nobody returned; justfn's loop has no such listener.)
   // One timer, made once and only ref'd and unref'd: cheaper than a new one per invocation.
   const holding = setInterval(() => {}, 2 ** 30).unref();
-  let initialised = false;
+  let phase: 'init' | 'restore' | 'running' = 'init';
+  let crashed = false;
   let closing = false;
   const crash = async (label: string, error: unknown, code: number): Promise<never> => {
+    crashed = true;
     log.logError(label, error);
     const payload = toErrorPayload(error);
     try {
-      if (!initialised) await api.postInitError(payload);
+      if (phase === 'init') await api.postInitError(payload);
+      if (phase === 'restore') await api.postRestoreError(payload);
       for (const invocation of current) {
         await api.postError(
           invocation.info.requestId,
@@ -184,19 +190,17 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
     'uncaughtException',
     (error) => void crash('Uncaught Exception', error, EXIT_UNCAUGHT_EXCEPTION),
   );
+  const failed = (error: unknown) =>
+    crash(phase === 'restore' ? 'Restore Error' : 'Init Error', error, EXIT_UNCAUGHT_EXCEPTION);
   // The event loop ran dry during init: the handler module's top-level await, a SnapStart hook or a
   // resource awaits a promise nothing can settle. Said so, rather than a silent exit 0.
-  const neverFinished = () => {
-    if (initialised) return;
-    void crash(
-      'Init Error',
+  const neverFinished = () =>
+    void failed(
       new JustfnError(
         'EXIT',
-        'Runtime exited with error: init never finished: it awaits a promise that nothing is left to settle',
+        `Runtime exited with error: ${phase} never finished: it awaits a promise that nothing is left to settle`,
       ),
-      EXIT_UNCAUGHT_EXCEPTION,
     );
-  };
   process.once('beforeExit', neverFinished);
   process.on('unhandledRejection', (reason, promise) => {
     const error = Object.assign(new JustfnError('UNHANDLED_REJECTION', safeString(reason)), {
@@ -204,13 +208,23 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
       promise,
     });
     // On managed instances it cannot be pinned on one invocation; at shutdown the process exits 0 anyway.
-    if ((managed && initialised) || closing) log.logError('Unhandled Promise Rejection', error);
+    if ((managed && phase === 'running') || closing) log.logError('Unhandled Promise Rejection', error);
     else void crash('Unhandled Promise Rejection', error, EXIT_UNHANDLED_REJECTION);
   });
   return {
-    initFailed: (error: unknown) => crash('Init Error', error, EXIT_UNCAUGHT_EXCEPTION),
-    initialised: () => {
-      initialised = true;
+    initFailed: failed,
+    /** `/restore/next` answered: the snapshot is restored; what fails now fails the restore. */
+    restored: () => {
+      phase = 'restore';
+    },
+    /** Resolves when the loop may ask for the first invocation; never, once a crash is being reported. */
+    async initialised(): Promise<void> {
+      // Node reports a rejection nobody handled only once the microtasks run dry, which is after this, init's
+      // last step, runs: one turn of the event loop first lets one that init or an after-restore hook left
+      // behind fail init or the restore, as with AWS's client, whose first /next waits for a setImmediate.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (crashed) return new Promise<never>(() => {});
+      phase = 'running';
       process.off('beforeExit', neverFinished);
     },
     /** SIGTERM came: what is rejected while the hooks run is logged, not a crash of exit 128. */
@@ -274,23 +288,23 @@ function closeOnSigterm(
 /**
  * SnapStart on a custom runtime (docs: snapstart-runtime-hooks-custom): before the snapshot the
  * resources close and the before-hooks run; `GET /restore/next` blocks across the snapshot; after the
- * restore the resources reopen and the after-hooks run, or `/restore/error` is posted and the process
- * exits.
+ * restore the resources reopen and the after-hooks run. What fails after the restore is a restore error
+ * (`restored` says when that begins): `/restore/error` is posted and the process exits.
  */
-async function snapStart(api: RuntimeApiClient, registry: ResourceRegistry, log: LambdaLog): Promise<void> {
+async function snapStart(
+  api: RuntimeApiClient,
+  registry: ResourceRegistry,
+  restored: () => void,
+): Promise<void> {
   await runSnapshotHooks('before');
   await registry.close();
-  const restored = await api.restoreNext();
-  if (restored.status !== 200) {
-    throw new RuntimeApiFatalError(`GET /restore/next: the Runtime API answered ${restored.status}`);
+  const answer = await api.restoreNext();
+  if (answer.status !== 200) {
+    throw new RuntimeApiFatalError(`GET /restore/next: the Runtime API answered ${answer.status}`);
   }
-  try {
-    await registry.open();
-    await runSnapshotHooks('after');
-  } catch (error) {
-    log.logError('Restore Error', error);
-    await api.postRestoreError(toErrorPayload(error)).finally(() => process.exit(EXIT_UNCAUGHT_EXCEPTION));
-  }
+  restored();
+  await registry.open();
+  await runSnapshotHooks('after');
 }
 
 function functionInfo(options: Options): FunctionInfo {

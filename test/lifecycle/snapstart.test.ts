@@ -17,7 +17,7 @@ const isRestoreNext = (r: Recorded) => r.method === 'GET' && r.path === '/2018-0
 const isRestoreError = (r: Recorded) => r.method === 'POST' && r.path === '/2018-06-01/runtime/restore/error';
 
 /** The snapstart fixture on the fake Runtime API, with `/restore/next` answered when the test says. */
-async function snapStart(env: Record<string, string> = {}) {
+async function snapStart(env: Record<string, string> = {}, invocations = [{ event: {} }]) {
   let restore: (answer: Answer) => void = () => {};
   const held = new Promise<Answer>((resolve) => {
     restore = resolve;
@@ -25,7 +25,7 @@ async function snapStart(env: Record<string, string> = {}) {
   const started = await startOnFakeApi(
     fixture('snapstart'),
     { DATABASE_URL: databaseUrl(db), AWS_LAMBDA_INITIALIZATION_TYPE: 'snap-start', ...env },
-    { invocations: [{ event: {} }], answer: (r) => (isRestoreNext(r) ? held : undefined) },
+    { invocations, answer: (r) => (isRestoreNext(r) ? held : undefined) },
   );
   cleanup.add(started.close);
   const moments = () =>
@@ -74,6 +74,40 @@ describe('SnapStart', () => {
     });
     expect(await runtime.exited).toBe(129);
     expect(fake.requests.some((r) => r.path.endsWith('/invocation/next'))).toBe(false);
+  });
+
+  it.each([
+    ['rejection', 128, 'Runtime.UnhandledPromiseRejection', 'Error: nobody awaits the refresh'],
+    ['exception', 129, 'TypeError', 'thrown after the hook returned'],
+  ])(
+    'an after-hook that leaves an unhandled %s behind: POST /restore/error, exit %i, no invocation',
+    async (crash, code, errorType, errorMessage) => {
+      const { fake, runtime, restore } = await snapStart({ CRASH_AFTER_RESTORE: crash });
+      await fake.waitFor(isRestoreNext);
+      restore(RESTORED);
+      const posted = await fake.waitFor(isRestoreError);
+      expect(posted.headers['lambda-runtime-function-error-type']).toBe(errorType);
+      expect(JSON.parse(posted.body.toString())).toMatchObject({ errorType, errorMessage });
+      expect(await runtime.exited).toBe(code);
+      expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'GET /2018-06-01/runtime/restore/next',
+        'POST /2018-06-01/runtime/restore/error',
+      ]);
+    },
+  );
+
+  it('a crash after the first /next, before an invocation: exit 129 with nothing posted, as RAPID takes nothing then', async () => {
+    const { fake, runtime, restore } = await snapStart({ CRASH_AFTER_RESTORE: 'later' }, []);
+    await fake.waitFor(isRestoreNext);
+    restore(RESTORED);
+    expect(await runtime.exited).toBe(129);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /2018-06-01/runtime/restore/next',
+      'GET /2018-06-01/runtime/invocation/next',
+    ]);
+    expect(runtime.stdout()).toMatch(
+      /ERROR\tUncaught Exception \t\{"errorType":"TypeError","errorMessage":"thrown while waiting/,
+    );
   });
 
   it('the database gone at restore: POST /restore/error with Runtime.ResourceUnavailable naming db', async () => {

@@ -332,6 +332,17 @@ describe('Runtime API: init and crashes', () => {
     expect(fake.requests.some((r) => r.path.endsWith('/next'))).toBe(false);
   });
 
+  it('an unhandled rejection left behind by init is an init error, before any /next: exit 128', async () => {
+    const { fake, runtime } = await start('reject-at-load/index.handler');
+    const post = await fake.waitFor(isPost('/init/error'));
+    expect(JSON.parse(post.body.toString())).toMatchObject({
+      errorType: 'Runtime.UnhandledPromiseRejection',
+      errorMessage: 'Error: left behind at load',
+    });
+    expect(await runtime.exited).toBe(128);
+    expect(fake.requests.some((r) => r.path.endsWith('/next'))).toBe(false);
+  });
+
   it('an uncaught exception is that invocation error, then exit 129', async () => {
     const { fake, runtime } = await start('kinds/index.uncaught', {
       invocations: [{ event: {}, requestId: 'u1' }],
