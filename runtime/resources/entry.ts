@@ -144,8 +144,12 @@ export class Entry {
     this.resource = undefined;
     if (!resource) return this.set('closed', false);
     this.set('closing', false);
-    await this.closeQuietly(resource);
-    this.context.log.info({ resource: this.name, kind: this.config.kind }, `resource '${this.name}' closed`);
+    // A close that failed said so already (closeQuietly's warning): not "closed" on top of it.
+    if (await this.closeQuietly(resource))
+      this.context.log.info(
+        { resource: this.name, kind: this.config.kind },
+        `resource '${this.name}' closed`,
+      );
     this.set('closed', false);
   }
 
@@ -182,7 +186,8 @@ export class Entry {
     );
   }
 
-  private async closeQuietly(resource: Resource): Promise<void> {
+  /** Closes `resource`; a failure is logged, never thrown. Resolves whether it closed cleanly. */
+  private async closeQuietly(resource: Resource): Promise<boolean> {
     const ms = this.context.timeoutMs;
     try {
       await withTimeout(
@@ -191,11 +196,13 @@ export class Entry {
         undefined,
         () => new Error(`timed out after ${ms} ms`),
       );
+      return true;
     } catch (error) {
       this.context.log.warn(
         { resource: this.name, kind: this.config.kind, err: describeCause(error, this.secrets) },
         `resource '${this.name}': close failed`,
       );
+      return false;
     }
   }
 }

@@ -45,6 +45,11 @@ export function createPostgresResource(
   // client's error, which must be listened to as well or it would end the process, and is logged already.
   pool.on('connect', (client) => client.on('error', onError));
   pool.on('error', () => {});
+  // Clients handlers hold (checked out), so that close can cancel what they still run.
+  const checkedOut = new Set<pg.PoolClient>();
+  pool.on('acquire', (client) => checkedOut.add(client));
+  pool.on('release', (_error, client) => checkedOut.delete(client));
+  pool.on('remove', (client) => checkedOut.delete(client as pg.PoolClient));
   let closing: Promise<void> | undefined;
 
   const topUp = async () => {
@@ -73,10 +78,27 @@ export function createPostgresResource(
       await topUp();
     },
     close: () => {
+      // A query still running at close belongs to an invocation given up on (a drain past its timeout,
+      // Lambda's SIGTERM): pool.end() would wait for it, and PostgreSQL would run it to its end after the
+      // process is gone, locks held. It is cancelled on the server first, as psql's Ctrl-C does.
+      if (!closing) for (const client of checkedOut) cancelQuery(config.url, client);
       closing ??= pool.ending ? Promise.resolve() : pool.end();
       return closing;
     },
   };
+}
+
+/** Asks the server to cancel what `client` runs (a CancelRequest on a connection of its own), if anything. */
+function cancelQuery(url: string, client: pg.PoolClient): void {
+  const query = (client as unknown as { activeQuery?: unknown }).activeQuery;
+  if (!query) return;
+  const canceller = new pg.Client({ connectionString: url }) as pg.Client & {
+    connection: NodeJS.EventEmitter;
+    cancel(client: pg.PoolClient, query: unknown): void;
+  };
+  // Best effort: a server that cannot be reached now has nothing to cancel for us either.
+  canceller.connection.on('error', () => {});
+  canceller.cancel(client, query);
 }
 
 /** Connects `count` clients at once (so `count` connections exist), runs `SELECT 1` on each, releases them. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
 import type { Recorded } from '../helpers/fake-runtime-api.js';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
@@ -100,6 +100,27 @@ describe('Lambda mode: SIGTERM at shutdown', () => {
     const messages = textLines(runtime.stdout()).map((l) => l.message);
     expect(messages).toContain('aborted: The environment is shutting down');
     expect(messages.some((m) => m.startsWith('Unhandled Promise Rejection'))).toBe(true);
+  });
+
+  it('SIGTERM during a query: it is cancelled on the server, not left running there after the exit', async () => {
+    const { fake, runtime } = await startOnFakeApi(
+      fixture('shutdown'),
+      { DATABASE_URL: databaseUrl(db) },
+      { invocations: [{ event: { sleepSeconds: 30 } }], answer: (r) => (isRegister(r) ? 404 : undefined) },
+    );
+    cleanup.add(() => runtime.kill());
+    cleanup.add(() => fake.close());
+    const sleeping = async () =>
+      (
+        await db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'shutdown' AND query LIKE 'SELECT pg_sleep%'",
+        )
+      )[0]!.n;
+    await vi.waitFor(async () => expect(await sleeping()).toBe(1), { timeout: 5_000, interval: 50 });
+    runtime.child.kill('SIGTERM');
+    expect(await runtime.exited).toBe(0);
+    expect(await db.connections('shutdown')).toBe(0);
+    expect(await sleeping()).toBe(0);
   });
 
   it('a Runtime API that takes the registration and never answers: init goes on after a second', async () => {
