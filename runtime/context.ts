@@ -52,6 +52,7 @@ const kController = Symbol('justfn.controller');
 const kShutdown = Symbol('justfn.shutdown');
 const kTimer = Symbol('justfn.timer');
 const kOnShutdown = Symbol('justfn.onShutdown');
+const kCancelled = Symbol('justfn.cancelled');
 
 interface Settle {
   succeed(value: unknown): void;
@@ -105,6 +106,7 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
   [kShutdown]: AbortSignal | undefined;
   [kTimer]: NodeJS.Timeout | undefined;
   [kOnShutdown]: (() => void) | undefined;
+  [kCancelled]: unknown;
 
   constructor(info: InvocationInfo, fn: FunctionInfo, resources: Resources, shutdown?: AbortSignal) {
     this.awsRequestId = info.requestId;
@@ -125,10 +127,11 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
     this[kShutdown] = shutdown;
     this[kTimer] = undefined;
     this[kOnShutdown] = undefined;
+    this[kCancelled] = undefined;
   }
 
   /**
-   * Aborts at the deadline and when the process shuts down. Created on first use, so handlers that never
+   * Aborts at the deadline, when the process shuts down, and when the caller cancels (a gRPC call). Created on first use, so handlers that never
    * read it pay nothing for it.
    */
   get signal(): AbortSignal {
@@ -136,6 +139,10 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
     if (!controller) {
       controller = new AbortController();
       this[kController] = controller;
+      if (this[kCancelled] !== undefined) {
+        controller.abort(this[kCancelled]);
+        return controller.signal;
+      }
       const remaining = this.getRemainingTimeInMillis();
       if (remaining <= 0) abortForDeadline(this);
       else this[kTimer] = setTimeout(abortForDeadline, remaining, this).unref();
@@ -173,6 +180,12 @@ export function pastDeadline(context: LambdaContext<object>): boolean {
 export function abortContext(context: LambdaContext<object>, reason: unknown): void {
   context[kController]?.abort(reason);
   releaseContext(context);
+}
+
+/** The caller went away (a cancelled gRPC call): `context.signal` aborts now, or as it is first read. */
+export function cancelContext(context: LambdaContext<object>, reason: unknown): void {
+  context[kCancelled] = reason;
+  abortContext(context, reason);
 }
 
 /** The invocation is over: its deadline timer and shutdown listener must not outlive it. */

@@ -32,6 +32,7 @@ export const errorCatalog = {
   INVALID_CLOUDEVENT: { type: 'CloudEvents.Invalid', status: 400 },
   OVERLOADED: { type: 'Runtime.Overloaded', status: 503 },
   DRAINING: { type: 'Runtime.Draining', status: 503 },
+  CANCELLED: { type: 'Runtime.Cancelled', status: 499 },
   BAD_HANDLER_RESULT: { type: 'Runtime.MalformedResult', status: 502 },
   FUNCTION_ERROR: { type: 'Function.Error', status: 500 },
 } as const;

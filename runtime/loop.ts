@@ -1,4 +1,4 @@
-import { type FunctionInfo, type InvocationInfo, LambdaContext } from './context.js';
+import { cancelContext, type FunctionInfo, type InvocationInfo, LambdaContext } from './context.js';
 import type { LoadedHandler } from './handler-loader.js';
 import { type InvokeOptions, invoke, invokeThen, type Outcome } from './invoke.js';
 import type { InvocationScope } from './scope.js';
@@ -80,6 +80,8 @@ export interface QueuedInvocation extends Invocation {
   openStream?(): StreamSink;
   /** Whether the caller went away while it waited: the queue then drops it instead of running it. */
   callerGone?(): boolean;
+  /** Told as the handler starts, with what aborts its `context.signal` should the caller go away then. */
+  started?(cancel: (reason: unknown) => void): void;
 }
 
 /** Runs one pushed invocation to its answer; `done` once the answer is out. */
@@ -99,6 +101,7 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
   const { handler, functionInfo, scope, shutdown, freshness, overruns } = options;
   const go = (invocation: I, done: () => void) => {
     const context = new LambdaContext(invocation.info, functionInfo, resources, shutdown);
+    invocation.started?.((reason) => cancelContext(context, reason));
     const invokeOptions: InvokeOptions = { enforceDeadline: options.enforceDeadline === true };
     if (invocation.openStream && handler.kind === 'streaming') {
       invokeOptions.openStream = () => invocation.openStream!();

@@ -8,7 +8,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { InvocationInfo } from '../../runtime/context.js';
-import { safeString } from '../../runtime/errors.js';
+import { JustfnError, safeString } from '../../runtime/errors.js';
 import type { Outcome } from '../../runtime/invoke.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
@@ -114,19 +114,30 @@ function serve(
     metadata: call.metadata.getMap(),
   };
   let answered = false;
+  // grpc-js cancels a call at its deadline too; that one is the deadline's to answer (a timeout). A few
+  // milliseconds of margin: its timer and the wall clock can disagree.
+  const cancelledByCaller = () => call.cancelled && Date.now() < info.deadlineMs - 5;
   const invocation: QueuedInvocation = {
     event,
     info,
     callerGone: () => call.cancelled,
+    // A client that cancels (or whose deadline or connection goes) leaves nobody to answer: the handler
+    // is told through context.signal, so it can stop; its slot is held until it does.
+    started: (cancel) =>
+      call.once('cancelled', () => {
+        if (cancelledByCaller()) cancel(new JustfnError('CANCELLED', 'The caller cancelled the call'));
+      }),
     respond: (outcome) => {
       if (answered) return;
       answered = true;
       // A status the handler threw on purpose for the caller's fault (NOT_FOUND, INVALID_ARGUMENT, …) is
-      // an answer, as an HTTP handler's 404: counted a success and logged without alarm.
+      // an answer, as an HTTP handler's 404: counted a success and logged without alarm. A failure after
+      // the caller cancelled is most likely the cancel itself: one line, no stack.
       let refused: number | undefined;
       if (!outcome.ok) {
         refused = callerFault(outcome);
         if (refused !== undefined) logRefusal(options, info, method, refused, outcome);
+        else if (cancelledByCaller()) logCancelled(options, info, method, outcome);
         else logFailure(options, info, method, outcome.error.errorType, outcome.thrown, outcome.error);
       }
       const count = (late: LateFailure | undefined) => {
@@ -198,6 +209,25 @@ function logRefusal(
     options.log.info(
       { requestId: info.requestId, method, code: status[code], message: outcome.error.errorMessage },
       `Invoke answered ${status[code]}`,
+    ),
+  );
+}
+
+function logCancelled(
+  options: GrpcCallOptions,
+  info: InvocationInfo,
+  method: string,
+  outcome: Extract<Outcome, { ok: false }>,
+): void {
+  options.scope.run(info, () =>
+    options.log.info(
+      {
+        requestId: info.requestId,
+        method,
+        errorType: outcome.error.errorType,
+        message: outcome.error.errorMessage,
+      },
+      'Invoke ended after the caller cancelled',
     ),
   );
 }

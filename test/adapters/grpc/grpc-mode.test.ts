@@ -44,7 +44,22 @@ describe('gRPC mode: each call is an invocation', () => {
     const runtime = await serve();
     const { error } = await runtime.unary('Slow', { ms: 5000 }, { deadline: Date.now() + 300 });
     expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
-    await runtime.process.waitForOutput('slow done, aborted: true');
+    await runtime.process.waitForOutput('slow done, aborted: true Sandbox.Timedout');
+  });
+
+  it('a call the client cancels aborts its context.signal, and its slot is free once the handler stops', async () => {
+    const runtime = await serve({ JUSTFN_CONCURRENCY: '1' });
+    const call = (runtime.client as unknown as Record<string, Function>).Slow!.call(
+      runtime.client,
+      { ms: 30_000 },
+      () => {},
+    ) as grpc.ClientUnaryCall;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    call.cancel();
+    // Aborted for the cancel, long before its 30 s sleep or its deadline.
+    await runtime.process.waitForOutput('slow done, aborted: true Runtime.Cancelled');
+    expect((await runtime.unary('SayHello', { name: 'next' })).value?.message).toBe('hello, next');
+    expect(runtime.logs().filter((l) => l.msg === 'Invoke Error')).toEqual([]);
   });
 
   it('a call whose deadline passes while it waits for a slot is never run', async () => {
