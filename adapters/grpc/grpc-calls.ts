@@ -136,9 +136,16 @@ function serve(
       let refused: number | undefined;
       if (!outcome.ok) {
         refused = callerFault(outcome);
-        if (refused !== undefined) logRefusal(options, info, method, refused, outcome);
-        else if (cancelledByCaller()) logCancelled(options, info, method, outcome);
-        else logFailure(options, info, method, outcome.error.errorType, outcome.thrown, outcome.error);
+        const { errorType, errorMessage } = outcome.error;
+        if (refused !== undefined) {
+          const code = status[refused];
+          logQuietly(options, info, method, `Invoke answered ${code}`, { code, message: errorMessage });
+        } else if (cancelledByCaller()) {
+          logQuietly(options, info, method, 'Invoke ended after the caller cancelled', {
+            errorType,
+            message: errorMessage,
+          });
+        } else logFailure(options, info, method, errorType, outcome.thrown, outcome.error);
       }
       const count = (late: LateFailure | undefined) => {
         let label = outcome.ok || refused !== undefined ? 'success' : outcome.timedOut ? 'timeout' : 'error';
@@ -198,38 +205,15 @@ function logFailure(
   );
 }
 
-function logRefusal(
+/** One line at info for a failure that is no server error: a status the handler chose, a cancel. */
+function logQuietly(
   options: GrpcCallOptions,
   info: InvocationInfo,
   method: string,
-  code: number,
-  outcome: Extract<Outcome, { ok: false }>,
+  message: string,
+  fields: object,
 ): void {
-  options.scope.run(info, () =>
-    options.log.info(
-      { requestId: info.requestId, method, code: status[code], message: outcome.error.errorMessage },
-      `Invoke answered ${status[code]}`,
-    ),
-  );
-}
-
-function logCancelled(
-  options: GrpcCallOptions,
-  info: InvocationInfo,
-  method: string,
-  outcome: Extract<Outcome, { ok: false }>,
-): void {
-  options.scope.run(info, () =>
-    options.log.info(
-      {
-        requestId: info.requestId,
-        method,
-        errorType: outcome.error.errorType,
-        message: outcome.error.errorMessage,
-      },
-      'Invoke ended after the caller cancelled',
-    ),
-  );
+  options.scope.run(info, () => options.log.info({ requestId: info.requestId, method, ...fields }, message));
 }
 
 function trailer(requestId: string): Metadata {
