@@ -29,9 +29,34 @@ const SUITES = {
   grpc: () => import('./grpc.mjs'),
 };
 
-const { values: flags, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
+const USAGE = `npm run bench [-- options]: justfn side by side with its peers; writes bench/results/latest.md
+
+  node bench/run.mjs [suite ...] [--suite NAME ...] [--quick] [--entry bootstrap|node] [--start-rounds N]
+                     [--load-rounds N] [--slices N] [--slice-ms N] [--warmup-ms N] [--idle-ms N] [--check]
+
+  suites: ${Object.keys(SUITES).join(', ')} (all by default)
+  --quick     fewer and shorter rounds, to try the bench out (its figures are not worth quoting)
+  --entry     start justfn through its bootstrap script (default) or as node dist/main.cjs
+  --check     exit 1 when justfn misses a target (by default a finished run exits 0)
+  the others  override the rounds and durations of every suite
+`;
+
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: benchOptions() });
+} catch (error) {
+  process.stderr.write(`bench: ${error.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const { values: flags, positionals } = parsed;
+
+function benchOptions() {
+  return {
+    help: { type: 'boolean', short: 'h', default: false },
     suite: { type: 'string', multiple: true },
     quick: { type: 'boolean', default: false },
     entry: { type: 'string', default: 'bootstrap' },
@@ -42,8 +67,8 @@ const { values: flags, positionals } = parseArgs({
     'warmup-ms': { type: 'string' },
     'idle-ms': { type: 'string' },
     check: { type: 'boolean', default: false },
-  },
-});
+  };
+}
 
 // Round counts and durations: the defaults below, then a suite's own `defaults` (its rounds cost more or
 // less than the Lambda suite's), then the command line, which wins for every suite.
