@@ -6,10 +6,11 @@ const portNames = new Set(['', 'http1', 'h2c']);
 // queue-proxy 8012/8013, its admin 8022, autoscaler and user metrics 9090/9091, profiling 8008.
 const reservedPorts = new Set([8012, 8013, 8022, 9090, 9091, 8008]);
 const reservedPaths = new Set(['/', '/dev', '/dev/log', '/tmp', '/var', '/var/log']);
+const MAX_SERVICE_NAME = 63 - '-00001'.length;
 
 /**
- * The rules Knative Serving's admission webhook adds to the Service's schema, checked offline: one
- * container port, named `http1`, `h2c` or nothing, not one of the queue-proxy's; no reserved variable
+ * The rules Knative Serving's admission webhook adds to the Service's schema, checked offline: a name
+ * that leaves room for its revisions' suffix; one container port, named `http1`, `h2c` or nothing, not one of the queue-proxy's; no reserved variable
  * (`PORT`, `K_SERVICE`, ...); secret mounts read-only, at absolute paths Knative leaves to the user.
  *
  * @example
@@ -17,7 +18,15 @@ const reservedPaths = new Set(['/', '/dev', '/dev/log', '/tmp', '/var', '/var/lo
  */
 export function checkKnativeContract(service: Service): string[] {
   const problems: string[] = [];
-  const where = `Service ${service.metadata?.name ?? ''}`;
+  const name = service.metadata?.name ?? '';
+  const where = `Service ${name}`;
+  // Its revisions are named `<name>-00001`, a DNS label too (knative/serving ValidateObjectMetadata on
+  // the Revision, and the Kubernetes Services it makes for one): 63 characters at most.
+  if (name.length > MAX_SERVICE_NAME) {
+    problems.push(
+      `${where}: the name has ${name.length} characters; Knative names its revisions ${name}-00001, which may have 63, so at most ${MAX_SERVICE_NAME}`,
+    );
+  }
   for (const [i, container] of (service.spec?.template?.spec?.containers ?? []).entries()) {
     const at = `${where}: containers[${i}]`;
     const ports = container.ports ?? [];

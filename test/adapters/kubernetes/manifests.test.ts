@@ -123,6 +123,17 @@ describe('justfn manifests', () => {
       'name: scale\ndeploy: { image: registry.example.com/s:1, knative: { minScale: 5, maxScale: 0 } }\n',
     );
     expect((await manifests([unlimited, '--target', 'knative'])).code).toBe(0);
+    // A name Kubernetes takes, but whose revisions (<name>-00001) it would not: Knative's, not Kubernetes'.
+    const name = `n${'a'.repeat(57)}`;
+    const long = writeService(`name: ${name}\ndeploy: { image: registry.example.com/n:1 }\n`);
+    const refused = await manifests([long, '--target', 'knative']);
+    expect([refused.code, refused.stderr]).toEqual([
+      1,
+      `justfn manifests --target knative: Service ${name}: the name has 58 characters; Knative names its revisions ${name}-00001, which may have 63, so at most 57\n`,
+    ]);
+    expect((await manifests([long, '--target', 'kubernetes'])).code).toBe(0);
+    const fits = writeService(`name: ${name.slice(1)}\ndeploy: { image: registry.example.com/n:1 }\n`);
+    expect((await manifests([fits, '--target', 'knative'])).code).toBe(0);
   });
 
   it("warns, and still writes, past the limits Knative's defaults set and a cluster may raise", async () => {
