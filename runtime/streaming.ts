@@ -159,4 +159,20 @@ export function installAwslambda(scope?: InvocationScope): void {
   const made = global.awslambda;
   if (typeof made === 'object' && made !== null && Object.isExtensible(made)) Object.assign(made, own);
   else global.awslambda = own;
+  if (scope) {
+    // AWS's v3 client keeps the current request and tenant ids on these globals, and code written against
+    // it reads them (log libraries, SST's runtimes): here they follow the invocation, side by side too.
+    currentOnGlobal(Symbol.for('aws.lambda.runtime.requestId'), () => scope.current()?.requestId);
+    currentOnGlobal(Symbol.for('aws.lambda.runtime.tenantId'), () => scope.current()?.tenantId);
+  }
+}
+
+/** `globalThis[key]` reads `read()`; code that assigns it takes it over with its own value. */
+function currentOnGlobal(key: symbol, read: () => string | undefined): void {
+  Object.defineProperty(globalThis, key, {
+    configurable: true,
+    get: read,
+    set: (value: unknown) =>
+      Object.defineProperty(globalThis, key, { value, writable: true, configurable: true }),
+  });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createInvokeStore } from '../../runtime/invoke-store.js';
 import { createConcurrentScope, createSequentialScope } from '../../runtime/scope.js';
+import { installAwslambda } from '../../runtime/streaming.js';
 
 // awslambda.InvokeStore as @aws/lambda-invoke-store's callers use it (the AWS SDK, Powertools).
 const REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
@@ -31,5 +32,28 @@ describe('awslambda.InvokeStore', () => {
     expect(() => scope.run({ requestId: 'c' }, () => store.set(REQUEST_ID, 'forged'))).toThrow(
       'Cannot modify protected Lambda context field',
     );
+  });
+});
+
+describe("AWS's v3 globals for the current request", () => {
+  it('globalThis[Symbol.for("aws.lambda.runtime.requestId")] and tenantId follow each invocation', async () => {
+    const scope = createConcurrentScope();
+    installAwslambda(scope);
+    const requestId = Symbol.for('aws.lambda.runtime.requestId');
+    const tenantId = Symbol.for('aws.lambda.runtime.tenantId');
+    const global = globalThis as Record<symbol, unknown>;
+    const seen = await Promise.all(
+      ['a', 'b'].map((id) =>
+        scope.run({ requestId: id, tenantId: `t-${id}` }, async () => {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          return [global[requestId], global[tenantId]];
+        }),
+      ),
+    );
+    expect(seen).toEqual([
+      ['a', 't-a'],
+      ['b', 't-b'],
+    ]);
+    expect(global[requestId]).toBeUndefined();
   });
 });
