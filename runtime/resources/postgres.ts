@@ -81,24 +81,35 @@ export function createPostgresResource(
       // A query still running at close belongs to an invocation given up on (a drain past its timeout,
       // Lambda's SIGTERM): pool.end() would wait for it, and PostgreSQL would run it to its end after the
       // process is gone, locks held. It is cancelled on the server first, as psql's Ctrl-C does.
-      if (!closing) for (const client of checkedOut) cancelQuery(config.url, client);
+      if (!closing) for (const client of checkedOut) cancelQuery(client);
       closing ??= pool.ending ? Promise.resolve() : pool.end();
       return closing;
     },
   };
 }
 
-/** Asks the server to cancel what `client` runs (a CancelRequest on a connection of its own), if anything. */
-function cancelQuery(url: string, client: pg.PoolClient): void {
-  const query = (client as unknown as { activeQuery?: unknown }).activeQuery;
-  if (!query) return;
-  const canceller = new pg.Client({ connectionString: url }) as pg.Client & {
-    connection: NodeJS.EventEmitter;
-    cancel(client: pg.PoolClient, query: unknown): void;
+/**
+ * Asks the server to cancel what `client` runs: a CancelRequest with its backend's key, on a connection
+ * of its own, as pg's `Client#cancel` sends it (which reads the deprecated `activeQuery`). Harmless on a
+ * backend that runs nothing.
+ */
+function cancelQuery(client: pg.PoolClient): void {
+  const { host, port, processID, secretKey } = client as unknown as {
+    host: string;
+    port: number;
+    processID: number | null;
+    secretKey: number | null;
+  };
+  if (processID === null || secretKey === null) return;
+  const connection = new pg.Connection() as pg.Connection & {
+    connect(port: number | string, host?: string): void;
+    cancel(processID: number, secretKey: number): void;
   };
   // Best effort: a server that cannot be reached now has nothing to cancel for us either.
-  canceller.connection.on('error', () => {});
-  canceller.cancel(client, query);
+  connection.on('error', () => {});
+  connection.on('connect', () => connection.cancel(processID, secretKey));
+  if (host.startsWith('/')) connection.connect(`${host}/.s.PGSQL.${port}`);
+  else connection.connect(port, host);
 }
 
 /** Connects `count` clients at once (so `count` connections exist), runs `SELECT 1` on each, releases them. */

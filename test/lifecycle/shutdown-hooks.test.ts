@@ -121,6 +121,7 @@ describe('Lambda mode: SIGTERM at shutdown', () => {
     expect(await runtime.exited).toBe(0);
     expect(await db.connections('shutdown')).toBe(0);
     expect(await sleeping()).toBe(0);
+    expect(`${runtime.stdout()}${runtime.stderr()}`).not.toContain('Warning');
   });
 
   it('a Runtime API that takes the registration and never answers: init goes on after a second', async () => {
