@@ -88,7 +88,11 @@ export async function startEmulator(options: EmulatorOptions) {
     LAMBDA_TASK_ROOT: options.taskRoot,
     ...(options.maxConcurrency ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.maxConcurrency) } : {}),
     // As Lambda sets it: libraries read it to tell a cold start (Powertools' cold_start field).
-    AWS_LAMBDA_INITIALIZATION_TYPE: options.snapStart ? 'snap-start' : 'on-demand',
+    AWS_LAMBDA_INITIALIZATION_TYPE: options.snapStart
+      ? 'snap-start'
+      : options.maxConcurrency
+        ? 'lambda-managed-instances'
+        : 'on-demand',
   };
 
   let runtime:

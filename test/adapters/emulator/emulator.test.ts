@@ -21,6 +21,13 @@ describe('justfn emulate: the environment Lambda gives a function', () => {
     });
   });
 
+  it('AWS_LAMBDA_INITIALIZATION_TYPE lambda-managed-instances with a maximum concurrency', async () => {
+    const { invoke } = await emulate('kinds/index.lambdaEnv', { maxConcurrency: 2 });
+    expect(JSON.parse((await invoke('{}')).text)).toMatchObject({
+      initializationType: 'lambda-managed-instances',
+    });
+  });
+
   it('AWS_EXECUTION_ENV as Lambda set it, where it did (AWS_Lambda_Image for an image)', async () => {
     const { invoke } = await emulate('kinds/index.lambdaEnv', {
       env: { AWS_EXECUTION_ENV: 'AWS_Lambda_Image' },
