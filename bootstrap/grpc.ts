@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Server, ServerCredentials, status } from '@grpc/grpc-js';
+import { logVerbosity, Server, ServerCredentials, setLogVerbosity, status } from '@grpc/grpc-js';
 import { createGrpcCalls } from '../adapters/grpc/grpc-calls.js';
 import { toGrpcHandler } from '../adapters/grpc/grpc-handler.js';
 import { createHealthService } from '../adapters/grpc/health.js';
@@ -104,12 +104,16 @@ export async function startGrpc(
       submit: (invocation) => source.submit(invocation),
     }),
   );
+  // grpc-js logs a failed bind itself, at error level; cannotListen says it once, and why.
+  setLogVerbosity(logVerbosity.NONE);
   const port = await new Promise<number>((resolve) =>
     server.bindAsync(
-      `${options.host}:${options.port}`,
+      // An IPv6 address (JUSTFN_HOST=::1) goes in brackets, or its colons read as the port's.
+      `${options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host}:${options.port}`,
       ServerCredentials.createInsecure(),
       (error, bound) => {
         if (error) cannotListen(log, options, error);
+        setLogVerbosity(logVerbosity.ERROR);
         resolve(bound);
       },
     ),

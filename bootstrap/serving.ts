@@ -161,7 +161,7 @@ export function cannotListen(log: RuntimeLog, options: Options, error: NodeJS.Er
     ? `port ${options.port} is already in use (stop what holds it, or set PORT to another)`
     : text.includes('EACCES')
       ? `port ${options.port} needs privileges this process does not have (set PORT above 1023)`
-      : /EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN/.test(text)
+      : /EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN|Name resolution failed|Failed to parse/.test(text)
         ? `${options.host} is not an address of this machine (JUSTFN_HOST)`
         : error.message;
   log.fatal(
@@ -226,9 +226,21 @@ export function serveMetrics(
   const timer = setTimeout(load, 1_000);
   // The first count comes as the first answer is written: prom-client loads right after it.
   recorded.onFirstRecord(() => setImmediate(load));
-  const server = startMetricsServer(load, options.metricsPort, options.host).catch((error: Error) => {
-    log.error({ err: error }, `cannot serve metrics on port ${options.metricsPort}`);
-  });
+  // The function serves on without them: one line that says why, and which variable moves them.
+  const server = startMetricsServer(load, options.metricsPort, options.host).catch(
+    (error: NodeJS.ErrnoException) => {
+      const why =
+        error.code === 'EADDRINUSE'
+          ? `port ${options.metricsPort} is already in use`
+          : error.code === 'EACCES'
+            ? `port ${options.metricsPort} needs privileges this process does not have`
+            : error.message;
+      log.error(
+        { code: error.code, port: options.metricsPort },
+        `cannot serve metrics on port ${options.metricsPort}: ${why}; serving without them (JUSTFN_METRICS_PORT picks another port, 0 turns them off)`,
+      );
+    },
+  );
   return async () => {
     clearTimeout(timer);
     await (await server)?.close();

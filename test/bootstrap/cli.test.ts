@@ -156,23 +156,31 @@ describe('justfn check in gRPC mode', () => {
 });
 
 describe('justfn start on a port that is taken', () => {
-  it('says so in words, and which variable picks another; exit 1', async () => {
+  it.each([
+    ['HTTP', 'examples/hello'],
+    ['gRPC', 'test/fixtures/grpc/greeter'],
+  ])('%s mode says so in one line, and which variable picks another; exit 1', async (_mode, dir) => {
     const { createServer } = await import('node:net');
     const holder = createServer();
     await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
     const port = (holder.address() as import('node:net').AddressInfo).port;
     try {
       const spawned = spawnCaptured(
-        ['node', 'bin/justfn.cjs', 'start', 'examples/hello'],
-        cleanEnv({ PORT: String(port) }),
+        ['node', 'bin/justfn.cjs', 'start', dir],
+        cleanEnv({ PORT: String(port), JUSTFN_METRICS_PORT: '0' }),
       );
       expect(await spawned.exited).toBe(1);
-      const fatal = JSON.parse(spawned.stdout().trim().split('\n').at(-1)!);
-      expect(fatal).toMatchObject({
-        level: 'fatal',
-        code: 'EADDRINUSE',
-        msg: `cannot listen on 0.0.0.0:${port}: port ${port} is already in use (stop what holds it, or set PORT to another)`,
-      });
+      const lines = spawned
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(lines.filter((line) => line.level !== 'info')).toEqual([
+        expect.objectContaining({
+          level: 'fatal',
+          msg: `cannot listen on 0.0.0.0:${port}: port ${port} is already in use (stop what holds it, or set PORT to another)`,
+        }),
+      ]);
     } finally {
       holder.close();
     }

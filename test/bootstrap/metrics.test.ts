@@ -134,6 +134,26 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     expect(after.get('justfn_init_duration_seconds')).toBeGreaterThan(0);
   }, 30_000);
 
+  it('a metrics port that is taken: one line naming it and the variable, and the function serves on', async () => {
+    const holder = http.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+    const taken = (holder.address() as import('node:net').AddressInfo).port;
+    try {
+      const runtime = await startHttpRuntime('http/index.metered', { JUSTFN_METRICS_PORT: String(taken) });
+      stops.push(runtime.stop);
+      const line = await runtime.waitForLog((l) => String(l.msg).startsWith('cannot serve metrics'));
+      expect(line).toMatchObject({
+        level: 'error',
+        code: 'EADDRINUSE',
+        msg: `cannot serve metrics on port ${taken}: port ${taken} is already in use; serving without them (JUSTFN_METRICS_PORT picks another port, 0 turns them off)`,
+      });
+      expect(line.err).toBeUndefined();
+      expect(await status(`${runtime.url}/`)).toBe(200);
+    } finally {
+      holder.close();
+    }
+  });
+
   it('gRPC mode counts each call under its method', async () => {
     const metricsPort = await freePort();
     const runtime = await startGrpcRuntime({ JUSTFN_METRICS_PORT: String(metricsPort) });
