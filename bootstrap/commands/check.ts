@@ -65,14 +65,35 @@ async function checkHandler(service: Service): Promise<string[]> {
     if (service.config?.config.grpc) {
       const exported = await resolveExport(service.handler, { taskRoot: service.taskRoot });
       toGrpcHandler(exported, service.handler);
-    } else {
-      await loadHandler(service.handler, { taskRoot: service.taskRoot });
+      return typeof exported === 'function' ? [] : unservedMethods(service, exported as object);
     }
+    await loadHandler(service.handler, { taskRoot: service.taskRoot });
     return [];
   } catch (error) {
     const e = error as Error;
     return [`handler ${service.handler}: ${e.name}: ${e.message.split('\n')[0]}`];
   }
+}
+
+/** An object of methods that serves none of the service's (a typo in every name): every call would be UNIMPLEMENTED. */
+function unservedMethods(service: Service, methods: object): string[] {
+  const { baseDir, config } = service.config!;
+  let names: string[];
+  try {
+    names = Object.keys(
+      loadGrpcService(path.resolve(baseDir, config.grpc!.proto), config.grpc!.service, [baseDir]).service,
+    );
+  } catch {
+    return []; // the .proto's own problem, reported by checkProtos
+  }
+  const served = names.filter((name) => typeof (methods as Record<string, unknown>)[name] === 'function');
+  if (served.length > 0) return [];
+  const own = Object.keys(methods).filter(
+    (key) => typeof (methods as Record<string, unknown>)[key] === 'function',
+  );
+  return [
+    `handler ${service.handler}: serves none of ${config.grpc!.service}'s methods (${names.join(', ')}); it has ${own.length > 0 ? own.join(', ') : 'no functions'}`,
+  ];
 }
 
 function checkProtos(service: Service): string[] {

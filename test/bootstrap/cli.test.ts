@@ -152,6 +152,14 @@ describe('justfn check in gRPC mode', () => {
     const missingProto = await check(dir);
     expect(missingProto.code).toBe(1);
     expect(missingProto.stderr).toMatch(/justfn\.yaml: grpc: .*missing\.proto/);
+    // Every method name mistyped: each call would be UNIMPLEMENTED.
+    writeFileSync(path.join(dir, 'justfn.yaml'), yaml);
+    writeFileSync(path.join(dir, 'index.mjs'), 'export const auth = { Verfy() {} };\n');
+    const typo = await check(dir);
+    expect([typo.code, typo.stderr]).toEqual([
+      1,
+      "handler index.auth: serves none of auth.v1.Auth's methods (Verify); it has Verfy\n",
+    ]);
   });
 });
 
