@@ -36,9 +36,9 @@ function compileBundle<T>(file: string, scriptName = file): { exports: T; script
 /**
  * Build step (`scripts/build.mjs`): compiles a bundle, runs `warm` on its exports — a few invocations
  * through the real code paths — and stores V8's code cache. The cache then holds the functions the first
- * invocation needs, compiled, not only the bundle's top level. V8 keeps the file name a cache was written
- * under, whatever name later loads it: stack traces name `loadedFrom`, the path the bundle will run from
- * (the layer's caches are written in a staging directory for `/opt/justfn/dist`).
+ * invocation needs, compiled, not only the bundle's top level. Node 20's V8 keeps the file name a cache
+ * was written under, whatever name later loads it: stack traces name `loadedFrom`, the path the bundle
+ * will run from (the layer's caches are written in a staging directory for `/opt/justfn/dist`).
  */
 export async function writeCodeCache<T>(
   file: string,
