@@ -123,9 +123,12 @@ function serve(
     callerGone: () => call.cancelled,
     // A client that cancels (or whose deadline or connection goes) leaves nobody to answer: the handler
     // is told through context.signal, so it can stop; its slot is held until it does.
+    // grpc-js reports every call 'cancelled' as its stream closes, answered or not: only a call still
+    // running has a handler to tell (and an error built per call would cost more than the call).
     started: (cancel) =>
       call.once('cancelled', () => {
-        if (cancelledByCaller()) cancel(new JustfnError('CANCELLED', 'The caller cancelled the call'));
+        if (!answered && cancelledByCaller())
+          cancel(new JustfnError('CANCELLED', 'The caller cancelled the call'));
       }),
     respond: (outcome) => {
       if (answered) return;
