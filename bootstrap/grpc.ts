@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { logVerbosity, Server, ServerCredentials, setLogVerbosity, status } from '@grpc/grpc-js';
+import { Server, ServerCredentials, setLogger, status } from '@grpc/grpc-js';
 import { createGrpcCalls } from '../adapters/grpc/grpc-calls.js';
 import { toGrpcHandler } from '../adapters/grpc/grpc-handler.js';
 import { createHealthService } from '../adapters/grpc/health.js';
@@ -104,8 +104,9 @@ export async function startGrpc(
       submit: (invocation) => source.submit(invocation),
     }),
   );
-  // grpc-js logs a failed bind itself, at error level; cannotListen says it once, and why.
-  setLogVerbosity(logVerbosity.NONE);
+  // grpc-js logs a failed bind itself, at error level; cannotListen says it once, and why. Its logger,
+  // not its verbosity, is swapped for the bind: GRPC_VERBOSITY stays the user's.
+  setLogger({ error() {} });
   const port = await new Promise<number>((resolve) =>
     server.bindAsync(
       // An IPv6 address (JUSTFN_HOST=::1) goes in brackets, or its colons read as the port's.
@@ -113,7 +114,7 @@ export async function startGrpc(
       ServerCredentials.createInsecure(),
       (error, bound) => {
         if (error) cannotListen(log, options, error);
-        setLogVerbosity(logVerbosity.ERROR);
+        setLogger(console);
         resolve(bound);
       },
     ),

@@ -131,8 +131,8 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
   }
 
   /**
-   * Aborts at the deadline, when the process shuts down, and when the caller cancels (a gRPC call). Created on first use, so handlers that never
-   * read it pay nothing for it.
+   * Aborts at the deadline, when the process shuts down, and when the caller cancels (a gRPC call).
+   * Created on first use, so handlers that never read it pay nothing for it.
    */
   get signal(): AbortSignal {
     let controller = this[kController];
