@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { toGrpcHandler } from '../../adapters/grpc/grpc-handler.js';
@@ -71,8 +71,27 @@ async function checkHandler(service: Service): Promise<string[]> {
     return [];
   } catch (error) {
     const e = error as Error;
-    return [`handler ${service.handler}: ${e.name}: ${e.message.split('\n')[0]}`];
+    return [`handler ${service.handler}: ${e.name}: ${e.message.split('\n')[0]}${moduleHint(service, e)}`];
   }
+}
+
+/**
+ * For a handler module that is not there (`indx.handler`): what its directory has that a handler string
+ * could name, since AWS's message (`Cannot find module 'indx'`) says neither where it looked nor what is there.
+ */
+function moduleHint(service: Service, error: Error): string {
+  if (error.name !== 'Runtime.ImportModuleError') return '';
+  const module = service.handler.slice(0, service.handler.indexOf('.'));
+  if (!error.message.includes(`Cannot find module '${path.basename(module)}'`)) return '';
+  const dir = path.resolve(service.taskRoot, path.dirname(module));
+  let there: string[];
+  try {
+    there = readdirSync(dir).filter((name) => /\.(c|m)?js$/.test(name));
+  } catch {
+    return ` (no directory ${dir})`;
+  }
+  const names = there.length > 0 ? `; it has ${there.join(', ')}` : '; it has no .js, .mjs or .cjs file';
+  return ` (looked for ${path.basename(module)}.js, .mjs and .cjs in ${dir}${names})`;
 }
 
 /** An object of methods that serves none of the service's (a typo in every name): every call would be UNIMPLEMENTED. */

@@ -125,6 +125,23 @@ describe('justfn check --types', () => {
   });
 });
 
+describe('justfn check with a mistyped handler', () => {
+  it("says where it looked and what is there, after AWS's own message", async () => {
+    const dir = tempDir('typo');
+    cpSync('examples/hello', dir, { recursive: true });
+    const yaml = path.join(dir, 'justfn.yaml');
+    writeFileSync(
+      yaml,
+      readFileSync(yaml, 'utf8').replace('handler: index.handler', 'handler: indx.handler'),
+    );
+    const spawned = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir], cleanEnv({}));
+    expect(await spawned.exited).toBe(1);
+    expect(spawned.stderr()).toBe(
+      `handler indx.handler: Runtime.ImportModuleError: Error: Cannot find module 'indx' (looked for indx.js, .mjs and .cjs in ${dir}; it has index.mjs)\n`,
+    );
+  });
+});
+
 describe('justfn check in gRPC mode', () => {
   const check = async (dir: string) => {
     const spawned = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir], cleanEnv({}));
