@@ -156,19 +156,29 @@ export function createServingQueue<I extends QueuedInvocation>(
  * `JUSTFN_HOST` that is not this machine's — and which variable changes it; then exit 1.
  */
 export function cannotListen(log: RuntimeLog, options: Options, error: NodeJS.ErrnoException): never {
-  const text = `${error.code ?? ''} ${error.message}`;
-  const reason = text.includes('EADDRINUSE')
-    ? `port ${options.port} is already in use (stop what holds it, or set PORT to another)`
-    : text.includes('EACCES')
-      ? `port ${options.port} needs privileges this process does not have (set PORT above 1023)`
-      : /EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN|Name resolution failed|Failed to parse/.test(text)
-        ? `${options.host} is not an address of this machine (JUSTFN_HOST)`
-        : error.message;
+  const problem = listenProblem(error);
+  const reason =
+    problem === 'taken'
+      ? `port ${options.port} is already in use (stop what holds it, or set PORT to another)`
+      : problem === 'privileged'
+        ? `port ${options.port} needs privileges this process does not have (set PORT above 1023)`
+        : problem === 'host'
+          ? `${options.host} is not an address of this machine (JUSTFN_HOST)`
+          : error.message;
   log.fatal(
     { code: error.code, port: options.port },
     `cannot listen on ${options.host}:${options.port}: ${reason}`,
   );
   process.exit(1);
+}
+
+/** What a failed listen (node:net's, or grpc-js's bind, which carries no code) ran into, if it is one we name. */
+function listenProblem(error: NodeJS.ErrnoException): 'taken' | 'privileged' | 'host' | undefined {
+  const text = `${error.code ?? ''} ${error.message}`;
+  if (text.includes('EADDRINUSE')) return 'taken';
+  if (text.includes('EACCES')) return 'privileged';
+  if (/EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN|Name resolution failed|Failed to parse/.test(text)) return 'host';
+  return undefined;
 }
 
 /**
@@ -229,10 +239,11 @@ export function serveMetrics(
   // The function serves on without them: one line that says why, and which variable moves them.
   const server = startMetricsServer(load, options.metricsPort, options.host).catch(
     (error: NodeJS.ErrnoException) => {
+      const problem = listenProblem(error);
       const why =
-        error.code === 'EADDRINUSE'
+        problem === 'taken'
           ? `port ${options.metricsPort} is already in use`
-          : error.code === 'EACCES'
+          : problem === 'privileged'
             ? `port ${options.metricsPort} needs privileges this process does not have`
             : error.message;
       log.error(
