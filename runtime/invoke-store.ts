@@ -67,7 +67,8 @@ export function createInvokeStore(scope: InvocationScope) {
         tenantId: context[TENANT_ID] as string | undefined,
       };
       stores.set(entry, { ...context });
-      return scope.run(entry, fn);
+      // Never ended: whatever `fn` starts may outlive it, so the scope keeps invocations apart from now on.
+      return scope.run(entry, () => fn());
     },
   };
 }

@@ -18,10 +18,17 @@ describe('awslambda.InvokeStore', () => {
     const store = createInvokeStore(scope);
     const seen = await Promise.all(
       ['a', 'b'].map((id) =>
-        scope.run({ requestId: id, traceId: `Root=${id}` }, async () => {
+        scope.run({ requestId: id, traceId: `Root=${id}` }, async (end) => {
           store.set('mine', id);
           await new Promise((resolve) => setTimeout(resolve, 10));
-          return [store.getRequestId(), store.getXRayTraceId(), store.get('mine'), store.get(REQUEST_ID)];
+          const ids = [
+            store.getRequestId(),
+            store.getXRayTraceId(),
+            store.get('mine'),
+            store.get(REQUEST_ID),
+          ];
+          end();
+          return ids;
         }),
       ),
     );
@@ -44,9 +51,11 @@ describe("AWS's v3 globals for the current request", () => {
     const global = globalThis as Record<symbol, unknown>;
     const seen = await Promise.all(
       ['a', 'b'].map((id) =>
-        scope.run({ requestId: id, tenantId: `t-${id}` }, async () => {
+        scope.run({ requestId: id, tenantId: `t-${id}` }, async (end) => {
           await new Promise((resolve) => setTimeout(resolve, 10));
-          return [global[requestId], global[tenantId]];
+          const ids = [global[requestId], global[tenantId]];
+          end();
+          return ids;
         }),
       ),
     );
