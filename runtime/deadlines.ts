@@ -1,3 +1,5 @@
+import { LinkedList } from './linked-list.js';
+
 /**
  * Deadline timers for many short invocations. Most invocations in the server modes end within a
  * millisecond; arming, and clearing, a timer for each costs more than the handler (a `Timeout` object, an
@@ -11,15 +13,14 @@
  * cancel();
  */
 export function createDeadlines(graceMs = 50) {
-  const pending = new Set<Watch>();
+  const pending = new LinkedList<Watch>();
   let sweeping = false;
 
   const armPending = () => {
     sweeping = false;
-    for (const watch of pending) {
+    for (const watch of pending.clear()) {
       watch.timer = setTimeout(watch.onTimeout, watch.at - Date.now());
     }
-    pending.clear();
   };
 
   return {
@@ -30,14 +31,14 @@ export function createDeadlines(graceMs = 50) {
         return () => clearTimeout(timer);
       }
       const watch: Watch = { at: Date.now() + ms, onTimeout, timer: undefined };
-      pending.add(watch);
+      const node = pending.add(watch);
       if (!sweeping) {
         sweeping = true;
         setTimeout(armPending, graceMs);
       }
       return () => {
         if (watch.timer) clearTimeout(watch.timer);
-        else pending.delete(watch);
+        else pending.remove(node);
       };
     },
   };

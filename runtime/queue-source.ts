@@ -1,3 +1,4 @@
+import { LinkedList, type ListNode } from './linked-list.js';
 import type { QueuedInvocation, Runner } from './loop.js';
 
 export interface QueueSourceOptions<I extends QueuedInvocation> {
@@ -28,7 +29,7 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
 ) {
   const { run, idle } = options;
   const queue: I[] = [];
-  const active = new Set<I>();
+  const active = new LinkedList<I>();
   // A queued invocation's deadline, armed only while it waits: reached, it is answered then (its runner
   // times it out before it starts), not when a slot frees, which a handler that overran may never do.
   const expiries = new Map<I, NodeJS.Timeout>();
@@ -38,11 +39,11 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
 
   const start = (invocation: I) => {
     if (active.size === 0) idle?.busy();
-    active.add(invocation);
-    run(invocation, () => finish(invocation));
+    const node = active.add(invocation);
+    run(invocation, () => finish(node));
   };
-  const finish = (invocation: I) => {
-    if (!active.delete(invocation)) return;
+  const finish = (node: ListNode<I>) => {
+    if (!active.remove(node)) return;
     pump();
     if (active.size > 0) return;
     if (closed) settled?.();
@@ -104,7 +105,7 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     /** Every invocation accepted and not yet answered: running, then waiting. */
     outstanding: (): I[] => [...active, ...queue],
     /** Whether an accepted invocation has started (it holds a slot) rather than waiting for one. */
-    isRunning: (invocation: I): boolean => active.has(invocation),
+    isRunning: (invocation: I): boolean => [...active].includes(invocation),
     /** The most invocations it ever holds at once: every slot running and every queue place waiting. */
     limit: options.concurrency + options.queue,
     /** How many more invocations `submit` would take now: free slots plus free queue places. */
@@ -131,9 +132,8 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
           // Answered now, so no longer outstanding, though a handler may still be running.
           for (const timer of expiries.values()) clearTimeout(timer);
           expiries.clear();
-          const running = [...active];
+          const running = active.clear();
           const waiting = queue.splice(0);
-          active.clear();
           for (const invocation of running) abandon(invocation, true);
           for (const invocation of waiting) abandon(invocation, false);
           resolve();
