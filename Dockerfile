@@ -40,7 +40,7 @@ RUN --mount=type=bind,from=build,source=/tmp/pkg,target=/tmp/pkg \
     rm -rf "$dest/bin" "$dest/schema" "$dest/dist/types" "$dest/dist/cli.cjs" "$dest/dist/index.js" "$dest/dist/testing.js"; \
     rm -f "$dest/dist/"*.cache; \
     node /tmp/warm.cjs "$dest/dist" lambda; \
-    node /tmp/warm.cjs "$dest/dist" http; \
+    node /tmp/warm.cjs "$dest/dist" http >/dev/null; \
     node /tmp/warm.cjs "$dest/dist" splits; \
     node /tmp/warm.cjs "$dest/dist" flags; \
     chmod -R a+rX "$dest"

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Script } from 'node:vm';
 
-const loaded = new Map<string, unknown>();
+const loaded = new Map<string, { exports: unknown; script: Script }>();
 
 /**
  * Loads one of justfn's own CommonJS bundles (`dist/lambda.cjs`, `dist/http.cjs`, and the split bundles the
@@ -15,8 +15,12 @@ const loaded = new Map<string, unknown>();
  * Node 22's `module.enableCompileCache()` does the same for files on disk; this works on Node 20 too.
  */
 export function loadBundle<T>(file: string): T {
-  if (!loaded.has(file)) loaded.set(file, compileBundle<T>(file).exports);
-  return loaded.get(file) as T;
+  let bundle = loaded.get(file);
+  if (!bundle) {
+    bundle = compileBundle<T>(file);
+    loaded.set(file, bundle);
+  }
+  return bundle.exports as T;
 }
 
 function compileBundle<T>(file: string, scriptName = file): { exports: T; script: Script } {
@@ -35,7 +39,8 @@ function compileBundle<T>(file: string, scriptName = file): { exports: T; script
 
 /**
  * Build step (`scripts/build.mjs`): compiles a bundle, runs `warm` on its exports — a few invocations
- * through the real code paths — and stores V8's code cache. The cache then holds the functions the first
+ * through the real code paths, or a start through `start()`, whose `loadBundle(file)` returns this same
+ * compile — and stores V8's code cache. The cache then holds the functions the first
  * invocation needs, compiled, not only the bundle's top level. Node 20's V8 keeps the file name a cache
  * was written under, whatever name later loads it: stack traces name `loadedFrom`, the path the bundle
  * will run from (the layer's caches are written in a staging directory for `/opt/justfn/dist`).
@@ -46,6 +51,8 @@ export async function writeCodeCache<T>(
   loadedFrom = file,
 ): Promise<void> {
   const { exports, script } = compileBundle<T>(file, loadedFrom);
+  // A warm-up may start a mode the way `bootstrap` does (main's `start()`): it then loads this very script.
+  loaded.set(file, { exports, script });
   if (warm) await warm(exports);
   writeFileSync(`${file}.cache`, script.createCachedData());
 }

@@ -207,7 +207,8 @@ renameSync(out, dist);
 for (const mode of [...bundles.filter((b) => b.cache).map((b) => b.out.replace(/\.cjs$/, '')), 'splits']) {
   execFileSync(process.execPath, [path.join(root, 'scripts', 'warm.cjs'), dist, mode], {
     env: { PATH: process.env.PATH ?? '' },
-    stdio: 'inherit',
+    // Its stdout is the log of the HTTP mode it warms up.
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 

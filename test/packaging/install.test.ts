@@ -89,6 +89,32 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
     }
   });
 
+  it("writes code caches this Node accepts; HTTP mode's holds its start and first requests compiled", () => {
+    // The way bootstrap/load-bundle.ts compiles a bundle with its cache; a cache of the top level alone for
+    // comparison, written the same way from a copy with no cache to read.
+    const check = `
+      const fs = require('node:fs'); const { Script } = require('node:vm');
+      const [file, bare] = process.argv.slice(1);
+      const source = fs.readFileSync(file, 'utf8');
+      const wrapper = '(function (exports, require, module, __filename, __dirname) {' + source + '\\n})';
+      const script = new Script(wrapper, { filename: file, cachedData: fs.readFileSync(file + '.cache') });
+      const top = new Script(wrapper, { filename: bare });
+      const module = { exports: {} };
+      top.runInThisContext()(module.exports, require('node:module').createRequire(file), module, file, '.');
+      process.stdout.write(JSON.stringify([script.cachedDataRejected, fs.statSync(file + '.cache').size, top.createCachedData().length]));`;
+    const verdict = (bundle: string) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['-e', check, path.join(opt, 'dist', bundle), 'bare.cjs'], {
+          env: cleanEnv(),
+        }).toString(),
+      ) as [boolean, number, number];
+    const [rejected, warmed, topLevel] = verdict('http.cjs');
+    console.info(`http.cjs.cache: ${warmed} bytes; its top level alone: ${topLevel}`);
+    expect(rejected).toBe(false);
+    expect(warmed).toBeGreaterThan(topLevel * 1.4);
+    expect(verdict('lambda.cjs')[0]).toBe(false);
+  });
+
   it("writes bootstrap/node-flags: the options of the image's Node that justfn uses, none on Node 20", () => {
     const frame = '--experimental-async-context-frame';
     const expected = process.allowedNodeEnvironmentFlags.has(frame) ? frame : '';
