@@ -42,6 +42,7 @@ RUN --mount=type=bind,from=build,source=/tmp/pkg,target=/tmp/pkg \
     node /tmp/warm.cjs "$dest/dist" lambda; \
     node /tmp/warm.cjs "$dest/dist" http >/dev/null; \
     node /tmp/warm.cjs "$dest/dist" splits; \
+    node /tmp/warm.cjs "$dest/dist" grpc >/dev/null; \
     node /tmp/warm.cjs "$dest/dist" flags; \
     chmod -R a+rX "$dest"
 WORKDIR /var/task

@@ -204,7 +204,11 @@ renameSync(out, dist);
 // Compile each process bundle once, warm it with a few invocations, and keep V8's code cache beside it; then
 // the split bundles' caches. A clean environment: flags in NODE_OPTIONS would make V8 refuse the cache in
 // processes started without them.
-for (const mode of [...bundles.filter((b) => b.cache).map((b) => b.out.replace(/\.cjs$/, '')), 'splits']) {
+for (const mode of [
+  ...bundles.filter((b) => b.cache).map((b) => b.out.replace(/\.cjs$/, '')),
+  'splits',
+  'grpc',
+]) {
   execFileSync(process.execPath, [path.join(root, 'scripts', 'warm.cjs'), dist, mode], {
     env: { PATH: process.env.PATH ?? '' },
     // Its stdout is the log of the HTTP mode it warms up.
