@@ -21,6 +21,9 @@ import {
   serveMetrics,
 } from './serving.js';
 
+/** As the HTTP port's keep-alive: how long a connection may stay without a call in flight. */
+const IDLE_CONNECTION_MS = 65_000;
+
 /**
  * gRPC mode: `justfn.yaml` has a `grpc: { proto, service }` block, so `$PORT` serves that service over
  * h2c with @grpc/grpc-js. Each call is an invocation of the same loop, with the same context, deadline
@@ -89,6 +92,10 @@ export async function startGrpc(
     // not serve; the invocation metrics count calls instead. Off, a call skips its trackers (closures and
     // clock reads on every call).
     'grpc.enable_channelz': 0,
+    // A connection with no call in flight is closed (GOAWAY; clients reconnect for their next call) after
+    // the HTTP port's keep-alive time, or the body timeout if shorter: one that never sent a byte held a
+    // file descriptor for ever.
+    'grpc.max_connection_idle_ms': Math.min(IDLE_CONNECTION_MS, options.bodyTimeout * 1000),
   });
   server.addService(health.definition, health.implementation);
   server.addService(

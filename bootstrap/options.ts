@@ -139,7 +139,7 @@ export const optionTable = {
     env: ['JUSTFN_BODY_TIMEOUT'],
     default: 120,
     parse: integer(1, 3_600),
-    doc: 'seconds for a request to arrive whole, headers and body, in HTTP mode (then 408; headers alone get at most 10)',
+    doc: 'seconds for a request to arrive whole, headers and body, in HTTP mode (then 408; headers alone get at most 10); also the most a connection may send nothing on the metrics port (10 at most) and stay without a call in gRPC mode (65 at most)',
   },
   drainTimeout: {
     env: ['JUSTFN_DRAIN_TIMEOUT'],

@@ -237,7 +237,9 @@ export function serveMetrics(
   // The first count comes as the first answer is written: prom-client loads right after it.
   recorded.onFirstRecord(() => setImmediate(load));
   // The function serves on without them: one line that says why, and which variable moves them.
-  const server = startMetricsServer(load, options.metricsPort, options.host).catch(
+  // The function port's bound on a silent connection: 10 s, or the body timeout if shorter.
+  const idleTimeoutMs = Math.min(10_000, options.bodyTimeout * 1000);
+  const server = startMetricsServer(load, options.metricsPort, options.host, idleTimeoutMs).catch(
     (error: NodeJS.ErrnoException) => {
       const problem = listenProblem(error);
       const why =

@@ -7,7 +7,13 @@ import type { Registry } from 'prom-client';
  * function's port, its queue or its concurrency limit. The port opens at once; the registry (prom-client)
  * is asked for on the first scrape, so that it can load after the cold start.
  */
-export async function startMetricsServer(registry: () => Promise<Registry>, port: number, host: string) {
+export async function startMetricsServer(
+  registry: () => Promise<Registry>,
+  port: number,
+  host: string,
+  /** How long a connection may send nothing, and a request take to arrive, before it is closed. */
+  idleTimeoutMs: number,
+) {
   const server = http.createServer((req, res) => {
     if ((req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
@@ -26,6 +32,11 @@ export async function startMetricsServer(registry: () => Promise<Registry>, port
         (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
       );
   });
+  // Bounded like the function's port: a connection that sends nothing, or a request that never ends,
+  // would otherwise hold a file descriptor for ever (the port is reachable wherever Prometheus is).
+  server.setTimeout(idleTimeoutMs);
+  server.headersTimeout = idleTimeoutMs;
+  server.requestTimeout = idleTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,4 +129,32 @@ describe('gRPC mode: hostile request messages', () => {
     expect(runtime.process.child.exitCode).toBeNull();
     expect(runtime.logs().filter((l) => l.level === 'fatal')).toEqual([]);
   });
+});
+
+describe('gRPC mode: connections that take without giving', () => {
+  let quick: Awaited<ReturnType<typeof startGrpcRuntime>>;
+  beforeAll(async () => {
+    // A 2 s body timeout bounds how long a connection may stay without a call (65 s by default).
+    quick = await startGrpcRuntime({ JUSTFN_BODY_TIMEOUT: '2' });
+  });
+  afterAll(() => quick.stop());
+
+  it.each([
+    ['nothing', ''],
+    ['half the HTTP/2 preface', 'PRI * HTTP/2.0\r\n'],
+  ])(
+    'a connection that sends %s is closed once it has had no call for that long',
+    async (_, bytes) => {
+      const socket = net.connect(quick.port, '127.0.0.1');
+      socket.resume();
+      socket.on('error', () => {});
+      await once(socket, 'connect');
+      socket.write(bytes);
+      const started = Date.now();
+      await once(socket, 'close');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+      expect(await healthCheck(quick.port)).toBe('SERVING');
+    },
+    15_000,
+  );
 });

@@ -3,6 +3,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpRuntime, startHttpRuntime } from '../helpers/http-runtime.js';
+import { freePort } from '../helpers/postgres.js';
 import {
   expectAlive,
   expectNoLeak,
@@ -262,10 +263,13 @@ describe('request targets that name no resource of the function', () => {
 describe('connections that take without giving', () => {
   // Its own instance with a 2 s body timeout, which bounds the headers timeout too.
   let slow: HttpRuntime;
+  let metricsPort: number;
   beforeAll(async () => {
+    metricsPort = await freePort();
     slow = await startHttpRuntime('http/index.echoEvent', {
       JUSTFN_BODY_TIMEOUT: '2',
       JUSTFN_MAX_BODY: String(MAX_BODY),
+      JUSTFN_METRICS_PORT: String(metricsPort),
     });
   });
   afterAll(async () => {
@@ -273,15 +277,24 @@ describe('connections that take without giving', () => {
     await slow.stop();
   });
 
-  it('a connection that never sends a byte is closed after the headers timeout', async () => {
-    const socket = net.connect(slow.port, '127.0.0.1');
-    socket.resume();
-    await once(socket, 'connect');
-    const started = Date.now();
-    await once(socket, 'close');
-    // Closed by the server (the test's own timeout is 15 s), not kept for ever.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
-  }, 15_000);
+  it.each([
+    ['the function port', 'nothing', ''],
+    ['the metrics port', 'nothing', ''],
+    ['the metrics port', 'half a request line', 'GET /metr'],
+  ])(
+    'a connection to %s that sends %s is closed after the headers timeout',
+    async (port, _, bytes) => {
+      const socket = net.connect(port === 'the function port' ? slow.port : metricsPort, '127.0.0.1');
+      socket.resume();
+      await once(socket, 'connect');
+      socket.write(bytes);
+      const started = Date.now();
+      await once(socket, 'close');
+      // Closed by the server (the test's own timeout is 15 s), not kept for ever.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    },
+    15_000,
+  );
 
   it('a body far over JUSTFN_MAX_BODY: the 413 arrives and the connection closes, the rest unread', async () => {
     const socket = net.connect(slow.port, '127.0.0.1');
