@@ -105,6 +105,7 @@ export async function startGrpc(
       timeout: options.timeout,
       invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionInfo.functionName}`,
       exposeErrors: options.exposeErrors,
+      scope,
       log,
       metrics,
       submit: (invocation) => source.submit(invocation),

@@ -94,6 +94,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
       exposeErrors: options.exposeErrors,
       replySource: service.config?.config.http?.replySource ?? `urn:justfn:${functionInfo.functionName}`,
       replyType: service.config?.config.http?.replyType,
+      scope,
       log,
       metrics,
     }),

@@ -67,8 +67,7 @@ export function createInvokeStore(scope: InvocationScope) {
         tenantId: context[TENANT_ID] as string | undefined,
       };
       stores.set(entry, { ...context });
-      // Never ended: whatever `fn` starts may outlive it, so the scope keeps invocations apart from now on.
-      return scope.run(entry, () => fn());
+      return scope.run(entry, fn);
     },
   };
 }

@@ -52,7 +52,7 @@ export async function runLoop<I extends Invocation>(source: Source<I>, options: 
   for (;;) {
     const invocation = await source.next();
     if (invocation === undefined) return;
-    await options.scope.run(invocation.info, (end) => runOne(source, invocation, options, resources, end));
+    await options.scope.run(invocation.info, () => runOne(source, invocation, options, resources));
   }
 }
 
@@ -61,20 +61,15 @@ async function runOne<I extends Invocation>(
   invocation: I,
   options: LoopOptions,
   resources: object,
-  end: () => void,
 ): Promise<void> {
-  try {
-    if (options.freshness) await options.freshness.before();
-    const context = new LambdaContext(invocation.info, options.functionInfo, resources, options.shutdown);
-    const outcome = await invoke(options.handler, invocation.event, context, {
-      ...(source.openStream ? { openStream: () => source.openStream!(invocation) } : {}),
-      ...(options.enforceDeadline && { enforceDeadline: true }),
-    });
-    options.freshness?.after();
-    await source.complete(invocation, outcome);
-  } finally {
-    end();
-  }
+  if (options.freshness) await options.freshness.before();
+  const context = new LambdaContext(invocation.info, options.functionInfo, resources, options.shutdown);
+  const outcome = await invoke(options.handler, invocation.event, context, {
+    ...(source.openStream ? { openStream: () => source.openStream!(invocation) } : {}),
+    ...(options.enforceDeadline && { enforceDeadline: true }),
+  });
+  options.freshness?.after();
+  await source.complete(invocation, outcome);
 }
 
 /** An invocation that answers its own caller (an HTTP request, a gRPC call), handed to a {@link Runner}. */
@@ -95,7 +90,7 @@ export type Runner<I extends QueuedInvocation = QueuedInvocation> = (invocation:
 /**
  * The loop for sources that push work instead of being pulled (HTTP requests, gRPC calls): the same
  * steps as {@link runLoop} — a context, the handler, the answer — without a promise per step, since the
- * server modes may run under AsyncLocalStorage, where every promise costs an async hook.
+ * server modes run under AsyncLocalStorage, where every promise costs an async hook.
  *
  * @example
  * const run = createRunner({ handler, functionInfo, scope, enforceDeadline: true });
@@ -132,12 +127,8 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
     });
   };
   return (invocation, done) =>
-    scope.run(invocation.info, (end) => {
-      const ended = () => {
-        end();
-        done();
-      };
-      if (freshness) void freshness.before().then(() => go(invocation, ended));
-      else go(invocation, ended);
+    scope.run(invocation.info, () => {
+      if (freshness) void freshness.before().then(() => go(invocation, done));
+      else go(invocation, done);
     });
 }

@@ -13,6 +13,7 @@ import type { Outcome } from '../../runtime/invoke.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
 import { newRequestId } from '../../runtime/request-id.js';
+import type { InvocationScope } from '../../runtime/scope.js';
 import type { GrpcEvent } from './grpc-handler.js';
 import { callerFault, toStatus } from './grpc-status.js';
 import { encodeResponse, malformedReason } from './messages.js';
@@ -24,6 +25,7 @@ export interface GrpcCallOptions {
   timeout: number;
   invokedFunctionArn: string;
   exposeErrors: boolean;
+  scope: InvocationScope;
   log: { error(fields: object, message: string): void; info(fields: object, message: string): void };
   metrics: MetricsRecorder;
   /** Hands an invocation to a loop; false when the queue is full or draining. */
@@ -193,14 +195,16 @@ function logFailure(
   thrown: unknown,
   error: unknown,
 ): void {
-  options.log.error(
-    {
-      requestId: info.requestId,
-      method,
-      errorType,
-      ...(thrown instanceof Error ? { err: thrown } : { error }),
-    },
-    'Invoke Error',
+  options.scope.run(info, () =>
+    options.log.error(
+      {
+        requestId: info.requestId,
+        method,
+        errorType,
+        ...(thrown instanceof Error ? { err: thrown } : { error }),
+      },
+      'Invoke Error',
+    ),
   );
 }
 
@@ -212,7 +216,7 @@ function logQuietly(
   message: string,
   fields: object,
 ): void {
-  options.log.info({ requestId: info.requestId, method, ...fields }, message);
+  options.scope.run(info, () => options.log.info({ requestId: info.requestId, method, ...fields }, message));
 }
 
 function trailer(requestId: string): Metadata {

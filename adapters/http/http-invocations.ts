@@ -5,6 +5,7 @@ import type { Outcome } from '../../runtime/invoke.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
 import { stringifyResult } from '../../runtime/result.js';
+import type { InvocationScope } from '../../runtime/scope.js';
 import { type CloudEventJson, toCloudEventResponse } from './cloudevents.js';
 
 import type { HttpEventFormat, HttpRequest, HttpResponse } from './request.js';
@@ -30,6 +31,7 @@ export interface InvocationFactoryOptions {
   exposeErrors: boolean;
   replySource?: string | undefined;
   replyType?: string | undefined;
+  scope: InvocationScope;
   log: { error(fields: object, message: string): void; warn(fields: object, message: string): void };
   metrics: MetricsRecorder;
 }
@@ -45,7 +47,7 @@ type Failure = (outcome: Extract<Outcome, { ok: false }>) => HttpResponse;
  * answered for it) is ignored.
  */
 export function createInvocationFactory(options: InvocationFactoryOptions) {
-  const { log, metrics } = options;
+  const { log, metrics, scope } = options;
   // Made once, not per request: a default parameter's arrow function is a new closure at every call.
   const functionError: Failure = ({ error, timedOut }) =>
     functionErrorResponse(error, timedOut === true, options.exposeErrors);
@@ -82,7 +84,9 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
         if (!outcome.ok) {
           const label = outcome.timedOut ? 'timeout' : 'error';
           metrics.invocation(kind, label, seconds);
-          log.error(errorFields(outcome, info), outcome.timedOut ? 'Invoke Timeout' : 'Invoke Error');
+          scope.run(info, () =>
+            log.error(errorFields(outcome, info), outcome.timedOut ? 'Invoke Timeout' : 'Invoke Error'),
+          );
           if (streaming) reply.raw.destroy();
           return onAnswer(streaming ? undefined : failure(outcome));
         }
@@ -97,7 +101,9 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
         } catch (error) {
           metrics.invocation(kind, 'error', seconds);
           const payload = toErrorPayload(error);
-          log.error({ requestId: info.requestId, err: error, errorType: payload.errorType }, 'Bad Result');
+          scope.run(info, () =>
+            log.error({ requestId: info.requestId, err: error, errorType: payload.errorType }, 'Bad Result'),
+          );
           response = badResult(payload);
         }
         onAnswer(response);

@@ -80,12 +80,8 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
         // The platform's headers or event could not be read: the handler never sees it.
         const id = invocation.info.requestId;
         const report = () => log.logError('Invoke Error', invocation.failure);
-        if (options.scope) {
-          options.scope.run({ requestId: id }, (end) => {
-            report();
-            end();
-          });
-        } else report();
+        if (options.scope) options.scope.run({ requestId: id }, report);
+        else report();
         const failed = { error: toErrorPayload(invocation.failure), thrown: invocation.failure };
         check(
           'POST /error',

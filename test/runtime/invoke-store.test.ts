@@ -18,17 +18,10 @@ describe('awslambda.InvokeStore', () => {
     const store = createInvokeStore(scope);
     const seen = await Promise.all(
       ['a', 'b'].map((id) =>
-        scope.run({ requestId: id, traceId: `Root=${id}` }, async (end) => {
+        scope.run({ requestId: id, traceId: `Root=${id}` }, async () => {
           store.set('mine', id);
           await new Promise((resolve) => setTimeout(resolve, 10));
-          const ids = [
-            store.getRequestId(),
-            store.getXRayTraceId(),
-            store.get('mine'),
-            store.get(REQUEST_ID),
-          ];
-          end();
-          return ids;
+          return [store.getRequestId(), store.getXRayTraceId(), store.get('mine'), store.get(REQUEST_ID)];
         }),
       ),
     );
@@ -51,11 +44,9 @@ describe("AWS's v3 globals for the current request", () => {
     const global = globalThis as Record<symbol, unknown>;
     const seen = await Promise.all(
       ['a', 'b'].map((id) =>
-        scope.run({ requestId: id, tenantId: `t-${id}` }, async (end) => {
+        scope.run({ requestId: id, tenantId: `t-${id}` }, async () => {
           await new Promise((resolve) => setTimeout(resolve, 10));
-          const ids = [global[requestId], global[tenantId]];
-          end();
-          return ids;
+          return [global[requestId], global[tenantId]];
         }),
       ),
     );
