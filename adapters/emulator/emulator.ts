@@ -304,15 +304,29 @@ function invokeHeaders(req: http.IncomingMessage, arn: string): Record<string, s
   if (tenant) headers['lambda-runtime-aws-tenant-id'] = tenant;
   const clientContext = one('x-amz-client-context');
   if (clientContext) {
-    const decoded = Buffer.from(clientContext, 'base64').toString('utf8');
-    if (
-      Buffer.from(decoded, 'utf8').toString('base64').replace(/=+$/, '') !== clientContext.replace(/=+$/, '')
-    ) {
-      return new Error('X-Amz-Client-Context must be base64-encoded JSON');
-    }
-    headers['lambda-runtime-client-context'] = decoded;
+    const header = clientContextHeader(clientContext);
+    if (header === undefined) return new Error('X-Amz-Client-Context must be base64-encoded JSON');
+    headers['lambda-runtime-client-context'] = header;
   }
   return headers;
+}
+
+/**
+ * The client context as the Runtime API header carries it: the text the base64 holds, with every
+ * character a header value cannot hold escaped as JSON escapes it (node:http refused a `€` or a line
+ * break, and the emulator went down with it). JSON is written again, so its escapes stay JSON; anything
+ * else is passed on, for the runtime to refuse as Lambda's does. Undefined when it is not base64.
+ */
+function clientContextHeader(base64: string): string | undefined {
+  const decoded = Buffer.from(base64, 'base64').toString('utf8');
+  if (Buffer.from(decoded, 'utf8').toString('base64').replace(/=+$/, '') !== base64.replace(/=+$/, '')) {
+    return undefined;
+  }
+  let text = decoded;
+  try {
+    text = JSON.stringify(JSON.parse(decoded));
+  } catch {}
+  return text.replace(/[^\t\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function respond(res: http.ServerResponse, result: InvokedResult, timeout: number): void {

@@ -117,7 +117,12 @@ export async function startRuntimeApiServer(options: RuntimeApiServerOptions = {
     }
     const match = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/.exec(url);
     if (req.method === 'POST' && match) {
-      const requestId = decodeURIComponent(match[1]!);
+      let requestId: string;
+      try {
+        requestId = decodeURIComponent(match[1]!);
+      } catch {
+        return drainThen(req, () => reply(res, 400, 'InvalidRequestID', 'Invalid request ID'));
+      }
       const pending = inflight.get(requestId);
       if (!pending) {
         const how = answered.get(requestId);

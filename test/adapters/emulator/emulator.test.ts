@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../../helpers/emulator.js';
 
@@ -171,6 +172,32 @@ describe('justfn emulate: results and errors as Lambda answers them', () => {
       traceEnv: 'Root=1-abc',
       logGroupName: '/aws/lambda/Functions',
     });
+  });
+
+  it('a client context with characters a header cannot hold reaches the function whole', async () => {
+    const { invoke, emulator } = await emulate('kinds/index.contextFields');
+    const pid = emulator.runtimePid();
+    for (const custom of [{ price: '9 €', note: 'ünïcödé 🎉' }, { note: 'two\r\nlines\u0000' }]) {
+      const reply = await invoke('{}', {
+        'x-amz-client-context': Buffer.from(JSON.stringify({ custom })).toString('base64'),
+      });
+      expect(JSON.parse(reply.text).clientContext).toEqual({ custom });
+    }
+    expect(emulator.runtimePid()).toBe(pid);
+  });
+
+  it('a request id its Runtime API cannot decode: 400 InvalidRequestID, and it serves on', async () => {
+    const { invoke, emulator } = await emulate('kinds/index.contextFields');
+    await emulator.ready();
+    const response = await request(
+      `http://${emulator.runtimeApi}/2018-06-01/runtime/invocation/%E0%A4%A/response`,
+      { method: 'POST', body: '{}' },
+    );
+    expect([response.statusCode, await response.body.json()]).toEqual([
+      400,
+      { errorType: 'InvalidRequestID', errorMessage: 'Invalid request ID' },
+    ]);
+    expect((await invoke('{}')).status).toBe(200);
   });
 
   // @aws/lambda-invoke-store puts its store on the global awslambda: a frozen one made every AWS SDK v3
