@@ -42,14 +42,15 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     start,
     createRuntimeLog(start.options, scope, start.options.functionName ?? 'justfn'),
   );
+  const { options } = service;
+  // gRPC mode's handlers too: the AWS SDK and Powertools read the invocation's ids there.
+  if (!options.noGlobalAwslambda) installAwslambda(scope);
   if (service.config?.config.grpc) {
     const { startGrpc } = await import('./grpc.js');
     return startGrpc(start, service, scope);
   }
-  const { options } = service;
   const functionInfo = describeFunction(options);
   const log = createRuntimeLog(options, scope, functionInfo.functionName);
-  if (!options.noGlobalAwslambda) installAwslambda(scope);
 
   let handler: Awaited<ReturnType<typeof loadHandler>>;
   try {

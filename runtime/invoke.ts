@@ -31,6 +31,12 @@ export interface InvokeOptions {
    * Lambda the platform enforces it).
    */
   enforceDeadline?: boolean;
+  /**
+   * Runs what the deadline does (the context's signal aborts, the answer is written) in the invocation's
+   * own scope: the deadline's timer is armed in a batch, in whichever invocation began the batch, and the
+   * handler's abort listeners would log under that one's request id.
+   */
+  inScope?: (fn: () => void) => void;
 }
 
 /**
@@ -101,7 +107,11 @@ export function invokeThen(
     return;
   }
   if (options.enforceDeadline) {
-    cancelDeadline = deadlines.watch(budget, () => timeOut(undefined, true));
+    const { inScope } = options;
+    cancelDeadline = deadlines.watch(
+      budget,
+      inScope ? () => inScope(() => timeOut(undefined, true)) : () => timeOut(undefined, true),
+    );
     // A handler that blocked the event loop past its deadline still missed it, and so did one that
     // answered because its signal aborted at the deadline.
     settle = (outcome) => (pastDeadline(context) ? timeOut() : end(outcome));

@@ -101,8 +101,11 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
   const { handler, functionInfo, scope, shutdown, freshness, overruns } = options;
   const go = (invocation: I, done: () => void) => {
     const context = new LambdaContext(invocation.info, functionInfo, resources, shutdown);
-    invocation.started?.((reason) => cancelContext(context, reason));
-    const invokeOptions: InvokeOptions = { enforceDeadline: options.enforceDeadline === true };
+    // The deadline's timer and a caller's cancel come from outside the invocation: what they set off (abort
+    // listeners among it) runs in its scope, so its lines carry its request id.
+    const inScope = (fn: () => void) => scope.run(invocation.info, fn);
+    invocation.started?.((reason) => inScope(() => cancelContext(context, reason)));
+    const invokeOptions: InvokeOptions = { enforceDeadline: options.enforceDeadline === true, inScope };
     if (invocation.openStream && handler.kind === 'streaming') {
       invokeOptions.openStream = () => invocation.openStream!();
     }

@@ -62,6 +62,33 @@ describe('gRPC mode: each call is an invocation', () => {
     expect(runtime.logs().filter((l) => l.msg === 'Invoke Error')).toEqual([]);
   });
 
+  it("what abort listeners log at a cancel or a deadline carries that call's own request id", async () => {
+    const runtime = await serve();
+    // Side by side: one long call, four the client cancels, four that pass their deadline (one batch of
+    // deadline timers, armed in one of them).
+    const long = runtime.unary('Slow', { ms: 1500 });
+    const calls = Array.from({ length: 4 }, () =>
+      (runtime.client as unknown as Record<string, Function>).Slow!.call(
+        runtime.client,
+        { ms: 30_000 },
+        () => {},
+      ),
+    ) as grpc.ClientUnaryCall[];
+    const timed = Array.from({ length: 4 }, () =>
+      runtime.unary('Slow', { ms: 30_000 }, { deadline: Date.now() + 400 }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const call of calls) call.cancel();
+    await Promise.all([long, ...timed]);
+    const heard = () => runtime.logs().filter((l) => String(l.msg).startsWith('abort heard by'));
+    for (let wait = 0; heard().length < 8 && wait < 100; wait++) await new Promise((r) => setTimeout(r, 20));
+    expect(heard()).toHaveLength(8);
+    for (const line of heard()) {
+      const [, , , id, stored] = String(line.msg).split(' ');
+      expect([line.requestId, stored], String(line.msg)).toEqual([id, id]);
+    }
+  });
+
   it('a call whose deadline passes while it waits for a slot is never run', async () => {
     const runtime = await serve({ JUSTFN_CONCURRENCY: '1' });
     const first = runtime.unary('Slow', { ms: 1200 });

@@ -196,6 +196,21 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     await runtime.waitForLog((l) => l.msg === 'aborted: Sandbox.Timedout');
   });
 
+  it("at the deadline, each abort listener's line carries its own request id", async () => {
+    // Twelve, 7 ms apart, share batches of deadline timers, each batch armed while one of them ran.
+    const runtime = await serve('hangHears', { JUSTFN_TIMEOUT: '1' });
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, async (_, n) => {
+        await new Promise((resolve) => setTimeout(resolve, n * 7));
+        return get(runtime, '/');
+      }),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(12).fill(504));
+    const heard = () => runtime.logs().filter((l) => String(l.msg).startsWith('abort heard by'));
+    await runtime.waitForLog(() => heard().length === 12);
+    for (const line of heard()) expect(line.requestId).toBe(String(line.msg).split(' ')[3]);
+  });
+
   it('pipelined requests that wait for a slot are all answered, in order', async () => {
     const runtime = await serve('slow', { JUSTFN_CONCURRENCY: '1', JUSTFN_QUEUE: '5' });
     const socket = net.connect(runtime.port, '127.0.0.1');
