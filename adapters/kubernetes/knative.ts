@@ -65,6 +65,14 @@ export function toKnativeService(
               resources: resourcesFor(config.memory),
               readinessProbe: probes.readiness,
               livenessProbe: probes.liveness,
+              // What Knative's secure-pod-defaults would set, and the Deployment target sets. Not a read-only
+              // root: /tmp would then need an emptyDir, which Knative takes only with a feature flag on.
+              securityContext: {
+                runAsNonRoot: true,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
               ...(files.mounts.length > 0 ? { volumeMounts: files.mounts } : {}),
             },
           ],

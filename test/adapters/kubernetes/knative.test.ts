@@ -37,6 +37,13 @@ describe('--target knative', () => {
     expect(container.ports).toEqual([{ name: 'http1', containerPort: 8080 }]);
     expect(container.readinessProbe).toEqual({ httpGet: { path: '/_/health/ready' } });
     expect(container.livenessProbe).toEqual({ httpGet: { path: '/_/health/live' } });
+    // Non-root from the manifest too, not only from the image's USER: an image built another way is held.
+    expect(container.securityContext).toEqual({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(container.resources.limits.memory).toBe('256Mi');
     expect(container.env).toBeUndefined();
   });
