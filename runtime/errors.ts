@@ -28,6 +28,7 @@ export const errorCatalog = {
   NOT_FOUND: { type: 'Request.NotFound', status: 404 },
   PAYLOAD_TOO_LARGE: { type: 'Request.PayloadTooLarge', status: 413 },
   HEADERS_TOO_LARGE: { type: 'Request.HeadersTooLarge', status: 431 },
+  REQUEST_TIMEOUT: { type: 'Request.Timeout', status: 408 },
   UNSUPPORTED_MEDIA_TYPE: { type: 'Request.UnsupportedMediaType', status: 415 },
   INVALID_CLOUDEVENT: { type: 'CloudEvents.Invalid', status: 400 },
   OVERLOADED: { type: 'Runtime.Overloaded', status: 503 },

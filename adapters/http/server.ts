@@ -404,7 +404,7 @@ function answerClientError(error: Error & { code?: string }, socket: Socket, met
           errorResponse('HEADERS_TOO_LARGE', `request headers are larger than ${MAX_HEADER_SIZE} bytes`),
         ]
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'timeout', errorResponse('BAD_REQUEST', 'the request took too long to arrive')]
+        ? [408, 'timeout', errorResponse('REQUEST_TIMEOUT', 'the request took too long to arrive')]
         : [400, 'bad_request', errorResponse('BAD_REQUEST', 'malformed HTTP request')];
   metrics.rejected(reason);
   const body = String(response.body);

@@ -202,6 +202,7 @@ describe('slow clients', () => {
     for (const answer of await Promise.all(slow)) {
       expect(answer).not.toBe('reset');
       expectRefusal(answer as RawAnswer, 408, /^the request took too long to arrive$/);
+      expect(JSON.parse((answer as RawAnswer).body).errorType).toBe('Request.Timeout');
     }
   }, 30_000);
 });
