@@ -19,6 +19,7 @@ import {
   openInBackground,
   readiness,
   serveMetrics,
+  warnIfExposed,
 } from './serving.js';
 
 /** As the HTTP port's keep-alive: how long a connection may stay without a call in flight. */
@@ -137,6 +138,7 @@ export async function startGrpc(
     },
     `justfn is serving gRPC ${grpcConfig.service} (${handler.name}) on ${options.host}:${port}`,
   );
+  warnIfExposed(options, log, 'grpc');
   const closeMetrics = serveMetrics(options, service, registry, source, metrics, log, resources.readyAt);
   let closed: Promise<void> = Promise.resolve();
 

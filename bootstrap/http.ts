@@ -20,6 +20,7 @@ import {
   readiness,
   resolveOrExit,
   serveMetrics,
+  warnIfExposed,
 } from './serving.js';
 
 const formats: Record<string, HttpEventFormat<unknown, unknown>> = {
@@ -119,6 +120,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     },
     `justfn is serving ${handler.name} on ${options.host}:${port}`,
   );
+  warnIfExposed(options, log, 'http');
   const closeMetrics = serveMetrics(options, service, registry, source, metrics, log, resources.readyAt);
 
   drainOnSignals({

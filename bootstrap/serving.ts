@@ -36,6 +36,20 @@ export async function resolveOrExit(start: ServiceStart, log: RuntimeLog): Promi
   }
 }
 
+/**
+ * One warning line for each setting meant for local work that is on where others can connect: the raw
+ * invoke endpoint (`JUSTFN_INVOKE_API`, HTTP mode) and error details in answers (`JUSTFN_EXPOSE_ERRORS`).
+ */
+export function warnIfExposed(options: Options, log: RuntimeLog, mode: 'http' | 'grpc'): void {
+  if (['127.0.0.1', '::1', 'localhost'].includes(options.host)) return;
+  const on = [
+    ...(mode === 'http' && options.invokeApi ? ['JUSTFN_INVOKE_API=1 serves the raw invoke endpoint'] : []),
+    ...(options.exposeErrors ? ['JUSTFN_EXPOSE_ERRORS=1 puts error messages and stacks in answers'] : []),
+  ];
+  for (const what of on)
+    log.warn({ host: options.host }, `${what} to every caller on ${options.host}: for local work only`);
+}
+
 /** The context's fixed fields in a server mode: Knative's variables, the cgroup's memory limit. */
 export function describeFunction(options: Options): FunctionInfo {
   const functionName = options.functionName ?? 'justfn';

@@ -211,6 +211,24 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     for (const line of heard()) expect(line.requestId).toBe(String(line.msg).split(' ')[3]);
   });
 
+  it('warns at start when the invoke endpoint or error details are on for every caller, not on loopback', async () => {
+    const risky = { JUSTFN_INVOKE_API: '1', JUSTFN_EXPOSE_ERRORS: '1' };
+    const open = await serve('slow', { ...risky, JUSTFN_HOST: '0.0.0.0' });
+    const warnings = () =>
+      open
+        .logs()
+        .filter((l) => l.level === 'warn')
+        .map((l) => l.msg);
+    await open.waitForLog(() => warnings().length === 2);
+    expect(warnings()).toEqual([
+      'JUSTFN_INVOKE_API=1 serves the raw invoke endpoint to every caller on 0.0.0.0: for local work only',
+      'JUSTFN_EXPOSE_ERRORS=1 puts error messages and stacks in answers to every caller on 0.0.0.0: for local work only',
+    ]);
+    const local = await serve('slow', risky);
+    expect((await get(local, '/?ms=1')).status).toBe(200);
+    expect(local.logs().filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
   it('pipelined requests that wait for a slot are all answered, in order', async () => {
     const runtime = await serve('slow', { JUSTFN_CONCURRENCY: '1', JUSTFN_QUEUE: '5' });
     const socket = net.connect(runtime.port, '127.0.0.1');
