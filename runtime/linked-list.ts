@@ -55,8 +55,16 @@ export class LinkedList<T> {
 
   /** Empties the list and returns what it held, oldest first. */
   clear(): T[] {
-    const values = [...this];
-    for (let node = this.#head; node; node = node.next) node.linked = false;
+    const values: T[] = [];
+    // Each node is unlinked too: a node its owner keeps (to remove it later) must not keep the rest alive.
+    for (let node = this.#head; node; ) {
+      const next = node.next;
+      values.push(node.value);
+      node.linked = false;
+      node.prev = undefined;
+      node.next = undefined;
+      node = next;
+    }
     this.#head = undefined;
     this.#tail = undefined;
     this.#size = 0;

@@ -23,5 +23,7 @@ describe('LinkedList', () => {
       [],
       [false, false, false],
     ]);
+    // A cleared node that is kept (to be removed later) holds none of the others.
+    expect(nodes.map((node) => [node.prev, node.next])).toEqual(Array(3).fill([undefined, undefined]));
   });
 });
