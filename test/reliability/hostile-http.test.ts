@@ -172,6 +172,37 @@ describe('bodies just under and over JUSTFN_MAX_BODY', () => {
     tried.tried();
     expectOutcome(await send(request), status, message);
   });
+
+  it.each([
+    [
+      'over the limit: the 413 at once, no 100 Continue inviting the body',
+      MAX_BODY * 1000,
+      /^HTTP\/1\.1 413 /,
+    ],
+    ['within it: 100 Continue, then the answer', 10, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /],
+  ])('Expect: 100-continue, a Content-Length %s', async (_name, length, answer) => {
+    tried.tried();
+    const socket = net.connect(runtime.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      // The body only once the server asked for it, as a client that honours Expect does.
+      if (received.startsWith('HTTP/1.1 100 ')) socket.end('x'.repeat(length));
+    });
+    socket.write(
+      head('POST', '/', [
+        ['content-type', 'text/plain'],
+        ['content-length', String(length)],
+        ['expect', '100-continue'],
+      ]),
+    );
+    for (let wait = 0; !/\r\n\r\n\{/.test(received) && wait < 100; wait++)
+      await new Promise((r) => setTimeout(r, 20));
+    socket.destroy();
+    expect(received).toMatch(answer);
+  });
 });
 
 describe('slow clients', () => {
