@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import { startMetricsServer } from '../adapters/http/metrics-server.js';
@@ -328,6 +329,9 @@ async function shutdownHooks(log: RuntimeLog, ms: number): Promise<void> {
  */
 export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): void {
   const { log, source } = plan;
+  // The drain belongs to no invocation, though an uncaught exception starts it from inside the one that
+  // threw: run there, its lines (and the shutdown hooks') would carry that invocation's request id.
+  const outside = new AsyncResource('justfn.drain');
   let draining = false;
   const drain = async (reason: string, exitCode: number) => {
     if (draining) {
@@ -335,6 +339,9 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
       process.exit(exitCode || 1);
     }
     draining = true;
+    // A process whose event loop empties during the drain (the server closed, a handler waiting on nothing)
+    // ends with this code too, not 0.
+    process.exitCode = exitCode;
     log.info(
       { reason, inFlight: source.running(), queued: source.queued() },
       'draining: finishing accepted requests',
@@ -364,7 +371,7 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
   process.on('SIGINT', () => void drain('SIGINT', 0));
   process.on('uncaughtException', (error) => {
     log.fatal({ err: error }, 'Uncaught Exception: draining, then exiting');
-    void drain('uncaughtException', 1);
+    outside.runInAsyncScope(() => void drain('uncaughtException', 1));
   });
   process.on('unhandledRejection', (reason) => {
     log.error(

@@ -127,6 +127,19 @@ describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
     await next(runtime);
   });
 
+  it('an uncaught exception: its line names the invocation, the drain that follows names none', async () => {
+    const own = await serve();
+    const reply = await get(own, 'throwsUncaught');
+    // The drain lets it run to its deadline, as any accepted invocation.
+    expect(reply.status).toBe(504);
+    // Its event loop empties once the server is closed and the handler waits on nothing: still exit 1.
+    expect(await own.process.exited).toBe(1);
+    const fatal = own.logs().find((l) => l.msg === 'Uncaught Exception: draining, then exiting');
+    expect(fatal?.requestId).toBe(reply.id);
+    const drain = own.logs().filter((l) => l.msg === 'draining: finishing accepted requests');
+    expect(drain.map((l) => l.requestId)).toEqual([undefined]);
+  });
+
   it('exits: process.exit ends the process with its code; what it had accepted is answered 500', async () => {
     const own = await serve();
     const waiting = get(own, 'neverSettles');
