@@ -28,11 +28,11 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
   options: QueueSourceOptions<I>,
 ) {
   const { run, idle } = options;
-  const queue: I[] = [];
+  // Each waiting invocation with its deadline's timer, armed only while it waits: reached, it is answered
+  // then (its runner times it out before it starts), not when a slot frees, which a handler that overran
+  // may never do. Kept with it rather than in a Map for the same reason as `LinkedList`.
+  const queue: Waiting<I>[] = [];
   const active = new LinkedList<I>();
-  // A queued invocation's deadline, armed only while it waits: reached, it is answered then (its runner
-  // times it out before it starts), not when a slot frees, which a handler that overran may never do.
-  const expiries = new Map<I, NodeJS.Timeout>();
   let closed = false;
   let pumping = false;
   let settled: (() => void) | undefined;
@@ -62,25 +62,25 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
   };
 
   /** An invocation leaves the queue: it runs, unless its caller went away while it waited. */
-  const leave = (invocation: I) => {
-    clearTimeout(expiries.get(invocation));
-    expiries.delete(invocation);
+  const leave = (waiting: Waiting<I>) => {
+    clearTimeout(waiting.expiry);
+    const { invocation } = waiting;
     // Under overload callers give up while they wait; running their work would only delay the rest.
     if (invocation.callerGone?.()) options.dropped?.(invocation);
     else start(invocation);
   };
-  const expire = (invocation: I) => {
-    const at = queue.indexOf(invocation);
+  const expire = (waiting: Waiting<I>) => {
+    const at = queue.indexOf(waiting);
     if (at === -1) return;
     // Timers and the wall clock can disagree by a millisecond: it leaves only past its deadline, where its
     // runner answers it without running it (it must not run in a slot that is not free).
-    const left = invocation.info.deadlineMs - Date.now();
+    const left = waiting.invocation.info.deadlineMs - Date.now();
     if (left > 0) {
-      expiries.set(invocation, setTimeout(expire, left, invocation).unref());
+      waiting.expiry = setTimeout(expire, left, waiting).unref();
       return;
     }
     queue.splice(at, 1);
-    leave(invocation);
+    leave(waiting);
   };
 
   return {
@@ -92,9 +92,13 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
         return true;
       }
       if (queue.length >= options.queue) return false;
-      queue.push(invocation);
-      const wait = invocation.info.deadlineMs - Date.now();
-      expiries.set(invocation, setTimeout(expire, Math.max(wait, 0), invocation).unref());
+      const waiting: Waiting<I> = { invocation, expiry: undefined };
+      queue.push(waiting);
+      waiting.expiry = setTimeout(
+        expire,
+        Math.max(invocation.info.deadlineMs - Date.now(), 0),
+        waiting,
+      ).unref();
       pump();
       return true;
     },
@@ -103,7 +107,7 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     /** Invocations waiting for a slot. */
     queued: () => queue.length,
     /** Every invocation accepted and not yet answered: running, then waiting. */
-    outstanding: (): I[] => [...active, ...queue],
+    outstanding: (): I[] => [...active, ...queue.map((waiting) => waiting.invocation)],
     /** Whether an accepted invocation has started (it holds a slot) rather than waiting for one. */
     isRunning: (invocation: I): boolean => [...active].includes(invocation),
     /** The most invocations it ever holds at once: every slot running and every queue place waiting. */
@@ -130,10 +134,11 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
           // Answered now, so no longer outstanding, though a handler may still be running.
-          for (const timer of expiries.values()) clearTimeout(timer);
-          expiries.clear();
           const running = active.clear();
-          const waiting = queue.splice(0);
+          const waiting = queue.splice(0).map((entry) => {
+            clearTimeout(entry.expiry);
+            return entry.invocation;
+          });
           for (const invocation of running) abandon(invocation, true);
           for (const invocation of waiting) abandon(invocation, false);
           resolve();
@@ -148,3 +153,8 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
 export type QueueSource<I extends QueuedInvocation = QueuedInvocation> = ReturnType<
   typeof createQueueSource<I>
 >;
+
+interface Waiting<I> {
+  invocation: I;
+  expiry: NodeJS.Timeout | undefined;
+}
