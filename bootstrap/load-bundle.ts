@@ -59,7 +59,8 @@ export async function writeCodeCache<T>(
 
 /**
  * The split bundles worth a code cache: what a function with a `justfn.yaml` loads before its first
- * invocation (the YAML parser and schema, the registry, each resource kind's client), and gRPC mode.
+ * invocation (the YAML parser and schema, the registry, each resource kind's client). gRPC mode's
+ * `grpc.cjs` is a split too, but its cache is written by a warm-up of its own (`scripts/warm.cjs grpc`).
  */
 export const CACHED_SPLITS = [
   'config.cjs',
@@ -67,7 +68,6 @@ export const CACHED_SPLITS = [
   'resource-postgres.cjs',
   'resource-grpc.cjs',
   'resource-http.cjs',
-  'grpc.cjs',
 ];
 
 /**

@@ -1,7 +1,7 @@
 'use strict';
 // Build step: compiles a mode bundle, warms it with a few real invocations, writes its code cache.
 // Usage: node scripts/warm.cjs <dist dir> <lambda|http|splits|grpc|flags>  (http, grpc: the mode, started and called;
-// splits: config.cjs, the resource kinds, gRPC mode;
+// splits: config.cjs, the registry and the resource kinds;
 // flags: ../bootstrap/node-flags, the options the bootstrap starts this Node with)
 const fs = require('node:fs');
 const http = require('node:http');

@@ -69,9 +69,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('the image installed into a directory, as the Dockerfile does it', () => {
   it('holds the runtime bundles with fresh code caches, and nothing else of the package', () => {
     const dist = readdirSync(path.join(opt, 'dist')).sort();
-    // What the layer ships too (adapters/lambda/layer.ts), with both modes' and the split bundles' caches written here.
+    // What the layer ships too (adapters/lambda/layer.ts), with the three modes' and the split bundles' caches written here.
     const runtime = runtimeFiles(path.join(repoRoot, 'dist'));
-    const caches = ['http.cjs', 'lambda.cjs', ...CACHED_SPLITS].map((bundle) => `${bundle}.cache`);
+    const caches = ['http.cjs', 'lambda.cjs', 'grpc.cjs', ...CACHED_SPLITS].map(
+      (bundle) => `${bundle}.cache`,
+    );
     expect(dist).toEqual([...runtime, ...caches].sort());
     expect(runtime).toEqual(expect.arrayContaining(['main.cjs', 'lambda.cjs', 'http.cjs']));
     expect(runtime).not.toContain('cli.cjs');
