@@ -30,6 +30,7 @@ export const errorCatalog = {
   HEADERS_TOO_LARGE: { type: 'Request.HeadersTooLarge', status: 431 },
   REQUEST_TIMEOUT: { type: 'Request.Timeout', status: 408 },
   UNSUPPORTED_MEDIA_TYPE: { type: 'Request.UnsupportedMediaType', status: 415 },
+  UNSUPPORTED_TRANSFER_CODING: { type: 'Request.UnsupportedTransferCoding', status: 501 },
   INVALID_CLOUDEVENT: { type: 'CloudEvents.Invalid', status: 400 },
   OVERLOADED: { type: 'Runtime.Overloaded', status: 503 },
   DRAINING: { type: 'Runtime.Draining', status: 503 },

@@ -156,7 +156,13 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   // The route handlers answer through `reply` and return nothing: a promise per request would cost an
   // async hook each under AsyncLocalStorage.
   function handle(request: FastifyRequest, reply: FastifyReply): void {
-    if (tooManyHeaders(request, reply) || missingHost(request, reply) || oddTarget(request, reply)) return;
+    if (
+      tooManyHeaders(request, reply) ||
+      missingHost(request, reply) ||
+      oddTarget(request, reply) ||
+      codedBody(request, reply)
+    )
+      return;
     const unread = readUnparsedBody(request, options.maxBody);
     if (unread)
       unread.then(
@@ -175,6 +181,20 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       connection: 'close',
     });
     send(reply, response, request.id);
+    return true;
+  }
+
+  /**
+   * RFC 9112 §6.1: a transfer coding the server does not understand gets a 501. Node decodes `chunked`
+   * alone (and refuses a request whose last coding is not `chunked`), so a body sent `gzip, chunked`
+   * would reach the function still compressed, with nothing in the event to say so.
+   */
+  function codedBody(request: FastifyRequest, reply: FastifyReply): boolean {
+    const coding = request.raw.headers['transfer-encoding'];
+    if (coding === undefined || coding.trim().toLowerCase() === 'chunked') return false;
+    metrics.rejected('unsupported_transfer_coding');
+    const message = `the request's Transfer-Encoding is "${coding}": only chunked is supported`;
+    send(reply, errorResponse('UNSUPPORTED_TRANSFER_CODING', message), request.id);
     return true;
   }
 
@@ -285,7 +305,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   }
 
   function invokeApi(request: FastifyRequest, reply: FastifyReply): void {
-    if (tooManyHeaders(request, reply) || missingHost(request, reply)) return;
+    if (tooManyHeaders(request, reply) || missingHost(request, reply) || codedBody(request, reply)) return;
     const req = toHttpRequest(request);
     let event: unknown;
     try {

@@ -18,7 +18,8 @@ import {
 
 // Issue 6, point 4: hostile HTTP — huge or numerous headers, bodies just under and over the limit (with
 // every way of framing them), slow clients trickling headers and bodies, and bytes that are not HTTP at
-// all. Every one is served or refused with a 4xx in JSON; nothing is a 5xx, nothing crashes the runtime.
+// all. Every one is served or refused with a 4xx in JSON; nothing is a 5xx (but the 501 for a transfer
+// coding nobody here decodes, as nginx and Go answer it), nothing crashes the runtime.
 
 const MAX_BODY = 4096;
 let runtime: HttpRuntime;
@@ -171,6 +172,26 @@ describe('bodies just under and over JUSTFN_MAX_BODY', () => {
   it.each(cases)('%s', async (_name, request, status, message) => {
     tried.tried();
     expectOutcome(await send(request), status, message);
+  });
+
+  it.each([
+    ['gzip, chunked', 501],
+    ['Chunked', 200],
+    ['deflate, chunked', 501],
+    // Node's own refusals: chunked twice, and a last coding that is not chunked (RFC 9112 §6.3).
+    ['chunked, chunked', 400],
+    ['gzip', 400],
+  ])('Transfer-Encoding: %s → %i', async (coding, status) => {
+    tried.tried();
+    const answer = await send(head('POST', '/', [['transfer-encoding', coding]], chunked('abc')));
+    if (status !== 501) return expectOutcome(answer, status);
+    // RFC 9112 §6.1: not decoded, so not passed on as if it were (the function would get gzip bytes).
+    expect(answer.status, answer.body).toBe(501);
+    expect(JSON.parse(answer.body)).toEqual({
+      errorType: 'Request.UnsupportedTransferCoding',
+      errorMessage: `the request's Transfer-Encoding is "${coding}": only chunked is supported`,
+    });
+    expectNoLeak(answer);
   });
 
   it.each([
