@@ -5,10 +5,11 @@ import {
   RuntimeApiFatalError,
 } from '../adapters/lambda/lambda-source.js';
 import { createRuntimeApiClient, type RuntimeApiClient } from '../adapters/lambda/runtime-api-client.js';
-import type { FunctionInfo } from '../runtime/context.js';
+import type { FunctionInfo, LambdaContext } from '../runtime/context.js';
 import { JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { type LoadedHandler, loadHandler } from '../runtime/handler-loader.js';
 import { hasShutdownHooks, runShutdownHooks, runSnapshotHooks } from '../runtime/hooks.js';
+import { endDrained } from '../runtime/invoke.js';
 import {
   createLambdaLog,
   type LambdaLevel,
@@ -93,6 +94,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     scope,
     resources: registry.resources,
     shutdown: shutdown.signal,
+    ...(!managed && { current: endWhenDrained(handler) }),
     ...(declared && {
       freshness: {
         before: () => registry.ensureFresh(options.revalidateAfter * 1000),
@@ -116,6 +118,23 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     process.exit(EXIT_RUNTIME_API);
   }
   process.exit(0);
+}
+
+/**
+ * The event loop ran dry during an invocation: nothing is left that could finish it (a callback never
+ * called, a promise nothing will settle). AWS's v3 client (nodejs18.x–22.x) ends it from a `beforeExit`
+ * listener, and so does justfn (`endDrained`: `null`, or `Runtime.NodeJsExit` for an `async` handler),
+ * rather than letting it run into its deadline. One invocation at a time only: on managed instances the
+ * other loops' `/next` keep the event loop busy, and AWS's client there has no such listener.
+ */
+function endWhenDrained(handler: LoadedHandler): (context: LambdaContext<object> | undefined) => void {
+  let running: LambdaContext<object> | undefined;
+  process.on('beforeExit', () => {
+    if (running) endDrained(handler, running);
+  });
+  return (context) => {
+    running = context;
+  };
 }
 
 /** The memory of a burst goes back to the system while the loop waits for the next invocation. */
@@ -159,12 +178,11 @@ function lambdaSource(api: RuntimeApiClient, log: LambdaLog, scope: InvocationSc
  */
 function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) {
   const current = new Set<LambdaInvocation>();
-  // An invocation in flight holds the event loop open: a handler awaiting a promise that never settles,
-  // with nothing else pending, would otherwise let the process exit 0 in the middle of it (Runtime.ExitError
-  // on Lambda). The deadline ends it instead, as any overrun. (AWS's client posts `null` from a
-  // `beforeExit` listener there, a success nobody returned; justfn's loop has no such listener.)
-  // One timer, made once and only ref'd and unref'd: cheaper than a new one per invocation.
-  const holding = setInterval(() => {}, 2 ** 30).unref();
+  // On managed instances an invocation in flight holds the event loop open: one awaiting a promise that
+  // never settles, with nothing else pending, would otherwise let the process exit 0 in the middle of it
+  // (Runtime.ExitError). Its deadline ends it, as AWS's v4 client has it there. One invocation at a time
+  // is ended when the loop drains instead (endWhenDrained). One timer, made once, ref'd and unref'd.
+  const holding = managed ? setInterval(() => {}, 2 ** 30).unref() : undefined;
   let phase: 'init' | 'restore' | 'running' = 'init';
   let crashed = false;
   let closing = false;
@@ -238,14 +256,14 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
           const invocation = await source.next();
           if (invocation) {
             current.add(invocation);
-            holding.ref();
+            holding?.ref();
           }
           return invocation;
         },
         complete: async (invocation, outcome) => {
           await source.complete(invocation, outcome);
           current.delete(invocation);
-          if (current.size === 0) holding.unref();
+          if (current.size === 0) holding?.unref();
         },
         openStream: (invocation) => source.openStream!(invocation),
       };

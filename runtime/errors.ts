@@ -19,6 +19,7 @@ export const errorCatalog = {
   INVALID_EVENT: { type: 'Runtime.InvalidEvent', status: 400 },
   TIMEOUT: { type: 'Sandbox.Timedout', status: 504 },
   EXIT: { type: 'Runtime.ExitError', status: 502 },
+  NODEJS_EXIT: { type: 'Runtime.NodeJsExit', status: 500 },
   // Configuration and resources.
   CONFIG_INVALID: { type: 'Runtime.InvalidConfig', status: 500 },
   RESOURCE_UNAVAILABLE: { type: 'Runtime.ResourceUnavailable', status: 503 },

@@ -1,3 +1,4 @@
+import { isAsyncFunction } from 'node:util/types';
 import { abortContext, kSettle, type LambdaContext, pastDeadline, releaseContext } from './context.js';
 import { createDeadlines } from './deadlines.js';
 import { type ErrorPayload, JustfnError, toErrorPayload } from './errors.js';
@@ -128,6 +129,23 @@ export function invokeThen(
     (value) => settle({ ok: true, value }),
     (thrown) => settle(failure(thrown)),
   );
+}
+
+/**
+ * The event loop ran dry while the handler had not finished: nothing is left that could finish it (a
+ * callback never called, a promise nothing will settle). What AWS's v3 client (nodejs18.x–22.x) does from
+ * its `beforeExit` listener: an `async` handler fails with `Runtime.NodeJsExit`, any other succeeds with
+ * `null`. A stream still open is ended with the same error. Nothing happens once the handler finished.
+ */
+export function endDrained(handler: LoadedHandler, context: LambdaContext<object>): void {
+  const error = new JustfnError(
+    'NODEJS_EXIT',
+    'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes',
+  );
+  if (isAsyncFunction(handler.fn)) context[kSettle]?.fail(error);
+  else context[kSettle]?.succeed(null);
+  // A streaming handler that returned waits for its stream to end, or for its signal.
+  if (handler.kind === 'streaming') abortContext(context, error);
 }
 
 function lateCompletion(): void {

@@ -36,6 +36,11 @@ export interface LoopOptions {
    * thaw), and marked used after it.
    */
   freshness?: { before(): Promise<unknown>; after(): void };
+  /**
+   * Told the context of the invocation running, and `undefined` once it has its outcome: Lambda mode ends
+   * an invocation the event loop drains under, as AWS's client does (`endDrained`).
+   */
+  current?: (context: LambdaContext<object> | undefined) => void;
   /** Server modes: told when a handler runs on past its deadline (holding its slot), and when it ends. */
   overruns?: { begin(): void; end(): void };
 }
@@ -64,10 +69,12 @@ async function runOne<I extends Invocation>(
 ): Promise<void> {
   if (options.freshness) await options.freshness.before();
   const context = new LambdaContext(invocation.info, options.functionInfo, resources, options.shutdown);
+  options.current?.(context);
   const outcome = await invoke(options.handler, invocation.event, context, {
     ...(source.openStream ? { openStream: () => source.openStream!(invocation) } : {}),
     ...(options.enforceDeadline && { enforceDeadline: true }),
   });
+  options.current?.(undefined);
   options.freshness?.after();
   await source.complete(invocation, outcome);
 }

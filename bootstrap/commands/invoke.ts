@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { type FunctionInfo, LambdaContext } from '../../runtime/context.js';
 import { JustfnError, safeString, toErrorPayload } from '../../runtime/errors.js';
 import { loadHandler } from '../../runtime/handler-loader.js';
-import { invoke } from '../../runtime/invoke.js';
+import { endDrained, invoke } from '../../runtime/invoke.js';
 import {
   createLambdaLog,
   type LambdaLog,
@@ -68,12 +68,14 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     deadlineMs: Date.now() + timeout * 1000,
     invokedFunctionArn: `arn:aws:lambda:us-east-1:012345678912:function:${functionName}`,
   };
-  const outcome = await scope.run(info, () =>
-    invoke(handler, event, new LambdaContext(info, functionInfo(service, functionName), registry.resources), {
-      openStream: stdoutSink,
-      enforceDeadline: true,
-    }),
-  );
+  const context = new LambdaContext(info, functionInfo(service, functionName), registry.resources);
+  // As Lambda mode runs it: the deadline fails it (a timer that holds nothing open), and an event loop that
+  // runs dry first ends it as AWS's client does (`null`, or Runtime.NodeJsExit for an async handler).
+  setTimeout(() => {
+    crash('Invoke Error')(new JustfnError('TIMEOUT', `Task timed out after ${timeout.toFixed(2)} seconds`));
+  }, timeout * 1000).unref();
+  process.on('beforeExit', () => endDrained(handler, context));
+  const outcome = await scope.run(info, () => invoke(handler, event, context, { openStream: stdoutSink }));
   await registry.close();
   if (outcome.ok && outcome.streamed) process.exit(0);
   let body: string | undefined;

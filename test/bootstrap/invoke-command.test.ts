@@ -36,6 +36,13 @@ describe('justfn invoke', () => {
     expect(result.stderr).not.toMatch(/^\s+at .*node:internal/m);
   });
 
+  it('a handler the event loop runs dry under ends there, as on Lambda: null, or Runtime.NodeJsExit for an async one', async () => {
+    expect(await invoke('kinds/index.callbackNeverCalled')).toMatchObject({ code: 0, stdout: 'null\n' });
+    const async = await invoke('kinds/index.asyncNeverSettles');
+    expect(async.code).toBe(1);
+    expect(JSON.parse(async.stdout)).toMatchObject({ errorType: 'Runtime.NodeJsExit' });
+  });
+
   it("ES-module syntax in a CommonJS package's .js loads as Node detects it, and not with Lambda's flags", async () => {
     expect(await invoke('esm-in-js/index.handler')).toMatchObject({ code: 0, stdout: '"esm in .js"\n' });
     const asOnLambda = await invoke('esm-in-js/index.handler', {

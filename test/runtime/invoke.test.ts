@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { LambdaContext } from '../../runtime/context.js';
 import { type LoadedHandler, loadHandler } from '../../runtime/handler-loader.js';
-import { invoke, type Outcome } from '../../runtime/invoke.js';
+import { endDrained, invoke, type Outcome } from '../../runtime/invoke.js';
 import { awslambda } from '../../runtime/streaming.js';
 import { memorySink } from '../helpers/memory-sink.js';
 import { nativeImport } from '../helpers/native-import.js';
@@ -158,6 +158,24 @@ describe('invoke: streaming', () => {
       openStream: () => sink,
     });
     expect(outcome).toMatchObject({
+      ok: false,
+      streamed: true,
+      error: {
+        errorType: 'Runtime.InvalidStreamingOperation',
+        errorMessage: 'Response stream is not finished.',
+      },
+    });
+    expect(seen.failure?.errorType).toBe('Runtime.InvalidStreamingOperation');
+  });
+
+  it('a stream left open when the event loop runs dry is ended there, in-band, not at the deadline', async () => {
+    const { sink, seen } = memorySink();
+    const handler = await kind('streamNotEnded');
+    const context = contextFor(60_000);
+    const running = invoke(handler, {}, context, { openStream: () => sink });
+    await new Promise((resolve) => setImmediate(resolve));
+    endDrained(handler, context);
+    expect(await running).toMatchObject({
       ok: false,
       streamed: true,
       error: {

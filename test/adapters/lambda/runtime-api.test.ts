@@ -246,6 +246,34 @@ describe('Runtime API: the loop on the wire', () => {
     await runtime.waitForOutput(/\tbad-event\tERROR\tInvoke Error \t\{"errorType":"Runtime.InvalidEvent"/);
   });
 
+  it.each([
+    ['callbackNeverCalled', 'response', null],
+    ['syncNeverSettles', 'response', null],
+    ['asyncNeverSettles', 'error', 'Runtime.NodeJsExit'],
+    ['awaitsUnrefTimer', 'error', 'Runtime.NodeJsExit'],
+  ])(
+    "%s: the event loop runs dry first, and the invocation ends there (/%s), as with AWS's v3 client",
+    async (handler, post, errorType) => {
+      const { fake } = await start(`kinds/index.${handler}`, {
+        invocations: [
+          { event: {}, requestId: 'dry-1' },
+          { event: {}, requestId: 'dry-2' },
+        ],
+      });
+      const first = await fake.waitFor(isPost(`/dry-1/${post}`));
+      if (errorType === null) expect(first.body.toString()).toBe('null');
+      else {
+        expect(first.headers['lambda-runtime-function-error-type']).toBe(errorType);
+        expect(JSON.parse(first.body.toString())).toMatchObject({
+          errorType,
+          errorMessage: expect.stringContaining('a Promise that was never settled'),
+        });
+      }
+      // The same process goes on: the event loop has work again.
+      await fake.waitFor(isPost(`/dry-2/${post}`));
+    },
+  );
+
   it('a result that cannot be stringified is the invocation error', async () => {
     const { fake } = await start('kinds/index.cycle', { invocations: [{ event: {}, requestId: 'c1' }] });
     const body = JSON.parse((await fake.waitFor(isPost('/c1/error'))).body.toString());
