@@ -9,6 +9,7 @@ export { loadBundle, writeCodeCache, writeSplitCodeCaches } from './load-bundle.
 export { writeNodeFlags } from './node-flags.js';
 
 import { OptionError, type Options, readOptions } from './options.js';
+import { VERSION } from './version.js';
 
 /**
  * What `bootstrap` runs (and `justfn start`): reads the environment once, picks the mode (Lambda when
@@ -71,7 +72,12 @@ async function reportToLambda(env: NodeJS.ProcessEnv, message: string): Promise<
   if (!api || env.JUSTFN_MODE?.trim().toLowerCase() === 'http') return;
   await fetch(`${toRuntimeApiOrigin(api)}/2018-06-01/runtime/init/error`, {
     method: 'POST',
-    headers: { 'lambda-runtime-function-error-type': 'Runtime.InvalidConfig' },
+    // As every other post of the runtime's (adapters/lambda/runtime-api-client.ts).
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': `justfn/${VERSION}`,
+      'lambda-runtime-function-error-type': 'Runtime.InvalidConfig',
+    },
     body: JSON.stringify({ errorType: 'Runtime.InvalidConfig', errorMessage: message, trace: [] }),
     signal: AbortSignal.timeout(2_000),
   }).catch(() => {});

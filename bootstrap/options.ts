@@ -57,6 +57,16 @@ const optionalOneOf =
   (raw, name) =>
     raw === '' ? undefined : oneOf(...values)(raw, name);
 
+/**
+ * A variable AWS's runtime reads is read as it reads it, so that what starts there starts here: a value
+ * it would ignore (`AWS_LAMBDA_LOG_LEVEL=WARNING`) means what it means there, not a failed start. The
+ * same option's own variables (`LOG_LEVEL`, `JUSTFN_LOG_FORMAT`) stay strict.
+ */
+const asAws =
+  <T>(strict: Parser<T>, aws: (raw: string) => T): Parser<T> =>
+  (raw, name) =>
+    name.startsWith('AWS_') ? aws(raw) : strict(raw, name);
+
 export class OptionError extends Error {
   override name = 'OptionError';
 }
@@ -174,15 +184,19 @@ export const optionTable = {
     lambdaEnv: ['AWS_LAMBDA_LOG_LEVEL'],
     default: undefined,
     shown: '`info`; Lambda mode: everything, as on AWS',
-    parse: optionalOneOf(...levels),
-    doc: 'log level: `trace`, `debug`, `info`, `warn`, `error`, `fatal`; Lambda mode reads only `AWS_LAMBDA_LOG_LEVEL`, as AWS does',
+    parse: asAws(optionalOneOf(...levels), (raw) =>
+      levels.find((level) => level === raw.trim().toLowerCase()),
+    ),
+    doc: 'log level: `trace`, `debug`, `info`, `warn`, `error`, `fatal`; Lambda mode reads only `AWS_LAMBDA_LOG_LEVEL`, as AWS does, and as AWS takes any other value of it for the default',
   },
   logFormat: {
     env: ['AWS_LAMBDA_LOG_FORMAT', 'JUSTFN_LOG_FORMAT'],
     default: undefined,
     shown: 'JSON (HTTP mode), Text (Lambda)',
-    parse: optionalOneOf('JSON', 'Text'),
-    doc: 'log format: `JSON` or `Text`',
+    parse: asAws(optionalOneOf('JSON', 'Text'), (raw) =>
+      raw.trim().toUpperCase() === 'JSON' ? 'JSON' : 'Text',
+    ),
+    doc: 'log format: `JSON` or `Text` (any other value of `AWS_LAMBDA_LOG_FORMAT` is Text, as on AWS)',
   },
   runtimeApi: {
     env: ['AWS_LAMBDA_RUNTIME_API'],
@@ -237,8 +251,9 @@ export const optionTable = {
     env: ['AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA'],
     default: false,
     shown: 'off',
-    parse: flag,
-    doc: 'do not install the global `awslambda` object',
+    // Exactly these two values, as AWS's runtime reads it.
+    parse: (raw) => raw === '1' || raw === 'true',
+    doc: 'do not install the global `awslambda` object (`1` or `true`; any other value leaves it, as on AWS)',
   },
   telemetryFd: {
     env: ['_LAMBDA_TELEMETRY_LOG_FD'],
@@ -275,8 +290,9 @@ export const optionTable = {
   verbose: {
     env: ['AWS_LAMBDA_RUNTIME_VERBOSE'],
     default: 0,
-    parse: integer(0, 3),
-    doc: 'runtime debug output, 0–3',
+    // As AWS's runtime reads it: a number is clamped to 0–3, anything else is 0.
+    parse: (raw) => Math.min(Math.max(Number.parseInt(raw, 10) || 0, 0), 3),
+    doc: 'runtime debug output, 0–3 (out of range: the nearest; not a number: 0, as on AWS)',
   },
 } satisfies Record<string, Option<unknown>>;
 

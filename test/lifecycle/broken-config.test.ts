@@ -40,6 +40,8 @@ describe.each(kinds)('a broken justfn.yaml: %s', (kind, problemOf) => {
     cleanup.add(close);
     const posted = await fake.waitFor((r) => r.path === '/2018-06-01/runtime/init/error');
     expect(posted.headers['lambda-runtime-function-error-type']).toBe('Runtime.InvalidConfig');
+    expect(posted.headers['content-type']).toBe('application/json');
+    expect(posted.headers['user-agent']).toMatch(/^justfn\/\d+\.\d+\.\d+/);
     const payload = JSON.parse(posted.body.toString()) as Record<string, unknown>;
     expect(payload).toMatchObject({ errorType: 'Runtime.InvalidConfig', errorMessage: problem });
     expect(await runtime.exited).toBe(129);
@@ -135,6 +137,8 @@ describe('Lambda mode: variables', () => {
     });
     const posted = await fake.waitFor((r) => r.path === '/2018-06-01/runtime/init/error');
     expect(posted.headers['lambda-runtime-function-error-type']).toBe('Runtime.InvalidConfig');
+    expect(posted.headers['content-type']).toBe('application/json');
+    expect(posted.headers['user-agent']).toMatch(/^justfn\/\d+\.\d+\.\d+/);
     expect(JSON.parse(posted.body.toString())).toEqual({
       errorType: 'Runtime.InvalidConfig',
       errorMessage: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE="lots": expected a whole number from 128 to 10240',
@@ -158,10 +162,22 @@ describe('Lambda mode: variables', () => {
     );
   });
 
-  it("LOG_LEVEL is the function's own (silent, warning): Lambda mode serves and prints every line, as AWS", async () => {
+  it.each([
+    ["LOG_LEVEL is the function's own (silent, warning)", { LOG_LEVEL: 'silent' }],
+    [
+      // The module reads the global awslambda at its top: still installed.
+      "AWS's own variables with values AWS's runtime ignores",
+      {
+        AWS_LAMBDA_LOG_LEVEL: 'WARNING',
+        AWS_LAMBDA_LOG_FORMAT: 'xml',
+        AWS_LAMBDA_RUNTIME_VERBOSE: 'true',
+        AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA: 'yes',
+      },
+    ],
+  ])('%s: Lambda mode serves and prints every line in Text, as AWS', async (_name, env) => {
     const { fake, runtime } = await startOnFakeApi(path.join(handlers, 'kinds'), {
       _HANDLER: 'index.logs',
-      LOG_LEVEL: 'silent',
+      ...env,
     });
     cleanup.add(async () => {
       await runtime.kill();
