@@ -2,7 +2,7 @@
 // for the bundles that start processes. Run by `npm ci` (prepare), by the test setup and by the Dockerfile.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +99,19 @@ const schemaAsJson = {
   },
 };
 
+// bootstrap/version.ts reads justfn's version from package.json: the bundles get that field alone, not the
+// whole file (4 KB more for main.cjs to compile at every start, which no code cache holds).
+const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+const versionOnly = {
+  name: 'version-only',
+  setup(build) {
+    const manifest = path.join(root, 'package.json');
+    build.onLoad({ filter: /[\\/]package\.json$/ }, (args) =>
+      args.path === manifest ? { loader: 'json', contents: JSON.stringify({ version }) } : undefined,
+    );
+  },
+};
+
 const bundles = [
   { entry: 'bootstrap/main.ts', out: 'main.cjs' },
   { entry: 'bootstrap/lambda.ts', out: 'lambda.cjs', cache: true },
@@ -173,6 +186,7 @@ await Promise.all([
       plugins: [
         splitPoints,
         schemaAsJson,
+        versionOnly,
         llhttpFromFile,
         lazyBuiltins,
         noHttp2,
