@@ -100,12 +100,27 @@ function parseYaml(file: string, text: string): unknown {
     }
     throw new ConfigError([...byPlace.values()]);
   }
+  let value: unknown;
   try {
-    return doc.toJS({ maxAliasCount: 100 });
+    value = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // Aliases that expand past the limit (a "billion laughs" file) fail only here, when resolved.
     throw new ConfigError([`${file}: bad YAML: ${(error as Error).message}`]);
   }
+  // YAML lets an alias name the node that contains it (`x: &x [*x]`): a cycle no reader can walk.
+  if (cyclic(value, new Set())) {
+    throw new ConfigError([`${file}: bad YAML: an alias refers to a node that contains it`]);
+  }
+  return value;
+}
+
+function cyclic(value: unknown, within: Set<object>): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (within.has(value)) return true;
+  within.add(value);
+  for (const item of Object.values(value)) if (cyclic(item, within)) return true;
+  within.delete(value);
+  return false;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type ConfigPath, type Problem, pathKey } from './problems.js';
 import { secretForms } from './redact.js';
@@ -127,14 +127,23 @@ function resolveExpression(inner: string, options: SubstituteOptions, state: Sub
   return value;
 }
 
+/** Kubernetes' own limit on a Secret. */
+const MAX_SECRET_FILE = 1024 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function readSecretFile(file: string, options: SubstituteOptions, state: Substituted): Resolution {
   if (file === '') return undefined;
   const absolute = resolve(options.baseDir, file);
   if (!state.files.includes(absolute)) state.files.push(absolute);
   let contents: string;
   try {
-    contents = readFileSync(absolute, 'utf8');
+    // A device or a pipe (`/dev/zero`, a FIFO) would be read without end, or block the start.
+    const stat = statSync(absolute);
+    if (!stat.isFile()) return { problem: `\${file:${file}} is not a regular file` };
+    if (stat.size > MAX_SECRET_FILE) return { problem: `\${file:${file}} is larger than 1 MiB` };
+    contents = utf8.decode(readFileSync(absolute));
   } catch (error) {
+    if (error instanceof TypeError) return { problem: `\${file:${file}} is not UTF-8 text` };
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     return { problem: `\${file:${file}} cannot be read (${code})` };
   }

@@ -93,6 +93,16 @@ describe('loadServiceConfig: one precise line per problem', () => {
     ]);
   });
 
+  it.each([
+    ['a sequence', 'name: users\nx: &x [*x]\n'],
+    [
+      'a mapping, inside a resource',
+      'name: users\nresources:\n  db: &d { kind: http, origin: "http://h", warm: *d }\n',
+    ],
+  ])('an alias that refers to %s containing it: one line, not a stack overflow', (_what, text) => {
+    expect(problems(text)).toEqual(['justfn.yaml: bad YAML: an alias refers to a node that contains it']);
+  });
+
   it('wrong types and out-of-range values', () => {
     expect(problems(db('    url: postgres://db/users\n    pool: { min: 1, max: ten }\n'))).toEqual([
       'justfn.yaml: resources.db.pool.max: expected an integer, got "ten"',
