@@ -16,6 +16,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ZipFile } from 'yazl';
+import { makeDirectory } from '../make-directory.js';
 import { writeForLayerNode } from './code-cache.js';
 import type { LambdaArch, Progress } from './node-package.js';
 import { type TarEntry, TarEntryStream } from './tar-entry.js';
@@ -167,7 +168,7 @@ async function writeZip(
     });
   }
   zip.end();
-  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  makeDirectory(path.dirname(path.resolve(out)));
   const partial = `${out}.partial`;
   await pipeline(zip.outputStream, createWriteStream(partial));
   renameSync(partial, out);

@@ -1,7 +1,8 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { toGrpcHandler } from '../../adapters/grpc/grpc-handler.js';
+import { makeDirectory } from '../../adapters/make-directory.js';
 import { redactSecrets } from '../../runtime/config/redact.js';
 import { loadHandler, resolveExport } from '../../runtime/handler-loader.js';
 import { loadGrpcService } from '../../runtime/resources/grpc.js';
@@ -36,7 +37,7 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
   // Written before the handler is checked: a TypeScript function needs the type to compile, and is
   // compiled before its handler can load.
   if (values.types) {
-    mkdirSync(path.dirname(path.resolve(values.types)), { recursive: true });
+    makeDirectory(path.dirname(path.resolve(values.types)));
     writeFileSync(values.types, toResourcesDts(service.config?.config ?? { resources: {} }));
   }
   const secrets = service.config?.secrets ?? new Set<string>();

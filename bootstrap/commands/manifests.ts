@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { makeDirectory } from '../../adapters/make-directory.js';
 import {
   generateManifests,
   ManifestError,
@@ -60,7 +61,7 @@ export async function manifestsCommand(argv: readonly string[]): Promise<void> {
     process.stdout.write(text);
     return;
   }
-  mkdirSync(outDir, { recursive: true });
+  makeDirectory(outDir);
   writeFileSync(path.join(outDir, name), text);
   process.stderr.write(`justfn manifests: wrote ${path.join(values.output, name)}\n`);
 }

@@ -166,6 +166,15 @@ describe('justfn manifests', () => {
     );
   });
 
+  it('-o where no directory can be made (under /proc): one line, not a process spinning for ever', async () => {
+    const file = writeService('name: out\ndeploy: { image: registry.example.com/o:1 }\n');
+    const result = await manifests([file, '--target', 'knative', '-o', '/proc/justfn-nope/deploy']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      "justfn: manifests: ENOENT: no such file or directory, mkdir '/proc/justfn-nope'\n",
+    );
+  });
+
   it('a setting the manifests need may not come from a variable; --image stands in for deploy.image', async () => {
     const yaml = `name: dyn\ntimeout: \${TIMEOUT:-30}\ndeploy: { image: "registry.example.com/dyn:\${VERSION}" }\n`;
     const file = writeService(yaml);
