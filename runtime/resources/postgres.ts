@@ -54,7 +54,8 @@ export function createPostgresResource(
 
   const topUp = async () => {
     const missing = Math.max(config.pool.min, 1) - pool.totalCount;
-    if (missing > 0) await warm(pool, missing);
+    // Idle clients are checked out first: as many more as are missing make new connections.
+    if (missing > 0) await warm(pool, pool.idleCount + missing);
   };
 
   return {
@@ -72,6 +73,9 @@ export function createPostgresResource(
       // Every connection busy is no sign of trouble: waiting for one would fail readiness under load.
       if (pool.idleCount === 0 && pool.totalCount >= config.pool.max) return;
       await pool.query('SELECT 1');
+      // pg's pool keeps `min` connections but never makes new ones by itself: after a database restart
+      // dropped them all, the first handlers would pay for connecting again.
+      await topUp();
     },
     refresh: async () => {
       await validateIdle(pool, Math.min(timeoutMs, 2_000));

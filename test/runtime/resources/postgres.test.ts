@@ -81,6 +81,17 @@ describe('postgres resource', () => {
     await registry.close();
   });
 
+  it("a health check (HTTP mode's readiness) opens pool.min again after the server ended them", async () => {
+    const { registry, app, capture } = setup({ min: 3, max: 5 });
+    await registry.open();
+    expect(await db.terminate(app)).toBe(3);
+    await expect.poll(() => registry.resources.db.totalCount).toBe(0);
+    expect(capture.lines.filter((l) => /connection failed/.test(l.msg))).toHaveLength(3);
+    expect((await registry.check()).resources.db).toMatchObject({ state: 'open', healthy: true });
+    expect(await db.connections(app)).toBe(3);
+    await registry.close();
+  });
+
   it('after a freeze, drops connections the server ended while nothing read them, and reconnects min', async () => {
     const { registry, app } = setup({ min: 2, max: 5 }, db.url, 1);
     await registry.open();
