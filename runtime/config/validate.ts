@@ -26,6 +26,36 @@ function pgParses(url: string): boolean {
   }
 }
 
+function connectableOrigin(origin: string): boolean {
+  try {
+    return new URL(origin).port !== '0';
+  } catch {
+    return false;
+  }
+}
+
+/** Schemes of grpc-js's own resolvers besides `dns:`, whose addresses it reads itself. */
+const OTHER_GRPC_SCHEMES = ['unix', 'unix-abstract', 'ipv4', 'ipv6', 'xds'];
+
+/**
+ * A `host:port` (or `dns:[//authority]/host:port`) target whose port is one a connection can use and that
+ * has no path: grpc-js takes `auth:50051/path` or port 99999 and retries it for ever.
+ */
+function connectableTarget(target: string): boolean {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(target)?.[1]?.toLowerCase();
+  if (scheme !== undefined && OTHER_GRPC_SCHEMES.includes(scheme)) return true;
+  const address =
+    scheme === 'dns'
+      ? target
+          .slice(4)
+          .replace(/^\/\/[^/]*\//, '')
+          .replace(/^\//, '')
+      : target;
+  const port = /^(?:\[[^\]]*\]|[^:/[\]]+)(?::(\d*))?$/.exec(address);
+  if (!port) return false;
+  return port[1] === undefined || (Number(port[1]) >= 1 && Number(port[1]) <= 65535);
+}
+
 /**
  * Where substitutions were made in the document, so that their values are never quoted and a whole
  * `${VAR}` may stand for a number or a boolean.
@@ -58,6 +88,20 @@ export function validateService(
   }
   const config = value as unknown as ServiceConfig;
   for (const [name, resource] of Object.entries(config.resources)) {
+    // Never quoted, as the URL below: the value may come from a secret. No retry could connect to either.
+    if (resource.kind === 'http' && !connectableOrigin(resource.origin)) {
+      walk.problems.push({
+        path: ['resources', name, 'origin'],
+        message: 'is not an origin undici can connect to: scheme://host with a port from 1 to 65535, if any',
+      });
+    }
+    if (resource.kind === 'grpc' && !connectableTarget(resource.target)) {
+      walk.problems.push({
+        path: ['resources', name, 'target'],
+        message:
+          'is not a target grpc-js can connect to: host:port or dns:///host:port, with a port from 1 to 65535 and no path',
+      });
+    }
     if (resource.kind !== 'postgres') continue;
     if (resource.pool.min > resource.pool.max) {
       walk.problems.push({

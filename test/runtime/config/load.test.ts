@@ -19,8 +19,8 @@ function file(text: string, extra: Record<string, string> = {}): string {
   return join(dir, 'justfn.yaml');
 }
 
-/** The problem lines loading `text` gives, with the path shown as `justfn.yaml`. */
-function problems(text: string, env: Record<string, string | undefined> = {}): string[] {
+/** The problem lines loading `text` gives, with the path shown as `justfn.yaml`; none: it must not load. */
+function problems(text: string, env: Record<string, string | undefined> = {}, orNone = false): string[] {
   const path = file(text);
   try {
     loadServiceConfig(path, env);
@@ -29,6 +29,7 @@ function problems(text: string, env: Record<string, string | undefined> = {}): s
     expect((error as Error).message).toBe((error as ConfigError).problems.join('\n'));
     return (error as ConfigError).problems.map((line) => line.replaceAll(path, 'justfn.yaml'));
   }
+  if (orNone) return [];
   throw new Error('the file loaded');
 }
 
@@ -176,6 +177,40 @@ describe('loadServiceConfig: one precise line per problem', () => {
     for (const url of ['postgres://app:p w@db/users', 'postgres://app@/users?host=/var/run/postgresql']) {
       expect(() => loadServiceConfig(file(db(`    url: '${url}'\n`)), {})).not.toThrow();
     }
+  });
+
+  it('a gRPC target or an HTTP origin no connection can use: named, never quoted, refused before any retry', () => {
+    const grpc = (target: string) =>
+      problems(
+        `name: users\nresources:\n  auth: { kind: grpc, target: "\${T}", proto: a.proto, service: a.A }\n`,
+        { T: target },
+        true,
+      );
+    const badTarget =
+      'justfn.yaml: resources.auth.target: is not a target grpc-js can connect to: host:port or dns:///host:port, with a port from 1 to 65535 and no path';
+    for (const target of [
+      '127.0.0.1:99999',
+      'auth:0',
+      'auth:50051/path',
+      'http://auth:50051',
+      'dns:///auth:70000',
+    ])
+      expect(grpc(target)).toEqual([badTarget]);
+    for (const target of [
+      'auth:50051',
+      'dns:///auth:50051',
+      'dns://8.8.8.8/auth:443',
+      '[::1]:50051',
+      'unix:/run/auth.sock',
+    ])
+      expect(grpc(target)).toEqual([]);
+    const http = (origin: string) =>
+      problems('name: users\nresources:\n  web: { kind: http, origin: "${O}" }\n', { O: origin }, true);
+    for (const origin of ['http://127.0.0.1:99999', 'http://x:0'])
+      expect(http(origin)).toEqual([
+        'justfn.yaml: resources.web.origin: is not an origin undici can connect to: scheme://host with a port from 1 to 65535, if any',
+      ]);
+    expect(http('https://billing:8443')).toEqual([]);
   });
 
   it('an image reference Kubernetes could not pull', () => {
