@@ -1,13 +1,8 @@
 import { ConfigError } from '../runtime/config/config-error.js';
 import { readYamlFile } from '../runtime/config/load.js';
-import {
-  type ConfigPath,
-  formatPath,
-  formatProblem,
-  type Problem,
-  pathKey,
-} from '../runtime/config/problems.js';
+import { type ConfigPath, formatProblem, type Problem, pathKey } from '../runtime/config/problems.js';
 import type { ServiceConfig } from '../runtime/config/service-config.js';
+import { readExpression, substitutionToken } from '../runtime/config/substitute.js';
 import { validateService } from '../runtime/config/validate.js';
 
 /**
@@ -39,8 +34,7 @@ export interface ServiceShape {
 }
 
 // The substitution syntax of runtime/config/substitute.ts, read here without substituting anything.
-const token = /\$\$\{|\$\{([^}]*)\}|\$\{[^}]*/g;
-const variable = /^([A-Za-z_][A-Za-z0-9_]*)(:-[\s\S]*)?$/;
+const token = substitutionToken;
 
 interface Scan {
   variables: Map<string, boolean>;
@@ -118,20 +112,14 @@ function scanString(text: string, at: ConfigPath, scan: Scan): string {
   const literal = text.replace(token, (match: string, inner: string | undefined) => {
     if (match === '$${') return '${';
     count += 1;
-    if (inner?.startsWith('file:') && inner.length > 5) {
-      if (!scan.files.includes(inner.slice(5))) scan.files.push(inner.slice(5));
-    } else {
-      const parsed = inner === undefined ? null : variable.exec(inner);
-      if (parsed?.[1]) {
-        const optional = parsed[2] !== undefined;
-        scan.variables.set(parsed[1], (scan.variables.get(parsed[1]) ?? true) && optional);
-      } else {
-        scan.problems.push({
-          path: at,
-          message: `${JSON.stringify(match.slice(0, 40))} is not a valid substitution in ${formatPath(at)}`,
-        });
-      }
-    }
+    // Read as the runtime reads it (a nested `${A:-${B}}` is refused here too), but never resolved.
+    const expression = readExpression(inner, match);
+    if ('file' in expression) {
+      if (!scan.files.includes(expression.file)) scan.files.push(expression.file);
+    } else if ('name' in expression) {
+      const optional = expression.fallback !== undefined;
+      scan.variables.set(expression.name, (scan.variables.get(expression.name) ?? true) && optional);
+    } else scan.problems.push({ path: at, message: expression.problem });
     return '';
   });
   if (count === 0) return literal;

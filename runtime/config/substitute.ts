@@ -36,7 +36,12 @@ export interface Substituted {
   whole: Set<string>;
 }
 
-const token = /\$\$\{|\$\{([^}]*)\}|\$\{[^}]*/g;
+/**
+ * One `$${` (a literal `${`), one `${...}` (its inside captured) or an unclosed `${`. Global: reset
+ * `lastIndex` when calling `exec` by hand.
+ */
+export const substitutionToken = /\$\$\{|\$\{([^}]*)\}|\$\{[^}]*/g;
+const token = substitutionToken;
 const variable = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own ${...} syntax, not JS.
 const usage = 'use ${VAR}, ${VAR:-default} or ${file:PATH}, and $${ for a literal ${';
@@ -82,12 +87,10 @@ function substituteString(text: string, path: ConfigPath, options: SubstituteOpt
   const out = text.replace(token, (match: string, inner: string | undefined) => {
     if (match === '$${') return '${';
     count += 1;
-    const resolved = inner === undefined ? undefined : resolveExpression(inner, options, state);
+    const resolved = resolveExpression(inner, match, options, state);
     if (resolved === undefined || typeof resolved === 'object') {
       failed = true;
-      const message =
-        resolved?.problem ??
-        `${JSON.stringify(match.length > 40 ? `${match.slice(0, 40)}...` : match)} is not a valid substitution: ${usage}`;
+      const message = resolved?.problem ?? invalid(match);
       state.problems.push({ path, message });
       return '';
     }
@@ -108,17 +111,46 @@ function isWhole(text: string): boolean {
 
 type Resolution = string | { problem: string } | undefined;
 
-function resolveExpression(inner: string, options: SubstituteOptions, state: Substituted): Resolution {
+/**
+ * What the inside of one `${...}` says, as the runtime reads it: a file, a variable with its default, or
+ * the problem with it. `justfn manifests` reads the same way without reading any value.
+ *
+ * @example
+ * readExpression('DB:-postgres://localhost/dev'); // { name: 'DB', fallback: 'postgres://localhost/dev' }
+ * readExpression(undefined, '${DB'); // { problem: '"${DB" is not a valid substitution: use ...' }
+ */
+export function readExpression(
+  inner: string | undefined,
+  match = `\${${inner}}`,
+): { file: string } | { name: string; fallback: string | undefined } | { problem: string } {
+  // An unclosed `${...`.
+  if (inner === undefined) return { problem: invalid(match) };
   // `${A:-${B:-x}}`: the first `}` ends the expression, so the default would be `${B:-x` and a stray `}`
   // would follow. Substitutions do not nest: refused rather than half-read.
   if (inner.includes('${')) {
     const shown = `\${${inner.length > 40 ? `${inner.slice(0, 40)}...` : inner}}`;
     return { problem: `${JSON.stringify(shown)}: substitutions do not nest; ${usage}` };
   }
-  if (inner.startsWith('file:')) return readSecretFile(inner.slice(5), options, state);
+  if (inner.startsWith('file:') && inner.length > 5) return { file: inner.slice(5) };
   const parsed = variable.exec(inner);
-  if (!parsed) return undefined;
-  const [, name = '', fallback] = parsed;
+  if (parsed) return { name: parsed[1] ?? '', fallback: parsed[2] };
+  return { problem: invalid(match) };
+}
+
+function invalid(match: string): string {
+  return `${JSON.stringify(match.length > 40 ? `${match.slice(0, 40)}...` : match)} is not a valid substitution: ${usage}`;
+}
+
+function resolveExpression(
+  inner: string | undefined,
+  match: string,
+  options: SubstituteOptions,
+  state: Substituted,
+): Resolution {
+  const expression = readExpression(inner, match);
+  if ('problem' in expression) return expression;
+  if ('file' in expression) return readSecretFile(expression.file, options, state);
+  const { name, fallback } = expression;
   if (!state.variables.includes(name)) state.variables.push(name);
   const value = options.env[name];
   if (fallback !== undefined && (value === undefined || value === '')) return fallback;

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { manifestTargets } from '../../../adapters/manifests.js';
 import { readServiceShape } from '../../../adapters/service-shape.js';
+import { loadServiceConfig } from '../../../runtime/config/load.js';
 import { cleanEnv, repoRoot } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/temp.js';
 import { services, writeService } from './services.js';
@@ -208,6 +209,16 @@ describe('justfn manifests', () => {
       0,
       expect.stringContaining('justfn manifests [dir] --target knative|kubernetes|lambda'),
     ]);
+  });
+
+  it('reads a substitution as the runtime reads it: a nested one is refused here too, with the same line', () => {
+    const file = writeService(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own ${...} syntax
+      'name: a\nresources:\n  one: { kind: http, origin: "${A:-${B}}" }\ndeploy: { image: registry.example.com/a:1 }\n',
+    );
+    const runtimeLine = `${file}: resources.one.origin: "\${A:-\${B}": substitutions do not nest; use \${VAR}, \${VAR:-default} or \${file:PATH}, and $\${ for a literal \${`;
+    expect(() => loadServiceConfig(file, { A: 'http://a' })).toThrow(runtimeLine);
+    expect(() => readServiceShape(file)).toThrow(runtimeLine);
   });
 
   it('lists what the file reads, by name only, optional when every use has a default', () => {
