@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../../adapters/emulator/emulator.js';
+import { ConfigError } from '../../runtime/config/config-error.js';
 import { integer } from '../options.js';
 import type { Service } from '../service.js';
-import { fail, loadTarget } from './target.js';
+import { fail, loadTarget, resolveTarget } from './target.js';
 
 /**
  * `justfn emulate [dir or handler] [--port 8080] [--host 127.0.0.1] [--timeout S]`: a local Lambda with
@@ -24,8 +25,8 @@ export async function emulateCommand(argv: readonly string[]): Promise<void> {
   const port = integer(0, 65_535)(values.port, '--port');
   const timeoutFlag =
     values.timeout === undefined ? undefined : integer(1, 86_400)(values.timeout, '--timeout');
-  const service = await loadTarget(positionals, process.env, true).catch(
-    (error: { problems?: string[]; message: string }) => fail((error.problems ?? [error.message]).join('\n')),
+  const service = await loadTarget(positionals, process.env, true).catch((error: unknown) =>
+    withoutConfig(positionals, error),
   );
   const emulator = await startEmulator({
     ...emulatedFunction(service, process.env),
@@ -50,6 +51,21 @@ export async function emulateCommand(argv: readonly string[]): Promise<void> {
   const stop = () => void emulator.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/**
+ * A `justfn.yaml` that does not load is the function's init error, as on Lambda (`/init/error` with
+ * `Runtime.InvalidConfig`, which the invoke endpoint answers): the emulator serves without its settings
+ * and says so. Anything else is the command line's mistake.
+ */
+function withoutConfig(args: readonly string[], error: unknown): Service {
+  if (!(error instanceof ConfigError)) fail((error as Error).message);
+  for (const problem of error.problems) process.stderr.write(`justfn emulate: ${problem}\n`);
+  process.stderr.write(
+    'justfn emulate: serving anyway: each invocation answers this init error, as Lambda would\n',
+  );
+  const { taskRoot, handlerArg, options } = resolveTarget(args, process.env, true);
+  return { options, taskRoot, handler: handlerArg ?? options.handler ?? 'index.handler' };
 }
 
 /**

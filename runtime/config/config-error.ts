@@ -1,4 +1,5 @@
 import { JustfnError } from '../errors.js';
+import { shareInstanceof } from '../shared-class.js';
 
 /**
  * `justfn.yaml` cannot be used. `problems` holds one line per problem, each naming the file and the place
@@ -22,3 +23,5 @@ export class ConfigError extends JustfnError {
     });
   }
 }
+// `justfn.yaml` is read by a bundle of its own (dist/config.cjs): its errors must pass `instanceof` here too.
+shareInstanceof(ConfigError, 'ConfigError');

@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/postgres.js';
 import { cleanEnv, handlers, runtimeCommand, spawnCaptured } from '../helpers/process.js';
 import { createCleanup, fixture, startOnFakeApi, textLines } from './harness.js';
 
@@ -50,6 +52,26 @@ describe.each(kinds)('a broken justfn.yaml: %s', (kind, problemOf) => {
     expect(logged.map((l) => [l.level, l.message.split('\t')[0]])).toEqual([['ERROR', 'Init Error ']]);
     const details = JSON.parse(logged[0]!.message.split('\t')[1]!) as Record<string, unknown>;
     expect(details).toMatchObject({ errorType: 'Runtime.InvalidConfig', errorMessage: problem });
+  });
+
+  it('justfn emulate: says so, serves, and each invocation answers Runtime.InvalidConfig, as Lambda', async () => {
+    const port = await freePort();
+    const emulate = spawnCaptured(
+      ['node', 'bin/justfn.cjs', 'emulate', dir, '--port', String(port)],
+      cleanEnv(),
+    );
+    cleanup.add(() => emulate.kill());
+    await emulate.waitForOutput('a local Lambda on');
+    expect(emulate.stderr()).toContain(`justfn emulate: ${problem}\n`);
+    const reply = await request(`http://127.0.0.1:${port}/2015-03-31/functions/function/invocations`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(reply.headers['x-amz-function-error']).toBe('Unhandled');
+    expect(await reply.body.json()).toMatchObject({
+      errorType: 'Runtime.InvalidConfig',
+      errorMessage: problem,
+    });
   });
 
   it('HTTP mode: one fatal log line with the problem, exit 2, nothing served', async () => {
