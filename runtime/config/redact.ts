@@ -60,7 +60,10 @@ export function redactUrl(url: string): string {
 
 /**
  * The strings to treat as secret for one value taken from a variable or a file: the value, and when it is a
- * URL with a password, the password as written and decoded (drivers report either). Strings shorter than
+ * URL with a password, the password as written and decoded (drivers report either); when it is one
+ * without, its host and host:port as written and in lower case, which connection errors name
+ * (`getaddrinfo ENOTFOUND billing.internal`). A URL with a password keeps its host printable, as
+ * `redactUrl` prints it: that URL names where it connects, its password is the secret. Strings shorter than
  * four characters and numbers of up to five digits (a pool size, a timeout, a port) are left out: cut out
  * of every message, `5` or `/` made resource errors unreadable (`[redacted]000 ms`), and hid nothing a
  * secret could be. A URL's password of any length is still masked where the URL is printed (`redactUrl`).
@@ -72,6 +75,7 @@ export function redactUrl(url: string): string {
 export function secretForms(value: string): string[] {
   const forms = [value];
   const password = credentials.exec(value)?.[2];
+  if (!password) forms.push(...hostForms(value));
   if (password) {
     forms.push(password);
     try {
@@ -82,4 +86,19 @@ export function secretForms(value: string): string[] {
     }
   }
   return forms.filter((form) => form.length >= 4 && !/^\d{1,5}$/.test(form));
+}
+
+function hostForms(value: string): string[] {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [];
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [];
+  }
+  // As written (`new URL` lower-cases the host) and as resolvers and sockets print it. A bare name
+  // without a dot (`auth`, `billing`) is left out: it is also the resource's name, in every message.
+  const written = value.slice(value.indexOf('//') + 2).split(/[/?#]/)[0] ?? '';
+  const hosts = [written, url.host, url.hostname, written.replace(/:\d+$/, '')];
+  return [...new Set(hosts.filter((host) => /[.:]/.test(host)))];
 }

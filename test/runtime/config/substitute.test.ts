@@ -176,6 +176,26 @@ describe('redaction', () => {
     expect(secretForms('postgres://a:bcde@c/d')).toEqual(['postgres://a:bcde@c/d', 'bcde']);
   });
 
+  it('secretForms: a URL without a password is secret down to its host, which connection errors name', () => {
+    const origin = 'http://Internal-Billing.corp.invalid:8443';
+    expect(secretForms(origin)).toEqual([
+      origin,
+      'Internal-Billing.corp.invalid:8443',
+      'internal-billing.corp.invalid:8443',
+      'internal-billing.corp.invalid',
+      'Internal-Billing.corp.invalid',
+    ]);
+    const forms = new Set([origin, 'http://127.0.0.1:18093'].flatMap(secretForms));
+    expect(redactSecrets('getaddrinfo ENOTFOUND internal-billing.corp.invalid', forms)).toBe(
+      'getaddrinfo ENOTFOUND [redacted]',
+    );
+    expect(redactSecrets('connect ECONNREFUSED 127.0.0.1:18093', forms)).toBe(
+      'connect ECONNREFUSED [redacted]',
+    );
+    // A name without a dot is also the resource's name, in every message: left alone.
+    expect(secretForms('http://billing')).toEqual(['http://billing']);
+  });
+
   it('secretForms: short strings and small numbers are no secrets, and are not cut out of messages', () => {
     expect(['5', '/', 'yes', '8080', '50051'].flatMap(secretForms)).toEqual([]);
     expect(secretForms('123456')).toEqual(['123456']);
