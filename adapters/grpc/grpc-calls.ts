@@ -114,9 +114,12 @@ function serve(
     metadata: call.metadata.getMap(),
   };
   let answered = false;
-  // grpc-js cancels a call at its deadline too; that one is the deadline's to answer (a timeout). A few
-  // milliseconds of margin: its timer and the wall clock can disagree.
-  const cancelledByCaller = () => call.cancelled && Date.now() < info.deadlineMs - 5;
+  // A client cancels its call at its own deadline, as grpc-js's server does at the deadline the timeout
+  // header gave: either way that is the deadline's to answer (a timeout). The client's cancel can arrive
+  // first by as much as the server lagged in reading the call (a cold start, a busy loop), so a cancel in
+  // the last tenth of the budget (50 ms to 1 s) counts as the deadline; only an earlier one is the caller's.
+  const margin = Math.min(Math.max((info.deadlineMs - receivedAt) / 10, 50), 1_000);
+  const cancelledByCaller = () => call.cancelled && Date.now() < info.deadlineMs - margin;
   const invocation: QueuedInvocation = {
     event,
     info,
