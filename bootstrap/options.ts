@@ -41,7 +41,9 @@ export const integer =
 const flag: Parser<boolean> = (raw, name) => {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off|)$/i.test(raw)) return false;
-  throw new OptionError(`${name}=${JSON.stringify(raw)}: expected 1, true, yes or on, or 0, false, no or off`);
+  throw new OptionError(
+    `${name}=${JSON.stringify(raw)}: expected 1, true, yes or on, or 0, false, no or off`,
+  );
 };
 
 const oneOf =

@@ -76,3 +76,22 @@ export async function createRegistry(service: Service, log: ResourceLog): Promis
     applicationName: config?.config.name ?? 'justfn',
   });
 }
+
+/**
+ * The server modes' two ports, when they are one: the problem, naming where each came from (`justfn
+ * start` refuses it; `justfn check` reports it). Undefined when the metrics are off or the ports differ.
+ *
+ * @example
+ * portClash(service); // 'http.port in justfn.yaml and JUSTFN_METRICS_PORT (default) are both 9464: ...'
+ */
+export function portClash(service: Service, env: Record<string, string | undefined>): string | undefined {
+  const { port, metricsPort } = service.options;
+  if (metricsPort === 0 || port !== metricsPort) return undefined;
+  const portFrom = env.PORT
+    ? 'PORT'
+    : service.config?.config.http?.port === port
+      ? 'http.port in justfn.yaml'
+      : 'PORT (default)';
+  const metricsFrom = env.JUSTFN_METRICS_PORT ? 'JUSTFN_METRICS_PORT' : 'JUSTFN_METRICS_PORT (default)';
+  return `${portFrom} and ${metricsFrom} are both ${port}: the metrics need a port of their own (JUSTFN_METRICS_PORT=0 turns them off)`;
+}

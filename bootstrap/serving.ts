@@ -14,7 +14,7 @@ import { cgroupMemoryLimitMb } from './cgroup.js';
 import { createIdleCollector } from './memory.js';
 import type { Options } from './options.js';
 import type { RuntimeLog } from './runtime-log.js';
-import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
+import { createRegistry, portClash, resolveService, type Service, type ServiceStart } from './service.js';
 
 // What the two long-running server modes share — HTTP (fastify) and gRPC (grpc-js) on $PORT: the service,
 // the context's fixed fields, resources opened in the background, metrics on their own port, the drain.
@@ -23,11 +23,8 @@ import { createRegistry, resolveService, type Service, type ServiceStart } from 
 export async function resolveOrExit(start: ServiceStart, log: RuntimeLog): Promise<Service> {
   try {
     const service = await resolveService(start);
-    const { port, metricsPort } = service.options;
-    if (metricsPort !== 0 && port === metricsPort) {
-      const problem = `PORT and JUSTFN_METRICS_PORT are both ${port}: the metrics need a port of their own (JUSTFN_METRICS_PORT=0 turns them off)`;
-      throw Object.assign(new Error(problem), { problems: [problem] });
-    }
+    const problem = portClash(service, start.env);
+    if (problem) throw Object.assign(new Error(problem), { problems: [problem] });
     return service;
   } catch (error) {
     // Duck-typed: the config loader lives in its own bundle, with its own copy of ConfigError.

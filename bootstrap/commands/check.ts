@@ -8,7 +8,7 @@ import { loadHandler, resolveExport } from '../../runtime/handler-loader.js';
 import { loadGrpcService } from '../../runtime/resources/grpc.js';
 import { toResourcesDts } from '../../runtime/resources/resources-of.js';
 import { installAwslambda } from '../../runtime/streaming.js';
-import type { Service } from '../service.js';
+import { portClash, type Service } from '../service.js';
 import { loadTarget } from './target.js';
 
 /**
@@ -41,8 +41,9 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
     writeFileSync(values.types, toResourcesDts(service.config?.config ?? { resources: {} }));
   }
   const secrets = service.config?.secrets ?? new Set<string>();
-  const problems = [...(await checkHandler(service)), ...checkProtos(service)].map((p) =>
-    redactSecrets(p, secrets),
+  const clash = portClash(service, process.env);
+  const problems = [...(await checkHandler(service)), ...checkProtos(service), ...(clash ? [clash] : [])].map(
+    (p) => redactSecrets(p, secrets),
   );
   if (problems.length > 0) {
     for (const problem of problems) process.stderr.write(`${problem}\n`);

@@ -1,8 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/postgres.js';
 import { cleanEnv, handlers, runtimeCommand, spawnCaptured } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp.js';
 import { createCleanup, fixture, startOnFakeApi, textLines } from './harness.js';
 
 // A `justfn.yaml` that cannot be used, of each kind: one precise line naming the file and the place,
@@ -134,7 +136,7 @@ describe('settings that cannot work together', () => {
     cleanup.add(() => http.kill('SIGKILL'));
     expect(await http.exited).toBe(2);
     const problem =
-      'PORT and JUSTFN_METRICS_PORT are both 9464: the metrics need a port of their own (JUSTFN_METRICS_PORT=0 turns them off)';
+      'PORT and JUSTFN_METRICS_PORT (default) are both 9464: the metrics need a port of their own (JUSTFN_METRICS_PORT=0 turns them off)';
     expect(
       http
         .stdout()
@@ -144,6 +146,19 @@ describe('settings that cannot work together', () => {
     ).toEqual([
       expect.objectContaining({ level: 'fatal', problems: [problem], msg: `Init Error: ${problem}` }),
     ]);
+  });
+});
+
+describe('settings that cannot work together, found by justfn check', () => {
+  it('http.port in justfn.yaml on the metrics port: one line naming both, exit 1', async () => {
+    const dir = tempDir('port-clash');
+    writeFileSync(path.join(dir, 'index.mjs'), 'export const handler = async () => 1;\n');
+    writeFileSync(path.join(dir, 'justfn.yaml'), 'name: clash\nhttp: { port: 9464 }\n');
+    const check = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir], cleanEnv());
+    expect(await check.exited).toBe(1);
+    expect(check.stderr()).toBe(
+      'http.port in justfn.yaml and JUSTFN_METRICS_PORT (default) are both 9464: the metrics need a port of their own (JUSTFN_METRICS_PORT=0 turns them off)\n',
+    );
   });
 });
 
