@@ -33,9 +33,6 @@ export interface ServiceShape {
   files: readonly string[];
 }
 
-// The substitution syntax of runtime/config/substitute.ts, read here without substituting anything.
-const token = substitutionToken;
-
 interface Scan {
   variables: Map<string, boolean>;
   files: string[];
@@ -109,7 +106,7 @@ function walk(value: unknown, at: ConfigPath, scan: Scan): unknown {
 
 function scanString(text: string, at: ConfigPath, scan: Scan): string {
   let count = 0;
-  const literal = text.replace(token, (match: string, inner: string | undefined) => {
+  const literal = text.replace(substitutionToken, (match: string, inner: string | undefined) => {
     if (match === '$${') return '${';
     count += 1;
     // Read as the runtime reads it (a nested `${A:-${B}}` is refused here too), but never resolved.

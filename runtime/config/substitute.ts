@@ -41,7 +41,6 @@ export interface Substituted {
  * `lastIndex` when calling `exec` by hand.
  */
 export const substitutionToken = /\$\$\{|\$\{([^}]*)\}|\$\{[^}]*/g;
-const token = substitutionToken;
 const variable = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own ${...} syntax, not JS.
 const usage = 'use ${VAR}, ${VAR:-default} or ${file:PATH}, and $${ for a literal ${';
@@ -84,14 +83,13 @@ function walk(value: unknown, path: ConfigPath, options: SubstituteOptions, stat
 function substituteString(text: string, path: ConfigPath, options: SubstituteOptions, state: Substituted) {
   let failed = false;
   let count = 0;
-  const out = text.replace(token, (match: string, inner: string | undefined) => {
+  const out = text.replace(substitutionToken, (match: string, inner: string | undefined) => {
     if (match === '$${') return '${';
     count += 1;
     const resolved = resolveExpression(inner, match, options, state);
-    if (resolved === undefined || typeof resolved === 'object') {
+    if (typeof resolved === 'object') {
       failed = true;
-      const message = resolved?.problem ?? invalid(match);
-      state.problems.push({ path, message });
+      state.problems.push({ path, message: resolved.problem });
       return '';
     }
     return resolved;
@@ -103,13 +101,13 @@ function substituteString(text: string, path: ConfigPath, options: SubstituteOpt
 }
 
 function isWhole(text: string): boolean {
-  token.lastIndex = 0;
-  const match = token.exec(text);
-  token.lastIndex = 0;
+  substitutionToken.lastIndex = 0;
+  const match = substitutionToken.exec(text);
+  substitutionToken.lastIndex = 0;
   return match !== null && match.index === 0 && match[0].length === text.length && match[0] !== '$${';
 }
 
-type Resolution = string | { problem: string } | undefined;
+type Resolution = string | { problem: string };
 
 /**
  * What the inside of one `${...}` says, as the runtime reads it: a file, a variable with its default, or
@@ -164,7 +162,6 @@ const MAX_SECRET_FILE = 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function readSecretFile(file: string, options: SubstituteOptions, state: Substituted): Resolution {
-  if (file === '') return undefined;
   const absolute = resolve(options.baseDir, file);
   if (!state.files.includes(absolute)) state.files.push(absolute);
   let contents: string;
