@@ -145,12 +145,9 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
       event: CloudEventJson,
       collect?: (response: HttpResponse) => void,
     ): HttpInvocation {
-      const reply_ = {
-        replySource: options.replySource,
-        replyType: options.replyType,
-        requestId: req.requestId,
-      };
-      const answer: Answer = ({ value }) => toCloudEventResponse(value, event, definedOnly(reply_));
+      const { replySource, replyType } = options;
+      const answer: Answer = ({ value }) =>
+        toCloudEventResponse(value, event, { replySource, replyType, requestId: req.requestId });
       const onAnswer = collect
         ? (response: HttpResponse | undefined) =>
             collect(response ?? { statusCode: 500, headers: {}, body: '' })
@@ -184,8 +181,4 @@ function errorFields(outcome: Extract<Outcome, { ok: false }>, info: InvocationI
 
 function json(statusCode: number, body: string, headers: Record<string, string>): HttpResponse {
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body };
-}
-
-function definedOnly<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
