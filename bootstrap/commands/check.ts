@@ -31,7 +31,7 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
     const problems = (error as { problems?: string[] }).problems ?? [
       String((error as Error).message ?? error),
     ];
-    for (const problem of problems) process.stderr.write(`${problem}\n`);
+    for (const problem of problems) process.stderr.write(`${fromHere(problem)}\n`);
     process.exit(1);
   }
   // Written before the handler is checked: a TypeScript function needs the type to compile, and is
@@ -42,32 +42,44 @@ export async function checkCommand(argv: readonly string[]): Promise<void> {
   }
   const secrets = service.config?.secrets ?? new Set<string>();
   const clash = portClash(service, process.env);
-  const problems = [...(await checkHandler(service)), ...checkProtos(service), ...(clash ? [clash] : [])].map(
-    (p) => redactSecrets(p, secrets),
-  );
+  const protos = loadProtos(service);
+  const problems = [
+    ...(await checkHandler(service, protos.grpc)),
+    ...protos.problems,
+    ...(clash ? [clash] : []),
+  ].map((p) => redactSecrets(p, secrets));
   if (problems.length > 0) {
-    for (const problem of problems) process.stderr.write(`${problem}\n`);
+    for (const problem of problems) process.stderr.write(`${fromHere(problem)}\n`);
     process.exit(1);
   }
   const resources = Object.entries(service.config?.config.resources ?? {}).map(
     ([name, r]) => `${name} (${r.kind})`,
   );
-  const file = service.config
-    ? path.relative(process.cwd(), service.config.file) || service.config.file
-    : 'no justfn.yaml';
+  const file = service.config ? fromHere(service.config.file) : 'no justfn.yaml';
   process.stdout.write(
     `${file}: ok — handler ${service.handler}${resources.length > 0 ? `, resources ${resources.join(', ')}` : ''}` +
       `${values.types ? `, types written to ${values.types}` : ''}\n`,
   );
 }
 
-async function checkHandler(service: Service): Promise<string[]> {
+/**
+ * A line about a file under the working directory names it from there, as the user typed it
+ * (`justfn.yaml: timeout: ...`); anything else stays absolute.
+ */
+function fromHere(line: string): string {
+  const here = process.cwd() + path.sep;
+  return line.startsWith(here) ? line.slice(here.length) : line;
+}
+
+/** `grpc`: the service gRPC mode serves, when its `.proto` loaded. */
+async function checkHandler(service: Service, grpc: GrpcService | undefined): Promise<string[]> {
   installAwslambda();
   try {
     if (service.config?.config.grpc) {
       const exported = await resolveExport(service.handler, { taskRoot: service.taskRoot });
       toGrpcHandler(exported, service.handler);
-      return typeof exported === 'function' ? [] : unservedMethods(service, exported as object);
+      if (typeof exported === 'function' || !grpc) return [];
+      return unservedMethods(service, grpc, exported as object);
     }
     await loadHandler(service.handler, { taskRoot: service.taskRoot });
     return [];
@@ -97,16 +109,9 @@ function moduleHint(service: Service, error: Error): string {
 }
 
 /** An object of methods that serves none of the service's (a typo in every name): every call would be UNIMPLEMENTED. */
-function unservedMethods(service: Service, methods: object): string[] {
-  const { baseDir, config } = service.config!;
-  let names: string[];
-  try {
-    names = Object.keys(
-      loadGrpcService(path.resolve(baseDir, config.grpc!.proto), config.grpc!.service, [baseDir]).service,
-    );
-  } catch {
-    return []; // the .proto's own problem, reported by checkProtos
-  }
+function unservedMethods(service: Service, grpc: GrpcService, methods: object): string[] {
+  const config = service.config!.config;
+  const names = Object.keys(grpc.service);
   const served = names.filter((name) => typeof (methods as Record<string, unknown>)[name] === 'function');
   if (served.length > 0) return [];
   const own = Object.keys(methods).filter(
@@ -117,19 +122,25 @@ function unservedMethods(service: Service, methods: object): string[] {
   ];
 }
 
-function checkProtos(service: Service): string[] {
-  if (!service.config) return [];
+type GrpcService = ReturnType<typeof loadGrpcService>;
+
+/** Every `.proto` the file names (gRPC mode's and each gRPC resource's), each loaded once. */
+function loadProtos(service: Service): { problems: string[]; grpc?: GrpcService } {
+  if (!service.config) return { problems: [] };
   const { file, baseDir, config } = service.config;
   const protos = Object.entries(config.resources).flatMap(([name, r]) =>
     r.kind === 'grpc' ? [{ at: `resources.${name}`, proto: r.proto, service: r.service }] : [],
   );
   if (config.grpc) protos.unshift({ at: 'grpc', ...config.grpc });
-  return protos.flatMap(({ at, proto, service: name }) => {
+  const problems: string[] = [];
+  let grpc: GrpcService | undefined;
+  for (const { at, proto, service: name } of protos) {
     try {
-      loadGrpcService(path.resolve(baseDir, proto), name, [baseDir]);
-      return [];
+      const loaded = loadGrpcService(path.resolve(baseDir, proto), name, [baseDir]);
+      if (at === 'grpc') grpc = loaded;
     } catch (error) {
-      return [`${file}: ${at}: ${(error as Error).message}`];
+      problems.push(`${file}: ${at}: ${(error as Error).message}`);
     }
-  });
+  }
+  return grpc ? { problems, grpc } : { problems };
 }

@@ -120,7 +120,8 @@ describe('justfn check --types', () => {
     const after = await check();
     expect([after.code, after.stdout]).toEqual([
       0,
-      `${path.relative(process.cwd(), path.join(dir, 'justfn.yaml'))}: ok — handler dist/api.handler, resources db (postgres), types written to ${types}\n`,
+      // Outside the working directory: the whole path.
+      `${path.join(dir, 'justfn.yaml')}: ok — handler dist/api.handler, resources db (postgres), types written to ${types}\n`,
     ]);
   });
 });

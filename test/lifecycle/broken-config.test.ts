@@ -3,7 +3,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/postgres.js';
-import { cleanEnv, handlers, runtimeCommand, spawnCaptured } from '../helpers/process.js';
+import { cleanEnv, handlers, repoRoot, runtimeCommand, spawnCaptured } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { createCleanup, fixture, startOnFakeApi, textLines } from './harness.js';
 
@@ -33,10 +33,13 @@ describe.each(kinds)('a broken justfn.yaml: %s', (kind, problemOf) => {
   const dir = fixture(`broken/${kind}`);
   const problem = problemOf(file(kind));
 
-  it('justfn check prints the one problem and exits 1', async () => {
-    const check = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir], cleanEnv());
-    expect(await check.exited).toBe(1);
-    expect([check.stdout(), check.stderr()]).toEqual(['', `${problem}\n`]);
+  it('justfn check prints the one problem, naming the file as seen from the working directory, and exits 1', async () => {
+    const inDir = spawnCaptured(['node', path.join(repoRoot, 'bin/justfn.cjs'), 'check'], cleanEnv(), dir);
+    expect(await inDir.exited).toBe(1);
+    expect([inDir.stdout(), inDir.stderr()]).toEqual(['', `${problemOf('justfn.yaml')}\n`]);
+    const fromRoot = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir], cleanEnv());
+    expect(await fromRoot.exited).toBe(1);
+    expect(fromRoot.stderr()).toBe(`${problemOf(path.relative(repoRoot, file(kind)))}\n`);
   });
 
   it('Lambda mode: /init/error with Runtime.InvalidConfig and the problem, exit 129', async () => {
@@ -103,7 +106,7 @@ describe('a resource that no retry can open (a service not in its .proto)', () =
     expect(await check.exited).toBe(1);
     expect(check.stderr()).toMatch(
       new RegExp(
-        `^${file('unknown-service')}: resources\\.auth: service 'test\\.greeter\\.v1\\.Nope' is not in .*greeter\\.proto`,
+        `^${path.relative(repoRoot, file('unknown-service'))}: resources\\.auth: service 'test\\.greeter\\.v1\\.Nope' is not in .*greeter\\.proto`,
       ),
     );
   });
