@@ -4,7 +4,11 @@ import {
   type LambdaInvocation,
   RuntimeApiFatalError,
 } from '../adapters/lambda/lambda-source.js';
-import { createRuntimeApiClient, type RuntimeApiClient } from '../adapters/lambda/runtime-api-client.js';
+import {
+  createRuntimeApiClient,
+  type InvocationError,
+  type RuntimeApiClient,
+} from '../adapters/lambda/runtime-api-client.js';
 import type { FunctionInfo, LambdaContext } from '../runtime/context.js';
 import { JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { type LoadedHandler, loadHandler } from '../runtime/handler-loader.js';
@@ -19,6 +23,7 @@ import {
 } from '../runtime/logging/lambda-log.js';
 import { type LoopOptions, runLoop, type Source } from '../runtime/loop.js';
 import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
+import { withTimeout } from '../runtime/resources/timing.js';
 import { createConcurrentScope, createSequentialScope, type InvocationScope } from '../runtime/scope.js';
 import { installAwslambda } from '../runtime/streaming.js';
 import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
@@ -52,8 +57,9 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   if (!start.options.noGlobalAwslambda) installAwslambda(scope);
 
   const clientOptions = { userAgent: `justfn/${VERSION}`, workingDirectory: process.cwd() };
-  const api = createRuntimeApiClient(start.options.runtimeApi!, clientOptions);
-  const crashes = reportCrashes(api, log, managed);
+  const connect = () => createRuntimeApiClient(start.options.runtimeApi!, clientOptions);
+  const api = connect();
+  const crashes = reportCrashes(connect, log, scope, managed);
 
   let service: Service;
   let handler: LoadedHandler;
@@ -73,6 +79,8 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     await registry.open();
     if (service.options.initializationType === 'snap-start') await snapStart(api, registry, crashes.restored);
   } catch (error) {
+    // The Runtime API itself failed (`/restore/next`): nothing to post an error to.
+    if (error instanceof RuntimeApiFatalError) return exitOnRuntimeApi(log, error);
     return crashes.initFailed(error);
   }
   const { options } = service;
@@ -103,10 +111,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     }),
   };
   const loops = managed ? (options.maxConcurrency ?? 1) : 1;
-  const clients = [
-    api,
-    ...Array.from({ length: loops - 1 }, () => createRuntimeApiClient(options.runtimeApi!, clientOptions)),
-  ];
+  const clients = [api, ...Array.from({ length: loops - 1 }, connect)];
   try {
     const idle = createIdleCollector({ thorough: true });
     const sources = clients.map((client) =>
@@ -114,10 +119,14 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     );
     await Promise.all(sources.map((source) => runLoop(source, loop)));
   } catch (error) {
-    log.logError(error instanceof RuntimeApiFatalError ? 'Runtime API Error' : 'Runtime Error', error);
-    process.exit(EXIT_RUNTIME_API);
+    exitOnRuntimeApi(log, error);
   }
   process.exit(0);
+}
+
+function exitOnRuntimeApi(log: LambdaLog, error: unknown): never {
+  log.logError(error instanceof RuntimeApiFatalError ? 'Runtime API Error' : 'Runtime Error', error);
+  process.exit(EXIT_RUNTIME_API);
 }
 
 /**
@@ -168,16 +177,36 @@ function lambdaSource(api: RuntimeApiClient, log: LambdaLog, scope: InvocationSc
   });
 }
 
+/** How long a crash waits for its posts (and for answers already on their way) before the process exits. */
+const CRASH_REPORT_MS = 2_000;
+
 /**
- * Errors nobody caught, posted where RAPID takes them: during init to `/init/error`; after a SnapStart
- * restore, until the first `/next`, to `/restore/error`; during an invocation to its `/error`. Between the
- * first `/next` and an invocation RAPID takes none (its Ready state refuses `/init/error`, which AWS's
- * client posts there before it exits), so they are only logged. Then the process exits with AWS's codes.
- * On managed instances, where invocations run side by side, an unhandled rejection after init cannot be
- * pinned on one of them: it is logged and the process goes on.
+ * Errors nobody caught, posted where RAPID takes them, then the process exits with AWS's codes: during
+ * init to `/init/error`; after a SnapStart restore to `/restore/error`; during an invocation to its
+ * `/error`. Init (or the restore) lasts, for this purpose, until the first invocation arrives, as with
+ * AWS's client, whose init error handlers stay until then: an error in the turns after init — a socket
+ * the module opened failing, a timer it armed — is init's, and RAPID takes it if the first `/next` has
+ * not reached it yet (once it has, it refuses it, which is logged). Between invocations nothing is posted.
+ *
+ * The posts go out on a connection of their own, within {@link CRASH_REPORT_MS}: the loops' connections
+ * may each hold a `/next` that will not be answered. An invocation whose answer is already being posted
+ * keeps it (the crash waits for it) rather than getting an `/error` after it.
+ *
+ * On managed instances, where invocations run side by side, an uncaught exception is the invocation's in
+ * whose asynchronous context it was thrown; the others in flight end with `Runtime.ExitError`, since the
+ * process exits under them, and never with another invocation's error. An unhandled rejection after init
+ * cannot be pinned on one of them: it is logged and the process goes on.
  */
-function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) {
+function reportCrashes(
+  connect: () => RuntimeApiClient,
+  log: LambdaLog,
+  scope: InvocationScope,
+  managed: boolean,
+) {
+  /** Invocations received whose answer has not started to go out. */
   const current = new Set<LambdaInvocation>();
+  /** Answers being posted. */
+  const answering = new Set<Promise<void>>();
   // On managed instances an invocation in flight holds the event loop open: one awaiting a promise that
   // never settles, with nothing else pending, would otherwise let the process exit 0 in the middle of it
   // (Runtime.ExitError). Its deadline ends it, as AWS's v4 client has it there. One invocation at a time
@@ -187,19 +216,30 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
   let crashed = false;
   let closing = false;
   const crash = async (label: string, error: unknown, code: number): Promise<never> => {
-    crashed = true;
     log.logError(label, error);
+    // A second error while the first is being reported: logged, the first one's report goes on.
+    if (crashed) return new Promise<never>(() => {});
+    crashed = true;
     const payload = toErrorPayload(error);
+    const api = connect();
+    const culprit = managed ? scope.current()?.requestId : undefined;
+    const posts: Promise<unknown>[] = [...answering];
+    if (phase === 'init') posts.push(api.postInitError(payload));
+    if (phase === 'restore') posts.push(api.postRestoreError(payload));
+    for (const { info, invocationId } of current) {
+      const own = !managed || info.requestId === culprit;
+      const failure = own ? { error: payload, thrown: error } : exitedUnder(code);
+      posts.push(api.postError(info.requestId, failure, invocationId));
+    }
     try {
-      if (phase === 'init') await api.postInitError(payload);
-      if (phase === 'restore') await api.postRestoreError(payload);
-      for (const invocation of current) {
-        await api.postError(
-          invocation.info.requestId,
-          { error: payload, thrown: error },
-          invocation.invocationId,
-        );
-      }
+      await withTimeout(
+        () => Promise.all(posts),
+        CRASH_REPORT_MS,
+        undefined,
+        () => new Error(`no answer within ${CRASH_REPORT_MS} ms`),
+      );
+    } catch (failure) {
+      log.logError('Runtime API Error', failure);
     } finally {
       process.exit(code);
     }
@@ -242,33 +282,48 @@ function reportCrashes(api: RuntimeApiClient, log: LambdaLog, managed: boolean) 
       // behind fail init or the restore, as with AWS's client, whose first /next waits for a setImmediate.
       await new Promise((resolve) => setImmediate(resolve));
       if (crashed) return new Promise<never>(() => {});
-      phase = 'running';
       process.off('beforeExit', neverFinished);
     },
     /** SIGTERM came: what is rejected while the hooks run is logged, not a crash of exit 128. */
     shuttingDown: () => {
       closing = true;
     },
-    /** The source, with its invocation in flight known until it is answered. */
+    /** The source, with its invocation in flight known until its answer goes out. */
     track(source: Source<LambdaInvocation>): Source<LambdaInvocation> {
       return {
         next: async () => {
           const invocation = await source.next();
           if (invocation) {
+            phase = 'running';
             current.add(invocation);
             holding?.ref();
           }
           return invocation;
         },
         complete: async (invocation, outcome) => {
-          await source.complete(invocation, outcome);
           current.delete(invocation);
-          if (current.size === 0) holding?.unref();
+          const posted = source.complete(invocation, outcome);
+          answering.add(posted);
+          try {
+            await posted;
+          } finally {
+            answering.delete(posted);
+            if (current.size === 0) holding?.unref();
+          }
         },
         openStream: (invocation) => source.openStream!(invocation),
       };
     },
   };
+}
+
+/** What an invocation in flight gets when another one's uncaught exception ends the process. */
+function exitedUnder(code: number): InvocationError {
+  const error = new JustfnError(
+    'EXIT',
+    `Runtime exited with error: exit status ${code} (an uncaught exception in another invocation)`,
+  );
+  return { error: toErrorPayload(error), thrown: error };
 }
 
 /** After SIGTERM, Lambda gives a runtime with an internal extension 500 ms, then SIGKILL. */
@@ -316,7 +371,11 @@ async function snapStart(
 ): Promise<void> {
   await runSnapshotHooks('before');
   await registry.close();
-  const answer = await api.restoreNext();
+  const answer = await api.restoreNext().catch((error: unknown) => {
+    throw new RuntimeApiFatalError(`GET /restore/next: ${safeString((error as Error)?.message ?? error)}`, {
+      cause: error,
+    });
+  });
   if (answer.status !== 200) {
     throw new RuntimeApiFatalError(`GET /restore/next: the Runtime API answered ${answer.status}`);
   }

@@ -34,6 +34,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     target = readHandlerArg(argv);
   } catch (error) {
     process.stderr.write(`justfn: start: ${(error as Error).message}\n`);
+    await reportToLambda(env, (error as Error).message, 'Runtime.MalformedHandlerName');
     process.exit(2);
   }
   const taskRoot = path.resolve(target.dir ?? options.taskRoot ?? process.cwd());
@@ -63,10 +64,15 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
 if (require.main === module) void start(process.argv.slice(2));
 
 /**
- * On Lambda, a variable that does not parse is an init error Lambda must hear of (`/init/error`, with
- * `Runtime.InvalidConfig`), or it reports only that the runtime exited. `fetch`: this path alone needs it.
+ * On Lambda, a variable that does not parse (`Runtime.InvalidConfig`) or a command line that names no
+ * handler (`Runtime.MalformedHandlerName`: an image's `CMD`) is an init error Lambda must hear of
+ * (`/init/error`), or it reports only that the runtime exited. `fetch`: this path alone needs it.
  */
-async function reportToLambda(env: NodeJS.ProcessEnv, message: string): Promise<void> {
+async function reportToLambda(
+  env: NodeJS.ProcessEnv,
+  message: string,
+  errorType = 'Runtime.InvalidConfig',
+): Promise<void> {
   const api = env.AWS_LAMBDA_RUNTIME_API;
   // Unless HTTP mode was asked for by name: with a Runtime API, a mode that does not parse is Lambda's too.
   if (!api || env.JUSTFN_MODE?.trim().toLowerCase() === 'http') return;
@@ -76,9 +82,9 @@ async function reportToLambda(env: NodeJS.ProcessEnv, message: string): Promise<
     headers: {
       'content-type': 'application/json',
       'user-agent': `justfn/${VERSION}`,
-      'lambda-runtime-function-error-type': 'Runtime.InvalidConfig',
+      'lambda-runtime-function-error-type': errorType,
     },
-    body: JSON.stringify({ errorType: 'Runtime.InvalidConfig', errorMessage: message, trace: [] }),
+    body: JSON.stringify({ errorType, errorMessage: message, trace: [] }),
     signal: AbortSignal.timeout(2_000),
   }).catch(() => {});
 }

@@ -46,6 +46,16 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
       try {
         return await send();
       } catch (error) {
+        // An answer came and could not be read (headers over 64 KiB, bytes that are not HTTP): the request
+        // reached the Runtime API, so asking again would skip what it answered (an invocation, for /next).
+        if (unreadable(error)) {
+          throw new RuntimeApiFatalError(
+            `${what}: the Runtime API's answer cannot be read (${describe(error)})`,
+            {
+              cause: error,
+            },
+          );
+        }
         if (attempt >= RETRIES) {
           throw new RuntimeApiFatalError(`${what}: the Runtime API cannot be reached (${describe(error)})`, {
             cause: error,
@@ -135,15 +145,23 @@ function toInvocation(answer: ApiAnswer): Parsed {
   const requestId = header('lambda-runtime-aws-request-id');
   if (!requestId)
     throw new RuntimeApiFatalError('GET /next: the answer has no Lambda-Runtime-Aws-Request-Id');
+  const deadline = header('lambda-runtime-deadline-ms');
   const info: InvocationInfo = {
     requestId,
-    deadlineMs: Number(header('lambda-runtime-deadline-ms')),
+    deadlineMs: Number(deadline),
     invokedFunctionArn: header('lambda-runtime-invoked-function-arn') ?? '',
     traceId: header('lambda-runtime-trace-id'),
     tenantId: header('lambda-runtime-aws-tenant-id'),
   };
   const invocationId = header('lambda-runtime-invocation-id');
   try {
+    // Without it every timer of the invocation would fire at once (NaN) or long ago (an empty value).
+    if (deadline === undefined || !/^\d{1,15}$/.test(deadline)) {
+      throw new JustfnError(
+        'INVALID_EVENT',
+        `Lambda-Runtime-Deadline-Ms: expected epoch milliseconds, got ${deadline === undefined ? 'none' : JSON.stringify(deadline.slice(0, 40))}`,
+      );
+    }
     // As AWS's runtime: the caller's JSON as sent, typed as AWS types it.
     info.clientContext = parseJsonHeader(header('lambda-runtime-client-context'), 'ClientContext') as
       | ClientContext
@@ -172,6 +190,11 @@ function parseJsonHeader(value: string | undefined, name: string): unknown {
   } catch (error) {
     throw new Error(`Cannot parse ${name} as json: ${String(error)}`);
   }
+}
+
+function unreadable(error: unknown): boolean {
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  return code === 'UND_ERR_HEADERS_OVERFLOW' || name === 'HTTPParserError';
 }
 
 function describe(error: unknown): string {

@@ -109,3 +109,136 @@ describe('Runtime API faults on /error', () => {
     expect(runtime.stdout()).toMatch(/Runtime API Error .*POST \/error: the Runtime API answered 500/);
   });
 });
+
+describe('Runtime API answers that cannot be used', () => {
+  it('/next headers too large to read: exit 1 at once, not retried (a retry would skip the invocation they carried)', async () => {
+    const { fake, runtime } = await onFake('kinds/index.echo', (_r, index) =>
+      index === 0
+        ? {
+            status: 200,
+            body: '"big"',
+            headers: {
+              'lambda-runtime-aws-request-id': 'big',
+              'lambda-runtime-deadline-ms': String(Date.now() + 30_000),
+              'lambda-runtime-client-context': 'x'.repeat(70_000),
+            },
+          }
+        : undefined,
+    );
+    expect(await runtime.exited).toBe(1);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /2018-06-01/runtime/invocation/next',
+    ]);
+    expect(runtime.stdout()).toMatch(
+      /ERROR\tRuntime API Error .*GET \/next: the Runtime API's answer cannot be read \(UND_ERR_HEADERS_OVERFLOW/,
+    );
+  });
+
+  it.each([['soon'], ['']])(
+    'a Lambda-Runtime-Deadline-Ms of %j: that invocation fails naming the header, the next one runs',
+    async (deadline) => {
+      const fake = await startFakeRuntimeApi({
+        invocations: [
+          { event: 'one', requestId: 'one', headers: { 'lambda-runtime-deadline-ms': deadline } },
+          { event: 'two', requestId: 'two' },
+        ],
+      });
+      cleanup.push(() => fake.close());
+      runtimeOn(fake.address, 'kinds/index.echo');
+      const failed = await fake.waitFor((r) => r.path.endsWith('/one/error'));
+      expect(JSON.parse(failed.body.toString())).toMatchObject({
+        errorType: 'Runtime.InvalidEvent',
+        errorMessage: `Lambda-Runtime-Deadline-Ms: expected epoch milliseconds, got ${JSON.stringify(deadline)}`,
+      });
+      const answered = await fake.waitFor((r) => r.path.endsWith('/two/response'));
+      expect(answered.body.toString()).toBe('"two"');
+    },
+  );
+
+  it('/restore/next answering 500: exit 1, nothing posted (the Runtime API failed, not the function)', async () => {
+    const fake = await startFakeRuntimeApi({
+      answer: (r) => (r.path.endsWith('/restore/next') ? 500 : undefined),
+    });
+    cleanup.push(() => fake.close());
+    const runtime = spawnCaptured(
+      runtimeCommand,
+      cleanEnv({
+        AWS_LAMBDA_RUNTIME_API: fake.address,
+        AWS_LAMBDA_INITIALIZATION_TYPE: 'snap-start',
+        LAMBDA_TASK_ROOT: handlers,
+        _HANDLER: 'kinds/index.echo',
+      }),
+    );
+    cleanup.push(() => runtime.kill());
+    expect(await runtime.exited).toBe(1);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /2018-06-01/runtime/restore/next',
+    ]);
+    expect(runtime.stdout()).toMatch(/Runtime API Error .*GET \/restore\/next: the Runtime API answered 500/);
+  });
+
+  it('an image CMD that names no handler: /init/error with Runtime.MalformedHandlerName, exit 2', async () => {
+    const fake = await startFakeRuntimeApi();
+    cleanup.push(() => fake.close());
+    const runtime = spawnCaptured(
+      [...runtimeCommand, 'src/handler'],
+      cleanEnv({ AWS_LAMBDA_RUNTIME_API: fake.address, LAMBDA_TASK_ROOT: handlers }),
+    );
+    cleanup.push(() => runtime.kill());
+    expect(await runtime.exited).toBe(2);
+    const posted = await fake.waitFor((r) => r.path === '/2018-06-01/runtime/init/error');
+    expect(posted.headers['lambda-runtime-function-error-type']).toBe('Runtime.MalformedHandlerName');
+    expect(JSON.parse(posted.body.toString()).errorMessage).toMatch(/src\/handler/);
+  });
+});
+
+describe('uncaught exceptions on the wire', () => {
+  it('in the turns after init, before any invocation: /init/error with the error, exit 129', async () => {
+    const fake = await startFakeRuntimeApi();
+    cleanup.push(() => fake.close());
+    const runtime = runtimeOn(fake.address, 'crashes/socket-at-load.handler');
+    expect(await runtime.exited).toBe(129);
+    const posted = await fake.waitFor((r) => r.path === '/2018-06-01/runtime/init/error');
+    expect(JSON.parse(posted.body.toString())).toMatchObject({
+      errorType: 'Error',
+      errorMessage: 'connect ECONNREFUSED 127.0.0.1:1',
+    });
+  });
+
+  it('on managed instances: the throwing invocation gets its error, the others Runtime.ExitError, though a /next is held', async () => {
+    let first = true;
+    const fake = await startFakeRuntimeApi({
+      invocations: [
+        { event: { crash: false }, requestId: 'calm' },
+        { event: { crash: true }, requestId: 'boom' },
+      ],
+      // The first /next is never answered: a crash report queued behind it on that connection would
+      // never go out, and the process would go on serving.
+      answer: (r) => {
+        if (!isNext(r) || !first) return undefined;
+        first = false;
+        return new Promise<Answer>(() => {});
+      },
+    });
+    cleanup.push(() => fake.close());
+    const runtime = spawnCaptured(
+      runtimeCommand,
+      cleanEnv({
+        AWS_LAMBDA_RUNTIME_API: fake.address,
+        AWS_LAMBDA_MAX_CONCURRENCY: '3',
+        LAMBDA_TASK_ROOT: handlers,
+        _HANDLER: 'crashes/index.sideBySide',
+      }),
+    );
+    cleanup.push(() => runtime.kill());
+    expect(await runtime.exited).toBe(129);
+    const error = (id: string) => JSON.parse(posts(fake, `/${id}/error`)[0]?.body.toString() ?? 'null');
+    expect(error('boom')).toMatchObject({ errorType: 'Error', errorMessage: 'boom in boom' });
+    expect(error('calm')).toMatchObject({
+      errorType: 'Runtime.ExitError',
+      errorMessage:
+        'Runtime exited with error: exit status 129 (an uncaught exception in another invocation)',
+    });
+    expect(posts(fake, '/response')).toEqual([]);
+  });
+});

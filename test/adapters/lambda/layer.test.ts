@@ -129,6 +129,22 @@ describe('justfn layer', () => {
     }
   });
 
+  it("runs its own dist/main.cjs, not the one of a /dist beside /opt in the function's image", async () => {
+    // In the layer the bootstrap is /opt/bootstrap, so `$here/../dist` is the image's /dist.
+    const stray = path.join(opt, '..', 'dist');
+    mkdirSync(stray, { recursive: true });
+    writeFileSync(path.join(stray, 'main.cjs'), "process.stdout.write('stray main.cjs'); process.exit(3);\n");
+    try {
+      const started = spawnCaptured([path.join(opt, 'bootstrap')], cleanEnv({ JUSTFN_MODE: 'lambda' }));
+      expect(await started.exited).toBe(2);
+      expect(started.stderr()).toBe(
+        'justfn: Lambda mode needs AWS_LAMBDA_RUNTIME_API (host:port of the Runtime API)\n',
+      );
+    } finally {
+      rmSync(stray, { recursive: true, force: true });
+    }
+  });
+
   it('serves invocations from the emulator with its own bootstrap and its own Node', async () => {
     const task = functionDir(
       'task',
