@@ -13,10 +13,10 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-function runtimeOn(address: string, handler: string): Spawned {
+function runtimeOn(address: string, handler: string, env: Record<string, string> = {}): Spawned {
   const runtime = spawnCaptured(
     runtimeCommand,
-    cleanEnv({ AWS_LAMBDA_RUNTIME_API: address, LAMBDA_TASK_ROOT: handlers, _HANDLER: handler }),
+    cleanEnv({ AWS_LAMBDA_RUNTIME_API: address, LAMBDA_TASK_ROOT: handlers, _HANDLER: handler, ...env }),
   );
   cleanup.push(() => runtime.kill());
   return runtime;
@@ -160,16 +160,9 @@ describe('Runtime API answers that cannot be used', () => {
       answer: (r) => (r.path.endsWith('/restore/next') ? 500 : undefined),
     });
     cleanup.push(() => fake.close());
-    const runtime = spawnCaptured(
-      runtimeCommand,
-      cleanEnv({
-        AWS_LAMBDA_RUNTIME_API: fake.address,
-        AWS_LAMBDA_INITIALIZATION_TYPE: 'snap-start',
-        LAMBDA_TASK_ROOT: handlers,
-        _HANDLER: 'kinds/index.echo',
-      }),
-    );
-    cleanup.push(() => runtime.kill());
+    const runtime = runtimeOn(fake.address, 'kinds/index.echo', {
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'snap-start',
+    });
     expect(await runtime.exited).toBe(1);
     expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /2018-06-01/runtime/restore/next',
@@ -221,16 +214,9 @@ describe('uncaught exceptions on the wire', () => {
       },
     });
     cleanup.push(() => fake.close());
-    const runtime = spawnCaptured(
-      runtimeCommand,
-      cleanEnv({
-        AWS_LAMBDA_RUNTIME_API: fake.address,
-        AWS_LAMBDA_MAX_CONCURRENCY: '3',
-        LAMBDA_TASK_ROOT: handlers,
-        _HANDLER: 'crashes/index.sideBySide',
-      }),
-    );
-    cleanup.push(() => runtime.kill());
+    const runtime = runtimeOn(fake.address, 'crashes/index.sideBySide', {
+      AWS_LAMBDA_MAX_CONCURRENCY: '3',
+    });
     expect(await runtime.exited).toBe(129);
     const error = (id: string) => JSON.parse(posts(fake, `/${id}/error`)[0]?.body.toString() ?? 'null');
     expect(error('boom')).toMatchObject({ errorType: 'Error', errorMessage: 'boom in boom' });
