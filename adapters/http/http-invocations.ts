@@ -146,8 +146,12 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
       collect?: (response: HttpResponse) => void,
     ): HttpInvocation {
       const { replySource, replyType } = options;
-      const answer: Answer = ({ value }) =>
-        toCloudEventResponse(value, event, { replySource, replyType, requestId: req.requestId });
+      // A batch drops replies (its 202 is never routed as one): none is built, so none can fail the batch
+      // and have the sender deliver every event of it again.
+      const answer: Answer = collect
+        ? () => ({ statusCode: 202, headers: {}, body: '' })
+        : ({ value }) =>
+            toCloudEventResponse(value, event, { replySource, replyType, requestId: req.requestId });
       const onAnswer = collect
         ? (response: HttpResponse | undefined) =>
             collect(response ?? { statusCode: 500, headers: {}, body: '' })

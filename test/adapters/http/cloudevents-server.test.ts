@@ -109,6 +109,23 @@ describe('CloudEvents edge cases over the wire', () => {
     expect(reply.status).toBe(202);
   });
 
+  it('a batch drops replies unbuilt: one no sender could take fails neither the batch nor its other events', async () => {
+    const events = ['reply.none', 'reply.invalid', 'reply.bigint'].map((type, n) => ({
+      specversion: '1.0',
+      id: `d${n}`,
+      source: '/batch',
+      type,
+    }));
+    const batch = await post(
+      { 'content-type': 'application/cloudevents-batch+json' },
+      JSON.stringify(events),
+    );
+    expect([batch.status, batch.text]).toEqual([202, '']);
+    // Alone, the same event's reply is refused as API Gateway refuses a malformed result.
+    const alone = await post({ 'content-type': 'application/cloudevents+json' }, JSON.stringify(events[1]));
+    expect(alone.status).toBe(502);
+  });
+
   it("a batch's failure is answered under the failed event's request id, the one on its log lines", async () => {
     const events = ['reply.none', 'fail', 'reply.none'].map((type, n) => ({
       specversion: '1.0',
