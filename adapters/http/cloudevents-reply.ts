@@ -57,8 +57,15 @@ export function toCloudEventResponse(
   return isCloudEventShaped(result) ? toBinaryResponse(result) : toWrappedResponse(result, incoming, options);
 }
 
-function isBytes(value: unknown): value is ArrayBufferView {
-  return ArrayBuffer.isView(value);
+/** Bytes a handler can return: a `Buffer`, any typed array or `DataView`, an `ArrayBuffer` (`fetch`'s). */
+function bytesOf(value: unknown): Buffer | undefined {
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return Buffer.from(value);
+  return undefined;
+}
+
+function isBytes(value: unknown): boolean {
+  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer;
 }
 
 function isCloudEventShaped(value: unknown): value is Record<string, unknown> {
@@ -93,13 +100,10 @@ function toWrappedResponse(result: unknown, incoming: CloudEventJson, options: R
     headers['content-type'] = 'text/plain; charset=utf-8';
     return { statusCode: 200, headers, body: result };
   }
-  if (isBytes(result)) {
+  const bytes = bytesOf(result);
+  if (bytes !== undefined) {
     headers['content-type'] = 'application/octet-stream';
-    return {
-      statusCode: 200,
-      headers,
-      body: Buffer.from(result.buffer, result.byteOffset, result.byteLength),
-    };
+    return { statusCode: 200, headers, body: bytes };
   }
   return { statusCode: 200, headers, body: stringify(result) };
 }
@@ -113,8 +117,7 @@ function normalize(source: Record<string, unknown>): { attributes: Record<string
     const value = source[key];
     if (value === undefined) continue;
     if (key === 'data' && isBytes(value)) {
-      if (typeof source.data_base64 !== 'string')
-        bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      if (typeof source.data_base64 !== 'string') bytes = bytesOf(value);
       continue;
     }
     attributes[key] = value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : value;
@@ -137,6 +140,14 @@ function toBinaryResponse(source: Record<string, unknown>): HttpResponse {
     headers[`ce-${key}`] = encodeHeaderValue(String(attributes[key]));
   }
   const declared = attributes.datacontenttype as string | undefined;
+  // HTTP binding §3: such a Content-Type marks structured mode, so the receiver would take the data for
+  // the event.
+  if (declared !== undefined && /^\s*application\/cloudevents/i.test(declared)) {
+    throw new JustfnError(
+      'BAD_HANDLER_RESULT',
+      `reply CloudEvent: datacontenttype: ${show(declared)} cannot go in binary mode, where the receiver would read the data as the event`,
+    );
+  }
   let body: Buffer | string = '';
   if (bytes !== undefined) body = bytes;
   else if (typeof attributes.data_base64 === 'string') body = Buffer.from(attributes.data_base64, 'base64');

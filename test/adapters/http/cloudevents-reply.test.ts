@@ -72,6 +72,15 @@ describe('toCloudEventResponse', () => {
     expect(reparse(response).data_base64).toBe('AAH/');
   });
 
+  it("wraps an ArrayBuffer (what fetch gives) as bytes, alone or as a reply event's data", () => {
+    const buffer = new Uint8Array([0, 1, 255]).buffer;
+    const wrapped = toCloudEventResponse(buffer, incoming, options);
+    expect(wrapped.headers['content-type']).toBe('application/octet-stream');
+    expect(reparse(wrapped).data_base64).toBe('AAH/');
+    const event = toCloudEventResponse({ ...incoming, data: buffer }, incoming, options);
+    expect(reparse(event).data_base64).toBe('AAH/');
+  });
+
   it('uses replyType and the default source', () => {
     const response = toCloudEventResponse(1, incoming, { requestId: 'r', replyType: 'com.example.done' });
     expect(response.headers['ce-type']).toBe('com.example.done');
@@ -177,6 +186,11 @@ describe('toCloudEventResponse', () => {
     ['text Latin-1 cannot hold', { datacontenttype: 'text/plain; charset=iso-8859-1', data: '€' }, 'charset'],
     ['UTF-16 text', { datacontenttype: 'text/plain; charset=utf-16le', data: 'abc' }, 'charset "utf-16le"'],
     ['an unknown charset', { datacontenttype: 'text/plain; charset=bogus', data: 'abc' }, 'charset "bogus"'],
+    [
+      'a structured-mode content type, which would make the receiver read its data as the event',
+      { datacontenttype: 'application/cloudevents+json', data: { ...incoming, id: 'inner' } },
+      'datacontenttype: "application/cloudevents+json" cannot go in binary mode',
+    ],
   ])('refuses a reply event with %s', (_title, patch, message) => {
     expectCloudEventError(
       () => toCloudEventResponse({ ...incoming, ...patch }, incoming, options),
