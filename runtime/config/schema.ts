@@ -7,6 +7,12 @@ import {
   resourceNamePattern,
 } from './resource-schemas.js';
 
+/** A CloudEvents String attribute (spec §Type System): no control characters, which every reply would fail on. */
+const cloudEventsString = {
+  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*$',
+  patternErrorMessage: 'expected a CloudEvents String, without control characters',
+};
+
 /**
  * The format of `justfn.yaml` (DESIGN §5) as one TypeBox schema, which is JSON Schema as it stands: the
  * loader validates against it, editors complete the file from `schema/justfn.schema.json`, and the
@@ -43,12 +49,14 @@ const http = Type.Object(
     replyType: Type.Optional(
       Type.String({
         minLength: 1,
+        ...cloudEventsString,
         description: 'The type of the reply CloudEvents; default: the incoming type + ".response"',
       }),
     ),
     replySource: Type.Optional(
       Type.String({
         minLength: 1,
+        ...cloudEventsString,
         description: 'The source of the reply CloudEvents; default: urn:justfn:<function name>',
       }),
     ),

@@ -126,6 +126,11 @@ describe('loadServiceConfig: one precise line per problem', () => {
     expect(problems('name: users\nresources:\n  db:\n')).toEqual([
       'justfn.yaml: resources.db: expected a mapping, got nothing',
     ]);
+    // Every reply event would carry them, and every reply fail.
+    expect(problems('name: users\nhttp: { replyType: "user\\tsaved", replySource: "/u\\u0001" }\n')).toEqual([
+      'justfn.yaml: http.replyType: expected a CloudEvents String, without control characters, got "user\\tsaved"',
+      'justfn.yaml: http.replySource: expected a CloudEvents String, without control characters, got "/u\\u0001"',
+    ]);
   });
 
   it('missing keys, kinds and names', () => {
