@@ -81,6 +81,8 @@ export function parseJsonBody(body: Buffer, charset: string | undefined, content
   } else {
     throw unsupportedMediaType(`content-type: charset ${show(charset)} is not supported for JSON, use utf-8`);
   }
+  // RFC 8259 §8.1: a parser may ignore a byte order mark, which JSON.parse calls an unexpected token.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -122,7 +122,7 @@ const TEXT_TYPES = new Set([
 
 /**
  * Data the handler gets as a string rather than as `data_base64`: `text/*`, XML, YAML and the like, or
- * anything that declares a charset (only text has one).
+ * anything that declares a charset (only text has one) other than `binary`.
  *
  * @example
  * isTextMediaType({ essence: 'application/xml', charset: undefined }) // true
@@ -130,7 +130,8 @@ const TEXT_TYPES = new Set([
 export function isTextMediaType(type: MediaType): boolean {
   const { essence } = type;
   return (
-    type.charset !== undefined ||
+    // `charset=binary` is what `file --mime` says of bytes that are not text.
+    (type.charset !== undefined && type.charset !== 'binary') ||
     essence.startsWith('text/') ||
     TEXT_TYPES.has(essence) ||
     essence.endsWith('+xml') ||

@@ -37,6 +37,22 @@ function isContentType(name: string): boolean {
   return name.length === 12 && (name.charCodeAt(0) | 0x20) === 0x63 && name.toLowerCase() === 'content-type';
 }
 
+function isContentEncoding(name: string): boolean {
+  return name.length === 16 && name.toLowerCase() === 'content-encoding';
+}
+
+/**
+ * A coded body (gzip, br) would reach the function as the coded bytes, or fail as text or JSON with a
+ * message blaming the data: refused, naming the coding (RFC 9110 §15.5.16). No Knative sender codes one.
+ */
+function encoded(coding: string): void {
+  const value = coding.trim().toLowerCase();
+  if (value === '' || value === 'identity') return;
+  throw unsupportedMediaType(
+    `content-encoding: ${show(coding)} is not supported for CloudEvents, send the body without a content coding`,
+  );
+}
+
 /**
  * Whether a request is a CloudEvent delivery, by the HTTP binding's rules (§3): a method that carries a
  * body, and a `Content-Type` starting with `application/cloudevents` (structured or batch), or a
@@ -90,7 +106,7 @@ export function parseCloudEvents(req: HttpRequest): ParsedCloudEvents {
     else if (isContentType(name)) {
       if (contentType !== undefined) throw invalidCloudEvent('content-type: header repeated');
       contentType = raw[i + 1]!;
-    }
+    } else if (isContentEncoding(name)) encoded(raw[i + 1]!);
   }
   if (contentType !== undefined && CE_MEDIA_TYPE.test(contentType))
     return parseEnvelope(req.body, contentType);

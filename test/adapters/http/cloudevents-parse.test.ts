@@ -95,6 +95,10 @@ describe('binary mode', () => {
     ['application/x-www-form-urlencoded', 'a=1&b=2', { data: 'a=1&b=2' }],
     ['application/octet-stream', Buffer.from([0, 255, 1]), { data_base64: 'AP8B' }],
     ['image/png', Buffer.from([137, 80, 78, 71]), { data_base64: 'iVBORw==' }],
+    // What `file --mime` says of bytes that are not text.
+    ['application/octet-stream; charset=binary', Buffer.from([0, 255, 1]), { data_base64: 'AP8B' }],
+    // RFC 8259 §8.1: a byte order mark may be ignored.
+    ['application/json', '\ufeff{"a":1}', { data: { a: 1 } }],
   ])('%s data', (contentType, body, expected) => {
     expect(binaryEvent(['content-type', contentType], body)).toEqual({
       ...MINIMUM,
@@ -108,6 +112,27 @@ describe('binary mode', () => {
     expect(event.data).toBe('あ');
     const latin1 = binaryEvent(['content-type', 'text/plain; charset=ISO-8859-1'], Buffer.from([0x63, 0xe9]));
     expect(latin1.data).toBe('cé');
+  });
+
+  it.each([['gzip'], ['br'], ['deflate, gzip']])(
+    'refuses a body with content-encoding %s with a 415 naming it, in any mode',
+    (coding) => {
+      const message = `content-encoding: "${coding}" is not supported for CloudEvents, send the body without a content coding`;
+      const binary = request(
+        [...BINARY_MINIMUM, 'content-type', 'text/plain', 'Content-Encoding', coding],
+        'x',
+      );
+      expectCloudEventError(() => parseCloudEvents(binary), 'UNSUPPORTED_MEDIA_TYPE', message);
+      const structured = request(
+        ['content-encoding', coding, 'content-type', 'application/cloudevents+json'],
+        JSON.stringify(MINIMUM),
+      );
+      expectCloudEventError(() => parseCloudEvents(structured), 'UNSUPPORTED_MEDIA_TYPE', message);
+    },
+  );
+
+  it('takes content-encoding identity as no coding', () => {
+    expect(binaryEvent(['content-encoding', 'Identity', 'content-type', 'text/plain'], 'x').data).toBe('x');
   });
 
   it('gives data_base64 when there is no Content-Type (RFC 9110 §8.3: octet-stream)', () => {
