@@ -113,16 +113,26 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   // fastify routes only the methods it knows; the function gets the others Node parses (PROPFIND, …) too.
   app.setNotFoundHandler((request, reply) => route(request, reply));
 
-  app.get('/_/health/live', (_request, reply) => reply.send({ status: 'live' }));
-  app.get('/_/health/ready', (_request, reply) => {
-    const { ready, reasons } = options.readiness();
-    reply
-      .code(ready && !source.closed ? 200 : 503)
-      .send(
-        ready && !source.closed
-          ? { status: 'ready' }
-          : { status: 'not ready', reasons: source.closed ? ['draining'] : reasons },
-      );
+  // HEAD too: some probes and load balancers check with it.
+  const probe = ['GET', 'HEAD'];
+  app.route({
+    method: probe,
+    url: '/_/health/live',
+    handler: (_request, reply) => reply.send({ status: 'live' }),
+  });
+  app.route({
+    method: probe,
+    url: '/_/health/ready',
+    handler: (_request, reply) => {
+      const { ready, reasons } = options.readiness();
+      reply
+        .code(ready && !source.closed ? 200 : 503)
+        .send(
+          ready && !source.closed
+            ? { status: 'ready' }
+            : { status: 'not ready', reasons: source.closed ? ['draining'] : reasons },
+        );
+    },
   });
   app.all('/_/*', (request, reply) => reserved(request, reply));
   if (options.invokeApi) app.post(INVOKE_PATH, (request, reply) => invokeApi(request, reply));

@@ -455,6 +455,10 @@ describe('HTTP mode: health and the invoke endpoint', () => {
     expect(await get(runtime, '/_/health/live')).toMatchObject({ status: 200 });
     expect(await get(runtime, '/_/health/ready')).toMatchObject({ status: 200, text: '{"status":"ready"}' });
     expect((await get(runtime, '/_/other')).status).toBe(404);
+    // HEAD, as some probes and load balancers check: the status, no body.
+    for (const path of ['/_/health/live', '/_/health/ready']) {
+      expect(await get(runtime, path, { method: 'HEAD' })).toMatchObject({ status: 200, text: '' });
+    }
   });
 
   it('the raw invoke endpoint is off by default: the path is just a request for the function', async () => {
