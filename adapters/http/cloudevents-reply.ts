@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { JustfnError } from '../../runtime/errors.js';
 import { checkStringChars } from './cloudevents-attributes.js';
 import { encodingOf } from './cloudevents-data.js';
@@ -11,7 +12,7 @@ import type { HttpResponse } from './request.js';
  * The `source` of a reply event when {@link ReplyOptions.replySource} is not given.
  *
  * @example
- * toCloudEventResponse(1, incoming, { requestId }).headers['ce-source'] === DEFAULT_REPLY_SOURCE // true
+ * toCloudEventResponse(1, incoming, {}).headers['ce-source'] === DEFAULT_REPLY_SOURCE // true
  */
 export const DEFAULT_REPLY_SOURCE = 'urn:justfn:function';
 
@@ -19,15 +20,36 @@ export const DEFAULT_REPLY_SOURCE = 'urn:justfn:function';
  * How a handler's plain result is wrapped into a reply CloudEvent.
  *
  * @example
- * const options: ReplyOptions = { requestId: crypto.randomUUID(), replySource: '/users', replyType: 'user.saved' };
+ * const options: ReplyOptions = { replySource: '/users', replyType: 'user.saved' };
  */
 export interface ReplyOptions {
   /** `type` of the reply; default `<incoming type>.response`. */
-  replyType?: string;
+  replyType?: string | undefined;
   /** `source` of the reply; default {@link DEFAULT_REPLY_SOURCE}. */
-  replySource?: string;
-  /** Becomes the reply's `id`: fresh per invocation. */
-  requestId: string;
+  replySource?: string | undefined;
+}
+
+/** justfn's namespace for {@link replyId}'s name-based UUIDs. */
+const REPLY_NAMESPACE = Buffer.from('4a7f1c0e9d3b4e21a6c58f2d0b1e7a93', 'hex');
+
+/**
+ * The `id` of the reply to `incoming`: a name-based UUID (version 5, RFC 9562 §5.5) of the incoming
+ * event's `source` and `id`, which identify it (CloudEvents §id). An event delivered again (Eventing is
+ * at-least-once) gets a reply with the same id, which a receiver deduplicating on `source` + `id` drops.
+ *
+ * @example
+ * replyId({ specversion: '1.0', id: '1', source: '/orders', type: 'order.created' }); // the same UUID every time
+ */
+export function replyId(incoming: CloudEventJson): string {
+  // A control character cannot be in either (CloudEvents String): the newline keeps the pair unambiguous.
+  const hash = createHash('sha1')
+    .update(REPLY_NAMESPACE)
+    .update(`${incoming.source}\n${incoming.id}`)
+    .digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.toString('hex', 0, 16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 const NON_ASCII = /[\u0080-\uffff]/;
@@ -91,7 +113,7 @@ function replyAttribute(name: string, value: string): string {
 function toWrappedResponse(result: unknown, incoming: CloudEventJson, options: ReplyOptions): HttpResponse {
   const headers: Record<string, string> = {
     'ce-specversion': '1.0',
-    'ce-id': replyAttribute('id', options.requestId),
+    'ce-id': replyId(incoming),
     'ce-source': replyAttribute('source', options.replySource ?? DEFAULT_REPLY_SOURCE),
     'ce-type': replyAttribute('type', options.replyType ?? `${incoming.type}.response`),
     'content-type': 'application/json',

@@ -22,6 +22,7 @@ import type { HttpRequest } from './request.js';
 export {
   DEFAULT_REPLY_SOURCE,
   type ReplyOptions,
+  replyId,
   toBatchResponse,
   toCloudEventErrorResponse,
   toCloudEventResponse,

@@ -150,8 +150,7 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
       // and have the sender deliver every event of it again.
       const answer: Answer = collect
         ? () => ({ statusCode: 202, headers: {}, body: '' })
-        : ({ value }) =>
-            toCloudEventResponse(value, event, { replySource, replyType, requestId: req.requestId });
+        : ({ value }) => toCloudEventResponse(value, event, { replySource, replyType });
       const onAnswer = collect
         ? (response: HttpResponse | undefined) =>
             collect(response ?? { statusCode: 500, headers: {}, body: '' })

@@ -15,7 +15,7 @@ const incoming: CloudEventJson = {
   source: '/orders',
   type: 'com.example.order',
 };
-const options = { requestId: 'req-42', replySource: '/fn/users' };
+const options = { replySource: '/fn/users' };
 
 function reparse(response: HttpResponse): CloudEventJson {
   const parsed = parseCloudEvents(replyAsRequest(response));
@@ -25,7 +25,8 @@ function reparse(response: HttpResponse): CloudEventJson {
 
 const replyAttributes = {
   'ce-specversion': '1.0',
-  'ce-id': 'req-42',
+  // UUID v5 of `/orders` + `in-1` in justfn's namespace (checked against the uuid package's v5).
+  'ce-id': '942b0dcd-6962-563c-bf37-be410f6346af',
   'ce-source': '/fn/users',
   'ce-type': 'com.example.order.response',
 };
@@ -81,16 +82,23 @@ describe('toCloudEventResponse', () => {
     expect(reparse(event).data_base64).toBe('AAH/');
   });
 
+  it("names the reply after the incoming event: a redelivery's reply has the same id, another event's not", () => {
+    const id = (event: CloudEventJson) => toCloudEventResponse(1, event, options).headers['ce-id'];
+    expect(id(incoming)).toBe(replyAttributes['ce-id']);
+    expect(id({ ...incoming, type: 'another.type', subject: 'x' })).toBe(replyAttributes['ce-id']);
+    expect(id({ ...incoming, id: 'in-2' })).toBe('20ea8935-6229-5744-b198-1923d43b9f0d');
+    expect(id({ ...incoming, source: '/other' })).not.toBe(replyAttributes['ce-id']);
+  });
+
   it('uses replyType and the default source', () => {
-    const response = toCloudEventResponse(1, incoming, { requestId: 'r', replyType: 'com.example.done' });
+    const response = toCloudEventResponse(1, incoming, { replyType: 'com.example.done' });
     expect(response.headers['ce-type']).toBe('com.example.done');
     expect(response.headers['ce-source']).toBe(DEFAULT_REPLY_SOURCE);
   });
 
   it.each([
-    [{ requestId: '' }, 'reply CloudEvent: id: must not be empty'],
-    [{ requestId: 'r', replyType: '' }, 'reply CloudEvent: type: must not be empty'],
-    [{ requestId: 'r', replySource: 'a\nb' }, 'reply CloudEvent: source: character U+000A is not allowed'],
+    [{ replyType: '' }, 'reply CloudEvent: type: must not be empty'],
+    [{ replySource: 'a\nb' }, 'reply CloudEvent: source: character U+000A is not allowed'],
   ])('refuses reply options %j that make an invalid event', (opts, message) => {
     expectCloudEventError(() => toCloudEventResponse(1, incoming, opts), 'BAD_HANDLER_RESULT', message);
   });

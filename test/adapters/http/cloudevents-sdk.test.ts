@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type CloudEventJson,
   parseCloudEvents,
+  replyId,
   toCloudEventResponse,
 } from '../../../adapters/http/cloudevents.js';
 import type { HttpResponse } from '../../../adapters/http/request.js';
@@ -167,11 +168,12 @@ describe('replies decoded by the SDK', () => {
     source: '/orders',
     type: 'com.example.order',
   };
-  const options = { requestId: 'req-42', replySource: 'https://example.com/fn' };
+  const options = { replySource: 'https://example.com/fn' };
 
   it('a wrapped JSON result', () => {
     const event = sdkDecode(toCloudEventResponse({ total: 3, items: [1, 2] }, incoming, options));
-    expect(event.id).toBe('req-42');
+    // Named after the incoming event (replyId): the same for a redelivery.
+    expect(event.id).toBe(replyId(incoming));
     expect(event.source).toBe('https://example.com/fn');
     expect(event.type).toBe('com.example.order.response');
     expect(event.datacontenttype).toBe('application/json');

@@ -87,6 +87,17 @@ describe.each([Mode.BINARY, Mode.STRUCTURED])('CloudEvents in %s mode', (mode) =
   it('a failing handler is a 500, which a broker retries', async () => {
     expect((await emit(incoming('fail'), mode)).status).toBe(500);
   });
+
+  it("a redelivered event's reply has the same id, so a receiver deduplicating on source and id drops it", async () => {
+    const [first, again, other] = await Promise.all([
+      emit(incoming('order.created'), mode),
+      emit(incoming('order.created'), mode),
+      emit(new CloudEvent({ ...incoming('order.created'), id: 'evt-2' }), mode),
+    ]);
+    expect(first.reply?.id).toBe(again.reply?.id);
+    expect(other.reply?.id).not.toBe(first.reply?.id);
+    expect(first.reply?.source).toBe(again.reply?.source);
+  });
 });
 
 describe('CloudEvents edge cases over the wire', () => {
