@@ -152,9 +152,8 @@ function toBinaryResponse(source: Record<string, unknown>): HttpResponse {
   try {
     toCloudEventJson(attributes, '');
   } catch (error) {
-    throw new JustfnError('BAD_HANDLER_RESULT', `reply CloudEvent: ${(error as Error).message}`, {
-      cause: error,
-    });
+    // No `cause`: it is the same message, which the log's error serializer would print twice.
+    throw new JustfnError('BAD_HANDLER_RESULT', `reply CloudEvent: ${(error as Error).message}`);
   }
   const headers: Record<string, string> = {};
   for (const key in attributes) {
