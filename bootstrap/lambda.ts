@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import {
   createLambdaSource,
   type LambdaInvocation,
@@ -9,7 +8,7 @@ import {
   type InvocationError,
   type RuntimeApiClient,
 } from '../adapters/lambda/runtime-api-client.js';
-import type { FunctionInfo, LambdaContext } from '../runtime/context.js';
+import type { LambdaContext } from '../runtime/context.js';
 import { JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { type LoadedHandler, loadHandler } from '../runtime/handler-loader.js';
 import { hasShutdownHooks, runShutdownHooks, runSnapshotHooks } from '../runtime/hooks.js';
@@ -27,8 +26,13 @@ import { withTimeout } from '../runtime/resources/timing.js';
 import { createConcurrentScope, createSequentialScope, type InvocationScope } from '../runtime/scope.js';
 import { installAwslambda } from '../runtime/streaming.js';
 import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
-import type { Options } from './options.js';
-import { createRegistry, resolveService, type Service, type ServiceStart } from './service.js';
+import {
+  createRegistry,
+  lambdaFunctionInfo,
+  resolveService,
+  type Service,
+  type ServiceStart,
+} from './service.js';
 import { VERSION } from './version.js';
 
 /** AWS's exit codes: an uncaught exception (and a failed init), an unhandled rejection (`RICv3 src/index.mjs`). */
@@ -98,7 +102,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
 
   const loop: LoopOptions = {
     handler,
-    functionInfo: functionInfo(options),
+    functionInfo: lambdaFunctionInfo(options),
     scope,
     resources: registry.resources,
     shutdown: shutdown.signal,
@@ -382,17 +386,6 @@ async function snapStart(
   restored();
   await registry.open();
   await runSnapshotHooks('after');
-}
-
-function functionInfo(options: Options): FunctionInfo {
-  const functionName = options.functionName ?? 'justfn';
-  return {
-    functionName,
-    functionVersion: options.functionVersion,
-    memoryLimitInMB: options.memorySize ?? '3008',
-    logGroupName: options.logGroupName ?? `/aws/lambda/${functionName}`,
-    logStreamName: options.logStreamName ?? hostname(),
-  };
 }
 
 export { warmLambda } from './warm.js';

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { LoadedConfig } from '../runtime/config/load.js';
+import type { FunctionInfo } from '../runtime/context.js';
 import { createEmptyRegistry } from '../runtime/resources/empty-registry.js';
 import type { ResourceLog } from '../runtime/resources/resource.js';
 import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
@@ -94,4 +96,22 @@ export function portClash(service: Service, env: Record<string, string | undefin
       : 'PORT (default)';
   const metricsFrom = env.JUSTFN_METRICS_PORT ? 'JUSTFN_METRICS_PORT' : 'JUSTFN_METRICS_PORT (default)';
   return `${portFrom} and ${metricsFrom} are both ${port}: the metrics need a port of their own (JUSTFN_METRICS_PORT=0 turns them off)`;
+}
+
+/**
+ * The function's side of a Lambda context, from the variables Lambda sets (AWS's defaults where a local
+ * run has none): Lambda mode's and `justfn invoke`'s.
+ *
+ * @example
+ * lambdaFunctionInfo(readOptions({ AWS_LAMBDA_FUNCTION_NAME: 'users' }, true)).logGroupName; // '/aws/lambda/users'
+ */
+export function lambdaFunctionInfo(options: Options): FunctionInfo {
+  const functionName = options.functionName ?? 'justfn';
+  return {
+    functionName,
+    functionVersion: options.functionVersion,
+    memoryLimitInMB: options.memorySize ?? '3008',
+    logGroupName: options.logGroupName ?? `/aws/lambda/${functionName}`,
+    logStreamName: options.logStreamName ?? hostname(),
+  };
 }

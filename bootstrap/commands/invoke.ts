@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type FunctionInfo, LambdaContext } from '../../runtime/context.js';
+import { LambdaContext } from '../../runtime/context.js';
 import { JustfnError, safeString, toErrorPayload } from '../../runtime/errors.js';
 import { loadHandler } from '../../runtime/handler-loader.js';
 import { endDrained, invoke } from '../../runtime/invoke.js';
 import {
   createLambdaLog,
+  type LambdaLevel,
   type LambdaLog,
   patchConsole,
   resourceLog,
@@ -13,7 +14,8 @@ import {
 import { stringifyResult } from '../../runtime/result.js';
 import { createSequentialScope } from '../../runtime/scope.js';
 import { installAwslambda, type StreamSink } from '../../runtime/streaming.js';
-import { createRegistry, type Service } from '../service.js';
+import { readOptions } from '../options.js';
+import { createRegistry, lambdaFunctionInfo } from '../service.js';
 import { fail, loadTarget } from './target.js';
 
 /**
@@ -28,15 +30,18 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     options: { event: { type: 'string' } },
   });
   const event = readEvent(values.event);
+  // As Lambda mode reads them (AWS_LAMBDA_LOG_FORMAT, AWS_LAMBDA_LOG_LEVEL, the global awslambda); a
+  // variable that does not parse is a usage error (exit 2), before anything runs.
+  const options = readOptions(process.env, true);
   const scope = createSequentialScope();
   const log = createLambdaLog({
-    format: 'Text',
-    level: 'TRACE',
+    format: options.logFormat ?? 'Text',
+    level: (options.logLevel?.toUpperCase() ?? 'TRACE') as LambdaLevel,
     scope,
     stdout: (line) => process.stderr.write(line),
   });
   patchConsole(log);
-  installAwslambda(scope);
+  if (!options.noGlobalAwslambda) installAwslambda(scope);
   // What escapes the handler (a throw from a timer, a rejection nobody handles) fails the invocation, as on
   // Lambda: logged, its payload on stdout, exit 1.
   const crash = (label: string) => (error: unknown) => {
@@ -62,13 +67,13 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     });
 
   const timeout = service.options.timeout;
-  const functionName = service.options.functionName ?? 'justfn';
+  const functionInfo = lambdaFunctionInfo(service.options);
   const info = {
     requestId: crypto.randomUUID(),
     deadlineMs: Date.now() + timeout * 1000,
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:012345678912:function:${functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:012345678912:function:${functionInfo.functionName}`,
   };
-  const context = new LambdaContext(info, functionInfo(service, functionName), registry.resources);
+  const context = new LambdaContext(info, functionInfo, registry.resources);
   // As Lambda mode runs it: the deadline fails it (a timer that holds nothing open), and an event loop that
   // runs dry first ends it as AWS's client does (`null`, or Runtime.NodeJsExit for an async handler).
   setTimeout(() => {
@@ -98,16 +103,6 @@ function initFailed(log: LambdaLog, error: unknown): never {
   log.logError('Init Error', error);
   process.stdout.write(`${JSON.stringify(toErrorPayload(error))}\n`);
   process.exit(1);
-}
-
-function functionInfo(service: Service, functionName: string): FunctionInfo {
-  return {
-    functionName,
-    functionVersion: service.options.functionVersion,
-    memoryLimitInMB: service.options.memorySize ?? '3008',
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: '$LATEST',
-  };
 }
 
 function readEvent(file: string | undefined): unknown {

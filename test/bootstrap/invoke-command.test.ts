@@ -36,6 +36,32 @@ describe('justfn invoke', () => {
     expect(result.stderr).not.toMatch(/^\s+at .*node:internal/m);
   });
 
+  it("reads AWS's variables as Lambda mode does: log format and level, the global awslambda, log group and stream", async () => {
+    const plain = await invoke('aws-settings/index.handler');
+    expect(JSON.parse(plain.stdout)).toMatchObject({
+      awslambda: 'object',
+      logGroupName: '/aws/lambda/justfn',
+    });
+    expect(plain.stderr).toMatch(/\tINFO\tan info line\n/);
+    const set = await invoke('aws-settings/index.handler', {
+      AWS_LAMBDA_LOG_FORMAT: 'JSON',
+      AWS_LAMBDA_LOG_LEVEL: 'ERROR',
+      AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA: '1',
+      AWS_LAMBDA_LOG_GROUP_NAME: '/custom/group',
+      AWS_LAMBDA_LOG_STREAM_NAME: 'stream-1',
+    });
+    expect(JSON.parse(set.stdout)).toEqual({
+      awslambda: 'undefined',
+      logGroupName: '/custom/group',
+      logStreamName: 'stream-1',
+    });
+    const lines = set.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((l) => [l.level, l.message])).toEqual([['ERROR', 'an error line']]);
+  });
+
   it('a handler the event loop runs dry under ends there, as on Lambda: null, or Runtime.NodeJsExit for an async one', async () => {
     expect(await invoke('kinds/index.callbackNeverCalled')).toMatchObject({ code: 0, stdout: 'null\n' });
     const async = await invoke('kinds/index.asyncNeverSettles');
