@@ -72,7 +72,12 @@ export function readServiceShape(file: string, overrides: { image?: string } = {
   }
   const config = validate(value, new Set(touched.map(pathKey)), scan.problems);
   if (scan.problems.length > 0 || !config) {
-    throw new ConfigError(scan.problems.map((p) => formatProblem(file, p)));
+    // A value `--image` gave is the flag's problem, not the file's.
+    const fromFlag = (p: Problem) =>
+      overrides.image !== undefined && pathKey(p.path) === pathKey(['deploy', 'image']);
+    throw new ConfigError(
+      scan.problems.map((p) => (fromFlag(p) ? `--image: ${p.message}` : formatProblem(file, p))),
+    );
   }
   const { resources: _, ...rest } = config;
   return {

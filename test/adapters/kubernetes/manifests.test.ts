@@ -188,6 +188,16 @@ describe('justfn manifests', () => {
     expect(() => readServiceShape(file, { image: 'registry.example.com/dyn:2' })).toThrow(
       /timeout: manifests/,
     );
+    // A bad --image is the flag's problem, not the file's.
+    const flagged = await manifests([
+      file,
+      '--target',
+      'kubernetes',
+      '--image',
+      'Registry.example.com/Dyn:2',
+    ]);
+    expect(flagged.stderr).toContain('\n--image: expected an image reference');
+    expect(flagged.stderr).not.toContain(`${file}: deploy.image`);
   });
 
   it('reports justfn.yaml problems as the runtime does, and a bad --target as a usage error', async () => {
