@@ -209,8 +209,9 @@ function reportCrashes(
 ) {
   /** Invocations received whose answer has not started to go out. */
   const current = new Set<LambdaInvocation>();
-  /** Answers being posted. */
-  const answering = new Set<Promise<void>>();
+  /** Answers being posted, and who waits for the last of them (a crash): a count, nothing per invocation. */
+  let answering = 0;
+  let answered: (() => void) | undefined;
   // On managed instances an invocation in flight holds the event loop open: one awaiting a promise that
   // never settles, with nothing else pending, would otherwise let the process exit 0 in the middle of it
   // (Runtime.ExitError). Its deadline ends it, as AWS's v4 client has it there. One invocation at a time
@@ -227,7 +228,8 @@ function reportCrashes(
     const payload = toErrorPayload(error);
     const api = connect();
     const culprit = managed ? scope.current()?.requestId : undefined;
-    const posts: Promise<unknown>[] = [...answering];
+    const posts: Promise<unknown>[] =
+      answering === 0 ? [] : [new Promise<void>((resolve) => (answered = resolve))];
     if (phase === 'init') posts.push(api.postInitError(payload));
     if (phase === 'restore') posts.push(api.postRestoreError(payload));
     for (const { info, invocationId } of current) {
@@ -306,12 +308,12 @@ function reportCrashes(
         },
         complete: async (invocation, outcome) => {
           current.delete(invocation);
-          const posted = source.complete(invocation, outcome);
-          answering.add(posted);
+          answering += 1;
           try {
-            await posted;
+            await source.complete(invocation, outcome);
           } finally {
-            answering.delete(posted);
+            answering -= 1;
+            if (answering === 0) answered?.();
             if (current.size === 0) holding?.unref();
           }
         },

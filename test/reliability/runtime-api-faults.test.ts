@@ -198,6 +198,28 @@ describe('uncaught exceptions on the wire', () => {
     });
   });
 
+  it('while its answer is being posted: the answer is waited for and kept, no /error after it, exit 129', async () => {
+    let release: () => void = () => {};
+    const fake = await startFakeRuntimeApi({
+      invocations: [{ event: {}, requestId: 'slow' }],
+      // RAPID takes its time over the answer: the exception comes while the /response is in flight.
+      answer: (r) =>
+        r.path.endsWith('/slow/response')
+          ? new Promise<Answer>((resolve) => {
+              release = () => resolve(202);
+            })
+          : undefined,
+    });
+    cleanup.push(() => fake.close());
+    const runtime = runtimeOn(fake.address, 'crashes/index.throwsAfterAnswer');
+    await runtime.waitForOutput(/Uncaught Exception/);
+    expect(runtime.child.exitCode).toBeNull();
+    release();
+    expect(await runtime.exited).toBe(129);
+    expect(posts(fake, '/slow/response').map((r) => r.body.toString())).toEqual(['"answered"']);
+    expect(posts(fake, '/slow/error')).toEqual([]);
+  });
+
   it('on managed instances: the throwing invocation gets its error, the others Runtime.ExitError, though a /next is held', async () => {
     let first = true;
     const fake = await startFakeRuntimeApi({
