@@ -9,7 +9,7 @@ import {
   type RuntimeApiClient,
 } from '../adapters/lambda/runtime-api-client.js';
 import type { LambdaContext } from '../runtime/context.js';
-import { JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
+import { errorCatalog, JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { type LoadedHandler, loadHandler } from '../runtime/handler-loader.js';
 import { hasShutdownHooks, runShutdownHooks, runSnapshotHooks } from '../runtime/hooks.js';
 import { endDrained } from '../runtime/invoke.js';
@@ -24,7 +24,7 @@ import { type LoopOptions, runLoop, type Source } from '../runtime/loop.js';
 import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { withTimeout } from '../runtime/resources/timing.js';
 import { createConcurrentScope, createSequentialScope, type InvocationScope } from '../runtime/scope.js';
-import { installAwslambda } from '../runtime/streaming.js';
+import { installAwslambda, type StreamSink } from '../runtime/streaming.js';
 import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
 import {
   createRegistry,
@@ -119,7 +119,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   try {
     const idle = createIdleCollector({ thorough: true });
     const sources = clients.map((client) =>
-      whileWaiting(crashes.track(lambdaSource(client, log, scope, managed)), idle),
+      whileWaiting(crashes.track(lambdaSource(client, log, scope, managed, crashes.received)), idle),
     );
     await Promise.all(sources.map((source) => runLoop(source, loop)));
   } catch (error) {
@@ -166,11 +166,18 @@ function whileWaiting(
   };
 }
 
-function lambdaSource(api: RuntimeApiClient, log: LambdaLog, scope: InvocationScope, managed: boolean) {
+function lambdaSource(
+  api: RuntimeApiClient,
+  log: LambdaLog,
+  scope: InvocationScope,
+  managed: boolean,
+  received: () => void,
+) {
   return createLambdaSource({
     api,
     log,
     scope,
+    received,
     // The environment is process-wide: on managed instances the trace id lives in the context only.
     setTraceId: managed
       ? undefined
@@ -209,6 +216,8 @@ function reportCrashes(
 ) {
   /** Invocations received whose answer has not started to go out. */
   const current = new Set<LambdaInvocation>();
+  /** The streams of those whose head is out: a crash ends them with its error in the trailers. */
+  const streams = new Map<LambdaInvocation, StreamSink>();
   /** Answers being posted, and who waits for the last of them (a crash): a count, nothing per invocation. */
   let answering = 0;
   let answered: (() => void) | undefined;
@@ -219,12 +228,14 @@ function reportCrashes(
   const holding = managed ? setInterval(() => {}, 2 ** 30).unref() : undefined;
   let phase: 'init' | 'restore' | 'running' = 'init';
   let crashed = false;
+  let crashCode: number | undefined;
   let closing = false;
   const crash = async (label: string, error: unknown, code: number): Promise<never> => {
     log.logError(label, error);
     // A second error while the first is being reported: logged, the first one's report goes on.
-    if (crashed) return new Promise<never>(() => {});
+    if (crashed) return stalled();
     crashed = true;
+    crashCode = code;
     const payload = toErrorPayload(error);
     const api = connect();
     const culprit = managed ? scope.current()?.requestId : undefined;
@@ -232,10 +243,13 @@ function reportCrashes(
       answering === 0 ? [] : [new Promise<void>((resolve) => (answered = resolve))];
     if (phase === 'init') posts.push(api.postInitError(payload));
     if (phase === 'restore') posts.push(api.postRestoreError(payload));
-    for (const { info, invocationId } of current) {
+    for (const invocation of current) {
+      const { info, invocationId } = invocation;
       const own = !managed || info.requestId === culprit;
       const failure = own ? { error: payload, thrown: error } : exitedUnder(code);
-      posts.push(api.postError(info.requestId, failure, invocationId));
+      // A streamed response already under way is the invocation's answer: it ends with the error.
+      const stream = streams.get(invocation);
+      posts.push(stream ? stream.fail(failure.error) : api.postError(info.requestId, failure, invocationId));
     }
     try {
       await withTimeout(
@@ -287,27 +301,33 @@ function reportCrashes(
       // last step, runs: one turn of the event loop first lets one that init or an after-restore hook left
       // behind fail init or the restore, as with AWS's client, whose first /next waits for a setImmediate.
       await new Promise((resolve) => setImmediate(resolve));
-      if (crashed) return new Promise<never>(() => {});
+      if (crashed) return stalled();
       process.off('beforeExit', neverFinished);
     },
     /** SIGTERM came: what is rejected while the hooks run is logged, not a crash of exit 128. */
     shuttingDown: () => {
       closing = true;
     },
-    /** The source, with its invocation in flight known until its answer goes out. */
+    /**
+     * The source, with its invocation in flight known until its answer goes out. Once a crash is being
+     * reported, nothing more goes out but the report: no answer after its `/error`, no new `/next`.
+     */
     track(source: Source<LambdaInvocation>): Source<LambdaInvocation> {
       return {
         next: async () => {
+          if (crashed) return stalled();
           const invocation = await source.next();
+          if (crashed) return stalled();
           if (invocation) {
-            phase = 'running';
             current.add(invocation);
             holding?.ref();
           }
           return invocation;
         },
         complete: async (invocation, outcome) => {
+          if (crashed) return stalled();
           current.delete(invocation);
+          streams.delete(invocation);
           answering += 1;
           try {
             await source.complete(invocation, outcome);
@@ -317,19 +337,37 @@ function reportCrashes(
             if (current.size === 0) holding?.unref();
           }
         },
-        openStream: (invocation) => source.openStream!(invocation),
+        openStream: (invocation) => {
+          const sink = source.openStream!(invocation);
+          return {
+            ...sink,
+            start(head) {
+              streams.set(invocation, sink);
+              sink.start(head);
+            },
+          };
+        },
       };
     },
+    /** The first `/next` answered (an invocation, or one it could not read): init is over. */
+    received: () => {
+      phase = 'running';
+    },
+    /** The exit code of the crash being reported, if one is. */
+    crashCode: () => crashCode,
   };
 }
 
+const stalled = () => new Promise<never>(() => {});
+
 /** What an invocation in flight gets when another one's uncaught exception ends the process. */
 function exitedUnder(code: number): InvocationError {
-  const error = new JustfnError(
-    'EXIT',
-    `Runtime exited with error: exit status ${code} (an uncaught exception in another invocation)`,
-  );
-  return { error: toErrorPayload(error), thrown: error };
+  const message = `Runtime exited with error: exit status ${code} (an uncaught exception outside this invocation)`;
+  // No trace: the stack would be the runtime's own frames, nothing of the function's.
+  return {
+    error: { errorType: errorCatalog.EXIT.type, errorMessage: message, trace: [] },
+    thrown: undefined,
+  };
 }
 
 /** After SIGTERM, Lambda gives a runtime with an internal extension 500 ms, then SIGKILL. */
@@ -348,6 +386,9 @@ function closeOnSigterm(
   crashes: ReturnType<typeof reportCrashes>,
 ): void {
   process.once('SIGTERM', async () => {
+    // A crash being reported: the environment goes anyway, with the crash's code, not a clean 0.
+    const crashCode = crashes.crashCode();
+    if (crashCode !== undefined) process.exit(crashCode);
     process.once('SIGTERM', () => process.exit(0));
     crashes.shuttingDown();
     // An invocation still running (Lambda ends an environment between invocations, or past a timeout)

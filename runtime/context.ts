@@ -2,6 +2,9 @@ import { AsyncResource } from 'node:async_hooks';
 import { JustfnError } from './errors.js';
 import { shareInstanceof } from './shared-class.js';
 
+/** The longest delay Node's timers take (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** `context.identity`: the Amazon Cognito identity of a mobile SDK invoke (the shape of AWS's type). */
 export interface CognitoIdentity {
   cognitoIdentityId: string;
@@ -145,7 +148,10 @@ export class LambdaContext<Resources extends object = Record<string, never>> {
       }
       const remaining = this.getRemainingTimeInMillis();
       if (remaining <= 0) abortForDeadline(this);
-      else this[kTimer] = setTimeout(abortForDeadline, remaining, this).unref();
+      // Node fires a longer timer at once (TimeoutOverflowWarning): a deadline more than 24.8 days away
+      // is none a timer can keep.
+      else if (remaining <= MAX_TIMER_MS)
+        this[kTimer] = setTimeout(abortForDeadline, remaining, this).unref();
       const shutdown = this[kShutdown];
       if (shutdown?.aborted) controller.abort(shutdown.reason);
       else if (shutdown) {

@@ -3,7 +3,7 @@ import { JustfnError, toErrorPayload } from '../../runtime/errors.js';
 import type { Invocation, Source } from '../../runtime/loop.js';
 import { stringifyResult } from '../../runtime/result.js';
 import type { InvocationScope } from '../../runtime/scope.js';
-import type { ApiAnswer, RuntimeApiClient } from './runtime-api-client.js';
+import { AnswerCutError, type ApiAnswer, type RuntimeApiClient } from './runtime-api-client.js';
 import { createLambdaStreamSink } from './stream-sink.js';
 
 export interface LambdaInvocation extends Invocation {
@@ -28,6 +28,8 @@ export interface LambdaSourceOptions {
   setTraceId?: ((traceId: string | undefined) => void) | undefined;
   /** Which invocation a log line belongs to: also for one the handler never sees (an unreadable event). */
   scope?: InvocationScope | undefined;
+  /** Told of every `/next` answered 200, whether or not its invocation can be read. */
+  received?: (() => void) | undefined;
 }
 
 const RETRIES = 3;
@@ -84,6 +86,7 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
             `GET /next: the Runtime API answered ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`,
           );
         }
+        options.received?.();
         const invocation = toInvocation(answer);
         options.setTraceId?.(invocation.info.traceId);
         if (!('failure' in invocation)) return invocation;
@@ -194,7 +197,7 @@ function parseJsonHeader(value: string | undefined, name: string): unknown {
 
 function unreadable(error: unknown): boolean {
   const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
-  return code === 'UND_ERR_HEADERS_OVERFLOW' || name === 'HTTPParserError';
+  return code === 'UND_ERR_HEADERS_OVERFLOW' || name === 'HTTPParserError' || error instanceof AnswerCutError;
 }
 
 function describe(error: unknown): string {

@@ -168,6 +168,20 @@ export function errorTypeHeader(errorType: string): string {
   return errorType.startsWith('Function.') ? 'Function.Unknown' : 'Runtime.Unknown';
 }
 
+/**
+ * The Runtime API's answer began (its status and headers came) and did not end: the request reached it,
+ * so it must not be sent again (a `/next` repeated would skip the invocation it answered).
+ */
+export class AnswerCutError extends Error {
+  override name = 'AnswerCutError';
+  readonly code: unknown;
+
+  constructor(status: number, cause: Error) {
+    super(`the answer (${status}) was cut off: ${cause.message}`, { cause });
+    this.code = (cause as { code?: unknown }).code;
+  }
+}
+
 interface RequestOptions {
   method: 'GET' | 'POST';
   path: string;
@@ -194,7 +208,7 @@ function request(client: Client, options: RequestOptions): Promise<ApiAnswer> {
         resolve({ status, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
       },
       onResponseError(_controller, error) {
-        reject(error);
+        reject(status === 0 ? error : new AnswerCutError(status, error));
       },
     });
   });

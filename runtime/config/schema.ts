@@ -7,10 +7,17 @@ import {
   resourceNamePattern,
 } from './resource-schemas.js';
 
-/** A CloudEvents String attribute (spec §Type System): no control characters, which every reply would fail on. */
+/**
+ * A CloudEvents String attribute (spec §Type System), which every reply carrying it would otherwise fail
+ * on: no control character, unpaired surrogate or noncharacter. Written for a pattern without flags, as
+ * the loader reads it: code units, a surrogate pair as two.
+ */
 const cloudEventsString = {
-  pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*$',
-  patternErrorMessage: 'expected a CloudEvents String, without control characters',
+  pattern:
+    '^(?:(?![\\ud83f\\ud87f\\ud8bf\\ud8ff\\ud93f\\ud97f\\ud9bf\\ud9ff\\uda3f\\uda7f\\udabf\\udaff\\udb3f\\udb7f\\udbbf\\udbff][\\udffe\\udfff])[\\ud800-\\udbff][\\udc00-\\udfff]' +
+    '|[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff\\ufdd0-\\ufdef\\ufffe\\uffff])*$',
+  patternErrorMessage:
+    'expected a CloudEvents String, without control characters, unpaired surrogates or noncharacters',
 };
 
 /**

@@ -17,8 +17,14 @@ export interface Scripted {
   headers?: Record<string, string>;
 }
 
-/** How to answer one request: a status (with RAPID's JSON body), a raw body, or a dropped connection. */
-export type Answer = number | { status: number; body: string; headers?: Record<string, string> } | 'reset';
+/**
+ * How to answer one request: a status (with RAPID's JSON body), a raw body (`cut`: the connection dropped
+ * after the head and part of it), or a connection dropped before any answer.
+ */
+export type Answer =
+  | number
+  | { status: number; body: string; headers?: Record<string, string>; cut?: boolean }
+  | 'reset';
 
 export interface FakeRuntimeApiOptions {
   invocations?: Scripted[];
@@ -124,10 +130,12 @@ function send(res: http.ServerResponse, answer: Answer): void {
           status === 202 ? { status: 'OK' } : { errorMessage: `status ${status}`, errorType: 'Fake' },
         )
       : answer.body;
+  const cut = typeof answer === 'object' && answer.cut === true;
   res.writeHead(status, {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
+    'content-length': Buffer.byteLength(body) + (cut ? 100 : 0),
     ...(typeof answer === 'object' ? answer.headers : {}),
   });
-  res.end(body);
+  if (!cut) return void res.end(body);
+  res.write(body, () => res.socket?.destroy());
 }

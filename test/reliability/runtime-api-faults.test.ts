@@ -110,20 +110,21 @@ describe('Runtime API faults on /error', () => {
   });
 });
 
+/** A `/next` answer written by hand: an invocation `id` with these extra headers. */
+const firstEvent = (id: string, headers: Record<string, string> = {}) => ({
+  status: 200,
+  body: JSON.stringify(id),
+  headers: {
+    'lambda-runtime-aws-request-id': id,
+    'lambda-runtime-deadline-ms': String(Date.now() + 30_000),
+    ...headers,
+  },
+});
+
 describe('Runtime API answers that cannot be used', () => {
   it('/next headers too large to read: exit 1 at once, not retried (a retry would skip the invocation they carried)', async () => {
     const { fake, runtime } = await onFake('kinds/index.echo', (_r, index) =>
-      index === 0
-        ? {
-            status: 200,
-            body: '"big"',
-            headers: {
-              'lambda-runtime-aws-request-id': 'big',
-              'lambda-runtime-deadline-ms': String(Date.now() + 30_000),
-              'lambda-runtime-client-context': 'x'.repeat(70_000),
-            },
-          }
-        : undefined,
+      index === 0 ? firstEvent('big', { 'lambda-runtime-client-context': 'x'.repeat(70_000) }) : undefined,
     );
     expect(await runtime.exited).toBe(1);
     expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
@@ -132,6 +133,15 @@ describe('Runtime API answers that cannot be used', () => {
     expect(runtime.stdout()).toMatch(
       /ERROR\tRuntime API Error .*GET \/next: the Runtime API's answer cannot be read \(UND_ERR_HEADERS_OVERFLOW/,
     );
+  });
+
+  it('/next cut off after its head: exit 1, not retried (the invocation it began is not skipped)', async () => {
+    const { fake, runtime } = await onFake('kinds/index.echo', (_r, index) =>
+      index === 0 ? { ...firstEvent('cut'), cut: true } : undefined,
+    );
+    expect(await runtime.exited).toBe(1);
+    expect(fake.requests.filter(isNext)).toHaveLength(1);
+    expect(runtime.stdout()).toMatch(/GET \/next: the Runtime API's answer cannot be read \(.*was cut off/);
   });
 
   it.each([['soon'], ['']])(
@@ -198,6 +208,42 @@ describe('uncaught exceptions on the wire', () => {
     });
   });
 
+  it('before its answer: the /error only, no answer after it and no new /next, exit 129', async () => {
+    const fake = await startFakeRuntimeApi({
+      invocations: [
+        { event: {}, requestId: 'one' },
+        { event: {}, requestId: 'two' },
+      ],
+      // A slow Runtime API: the handler's answer is ready while the crash's /error is still on its way.
+      answer: (r) =>
+        r.path.endsWith('/one/error')
+          ? new Promise<Answer>((resolve) => setTimeout(() => resolve(202), 300))
+          : undefined,
+    });
+    cleanup.push(() => fake.close());
+    const runtime = runtimeOn(fake.address, 'crashes/index.throwsThenAnswers');
+    expect(await runtime.exited).toBe(129);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /2018-06-01/runtime/invocation/next',
+      'POST /2018-06-01/runtime/invocation/one/error',
+    ]);
+  });
+
+  it('mid-stream: the stream ends with the error in its trailers, no /error beside it, exit 129', async () => {
+    const fake = await startFakeRuntimeApi({ invocations: [{ event: {}, requestId: 'streamed' }] });
+    cleanup.push(() => fake.close());
+    const runtime = runtimeOn(fake.address, 'crashes/index.streamThenThrow');
+    expect(await runtime.exited).toBe(129);
+    const [streamed] = posts(fake, '/streamed/response');
+    expect(streamed?.body.toString()).toBe('part1 ');
+    expect(streamed?.trailers['lambda-runtime-function-error-type']).toBe('TypeError');
+    const body = JSON.parse(
+      Buffer.from(streamed!.trailers['lambda-runtime-function-error-body']!, 'base64').toString(),
+    );
+    expect(body).toMatchObject({ errorType: 'TypeError', errorMessage: 'thrown mid-stream' });
+    expect(posts(fake, '/streamed/error')).toEqual([]);
+  });
+
   it('while its answer is being posted: the answer is waited for and kept, no /error after it, exit 129', async () => {
     let release: () => void = () => {};
     const fake = await startFakeRuntimeApi({
@@ -245,7 +291,7 @@ describe('uncaught exceptions on the wire', () => {
     expect(error('calm')).toMatchObject({
       errorType: 'Runtime.ExitError',
       errorMessage:
-        'Runtime exited with error: exit status 129 (an uncaught exception in another invocation)',
+        'Runtime exited with error: exit status 129 (an uncaught exception outside this invocation)',
     });
     expect(posts(fake, '/response')).toEqual([]);
   });

@@ -77,6 +77,13 @@ describe('invoke: deadline (HTTP mode enforces it)', () => {
     expect(context.signal.aborted).toBe(true);
   });
 
+  it('a deadline further away than a timer can wait (24.8 days) does not abort context.signal at once', async () => {
+    const context = contextFor(30 * 24 * 3600 * 1000);
+    const signal = context.signal;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(signal.aborted).toBe(false);
+  });
+
   it('a handler that answers because its signal aborted at the deadline has still timed out', async () => {
     // context.signal's own timer and the deadline's are due at the same instant. Under fake timers the
     // signal's, made first, fires first, and the handler answers before the deadline's turn comes.

@@ -127,10 +127,15 @@ describe('loadServiceConfig: one precise line per problem', () => {
       'justfn.yaml: resources.db: expected a mapping, got nothing',
     ]);
     // Every reply event would carry them, and every reply fail.
+    const notString =
+      'expected a CloudEvents String, without control characters, unpaired surrogates or noncharacters';
     expect(problems('name: users\nhttp: { replyType: "user\\tsaved", replySource: "/u\\u0001" }\n')).toEqual([
-      'justfn.yaml: http.replyType: expected a CloudEvents String, without control characters, got "user\\tsaved"',
-      'justfn.yaml: http.replySource: expected a CloudEvents String, without control characters, got "/u\\u0001"',
+      `justfn.yaml: http.replyType: ${notString}, got "user\\tsaved"`,
+      `justfn.yaml: http.replySource: ${notString}, got "/u\\u0001"`,
     ]);
+    expect(problems('name: users\nhttp: { replyType: "a\\ufffeb" }\n')).toHaveLength(1);
+    expect(problems('name: users\nhttp: { replyType: "a\\ud800b" }\n')).toHaveLength(1);
+    expect(problems('name: users\nhttp: { replyType: "user.saved 🌍", replySource: "/ünï" }\n', {}, true)).toEqual([]);
   });
 
   it('missing keys, kinds and names', () => {
