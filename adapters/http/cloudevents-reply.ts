@@ -187,7 +187,8 @@ function encodeData(data: unknown, contentType: string): string | Buffer {
   // Validated above: non-JSON data is a string. Node writes strings as UTF-8.
   const text = data as string;
   const charset = type?.charset;
-  if (charset === undefined || charset === 'utf-8') return text;
+  // `binary` (file --mime's word for bytes) declares no text encoding: read as none, as on input.
+  if (charset === undefined || charset === 'utf-8' || charset === 'binary') return text;
   const ascii = charset === 'us-ascii' || charset === 'ascii';
   const encoding = ascii ? 'us-ascii' : encodingOf(charset);
   if (encoding === 'utf-8') return text;

@@ -73,6 +73,16 @@ describe('toCloudEventResponse', () => {
     expect(reparse(response).data_base64).toBe('AAH/');
   });
 
+  it('sends string data under charset=binary as under no charset, as input reads it', () => {
+    const datacontenttype = 'application/octet-stream; charset=binary';
+    const response = toCloudEventResponse({ ...incoming, datacontenttype, data: 'raw' }, incoming, options);
+    expect([response.statusCode, response.headers['content-type'], response.body]).toEqual([
+      200,
+      datacontenttype,
+      'raw',
+    ]);
+  });
+
   it("wraps an ArrayBuffer (what fetch gives) as bytes, alone or as a reply event's data", () => {
     const buffer = new Uint8Array([0, 1, 255]).buffer;
     const wrapped = toCloudEventResponse(buffer, incoming, options);
