@@ -28,7 +28,7 @@ import { installAwslambda, type StreamSink } from '../runtime/streaming.js';
 import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
 import {
   createRegistry,
-  lambdaFunctionInfo,
+  functionInfoOf,
   resolveService,
   type Service,
   type ServiceStart,
@@ -102,7 +102,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
 
   const loop: LoopOptions = {
     handler,
-    functionInfo: lambdaFunctionInfo(options),
+    functionInfo: functionInfoOf(options),
     scope,
     resources: registry.resources,
     shutdown: shutdown.signal,

@@ -99,13 +99,14 @@ export function portClash(service: Service, env: Record<string, string | undefin
 }
 
 /**
- * The function's side of a Lambda context, from the variables Lambda sets (AWS's defaults where a local
- * run has none): Lambda mode's and `justfn invoke`'s.
+ * The function's side of a Lambda context, from the variables Lambda (or Knative) sets, with AWS's
+ * defaults where a run has none: Lambda mode's and `justfn invoke`'s; the server modes' with the
+ * cgroup's memory limit (`describeFunction`).
  *
  * @example
- * lambdaFunctionInfo(readOptions({ AWS_LAMBDA_FUNCTION_NAME: 'users' }, true)).logGroupName; // '/aws/lambda/users'
+ * functionInfoOf(readOptions({ AWS_LAMBDA_FUNCTION_NAME: 'users' }, true)).logGroupName; // '/aws/lambda/users'
  */
-export function lambdaFunctionInfo(options: Options): FunctionInfo {
+export function functionInfoOf(options: Options): FunctionInfo {
   const functionName = options.functionName ?? 'justfn';
   return {
     functionName,

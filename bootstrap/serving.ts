@@ -1,5 +1,4 @@
 import { AsyncResource } from 'node:async_hooks';
-import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import { startMetricsServer } from '../adapters/http/metrics-server.js';
 import type { FunctionInfo } from '../runtime/context.js';
@@ -14,7 +13,14 @@ import { cgroupMemoryLimitMb } from './cgroup.js';
 import { createIdleCollector } from './memory.js';
 import type { Options } from './options.js';
 import type { RuntimeLog } from './runtime-log.js';
-import { createRegistry, portClash, resolveService, type Service, type ServiceStart } from './service.js';
+import {
+  createRegistry,
+  functionInfoOf,
+  portClash,
+  resolveService,
+  type Service,
+  type ServiceStart,
+} from './service.js';
 
 // What the two long-running server modes share — HTTP (fastify) and gRPC (grpc-js) on $PORT: the service,
 // the context's fixed fields, resources opened in the background, metrics on their own port, the drain.
@@ -50,14 +56,7 @@ export function warnIfExposed(options: Options, log: RuntimeLog, mode: 'http' | 
 
 /** The context's fixed fields in a server mode: Knative's variables, the cgroup's memory limit. */
 export function describeFunction(options: Options): FunctionInfo {
-  const functionName = options.functionName ?? 'justfn';
-  return {
-    functionName,
-    functionVersion: options.functionVersion,
-    memoryLimitInMB: options.memorySize ?? cgroupMemoryLimitMb() ?? '3008',
-    logGroupName: options.logGroupName ?? `/aws/lambda/${functionName}`,
-    logStreamName: options.logStreamName ?? hostname(),
-  };
+  return functionInfoOf({ ...options, memorySize: options.memorySize ?? cgroupMemoryLimitMb() });
 }
 
 /**

@@ -5,7 +5,7 @@ import { encodingOf } from './cloudevents-data.js';
 import { encodeHeaderValue, needsEncoding } from './cloudevents-header-value.js';
 import { isJsonMediaType, parseMediaType } from './cloudevents-media-type.js';
 import { toCloudEventJson } from './cloudevents-structured.js';
-import { type CloudEventJson, show } from './cloudevents-types.js';
+import { CE_MEDIA_TYPE, type CloudEventJson, show } from './cloudevents-types.js';
 import type { HttpResponse } from './request.js';
 
 /**
@@ -161,9 +161,8 @@ function toBinaryResponse(source: Record<string, unknown>): HttpResponse {
     headers[`ce-${key}`] = encodeHeaderValue(String(attributes[key]));
   }
   const declared = attributes.datacontenttype as string | undefined;
-  // HTTP binding §3: such a Content-Type marks structured mode, so the receiver would take the data for
-  // the event.
-  if (declared !== undefined && /^\s*application\/cloudevents/i.test(declared)) {
+  // Such a Content-Type marks structured mode: the receiver would take the data for the event.
+  if (declared !== undefined && CE_MEDIA_TYPE.test(declared)) {
     throw new JustfnError(
       'BAD_HANDLER_RESULT',
       `reply CloudEvent: datacontenttype: ${show(declared)} cannot go in binary mode, where the receiver would read the data as the event`,

@@ -34,6 +34,12 @@ export type ParsedCloudEvents =
   | { mode: 'batch'; events: CloudEventJson[] };
 
 /**
+ * A Content-Type of the structured or batch modes (HTTP binding §3: "prefixed with application/cloudevents",
+ * matched case-insensitively): a request with one is not binary mode, and a binary-mode reply cannot have one.
+ */
+export const CE_MEDIA_TYPE = /^[ \t]*application\/cloudevents/i;
+
+/**
  * The 400 every malformed CloudEvent gets; the message names the attribute or header and the problem.
  *
  * @example

@@ -12,6 +12,7 @@ import { attributeNameOf, isCeHeader, parseBinaryEvent } from './cloudevents-bin
 import { parseMediaType } from './cloudevents-media-type.js';
 import { parseBatch, parseStructuredEvent } from './cloudevents-structured.js';
 import {
+  CE_MEDIA_TYPE,
   invalidCloudEvent,
   type ParsedCloudEvents,
   show,
@@ -29,8 +30,6 @@ export {
 } from './cloudevents-reply.js';
 export type { CloudEventJson, ParsedCloudEvents } from './cloudevents-types.js';
 
-// HTTP binding §3: "prefixed with application/cloudevents", matched case-insensitively.
-const CE_MEDIA_TYPE = /^[ \t]*application\/cloudevents/i;
 // HTTP binding §1.2: events travel with "methods that support payload body transfers".
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE', 'CONNECT']);
 

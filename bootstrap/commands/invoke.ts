@@ -15,7 +15,7 @@ import { stringifyResult } from '../../runtime/result.js';
 import { createSequentialScope } from '../../runtime/scope.js';
 import { installAwslambda, type StreamSink } from '../../runtime/streaming.js';
 import { readOptions } from '../options.js';
-import { createRegistry, lambdaFunctionInfo } from '../service.js';
+import { createRegistry, functionInfoOf } from '../service.js';
 import { fail, loadTarget } from './target.js';
 
 /**
@@ -67,7 +67,7 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     });
 
   const timeout = service.options.timeout;
-  const functionInfo = lambdaFunctionInfo(service.options);
+  const functionInfo = functionInfoOf(service.options);
   const info = {
     requestId: crypto.randomUUID(),
     deadlineMs: Date.now() + timeout * 1000,

@@ -105,14 +105,12 @@ describe('CloudEvents edge cases over the wire', () => {
     const response = await request(runtime.url, { method: 'POST', headers, body });
     return { status: response.statusCode, text: await response.body.text() };
   };
+  /** A batch of events of these types, ids `<prefix>0`, `<prefix>1`, ... */
+  const batchOf = (prefix: string, types: string[]) =>
+    types.map((type, n) => ({ specversion: '1.0', id: `${prefix}${n}`, source: '/batch', type }));
 
   it('a batch runs one invocation per event and answers 202', async () => {
-    const events = [1, 2, 3].map((n) => ({
-      specversion: '1.0',
-      id: `b${n}`,
-      source: '/batch',
-      type: 'reply.none',
-    }));
+    const events = batchOf('b', ['reply.none', 'reply.none', 'reply.none']);
     const reply = await post(
       { 'content-type': 'application/cloudevents-batch+json' },
       JSON.stringify(events),
@@ -121,12 +119,7 @@ describe('CloudEvents edge cases over the wire', () => {
   });
 
   it('a batch drops replies unbuilt: one no sender could take fails neither the batch nor its other events', async () => {
-    const events = ['reply.none', 'reply.invalid', 'reply.bigint'].map((type, n) => ({
-      specversion: '1.0',
-      id: `d${n}`,
-      source: '/batch',
-      type,
-    }));
+    const events = batchOf('d', ['reply.none', 'reply.invalid', 'reply.bigint']);
     const batch = await post(
       { 'content-type': 'application/cloudevents-batch+json' },
       JSON.stringify(events),
@@ -138,12 +131,7 @@ describe('CloudEvents edge cases over the wire', () => {
   });
 
   it("a batch's failure is answered under the failed event's request id, the one on its log lines", async () => {
-    const events = ['reply.none', 'fail', 'reply.none'].map((type, n) => ({
-      specversion: '1.0',
-      id: `f${n}`,
-      source: '/batch',
-      type,
-    }));
+    const events = batchOf('f', ['reply.none', 'fail', 'reply.none']);
     const response = await request(runtime.url, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents-batch+json' },
