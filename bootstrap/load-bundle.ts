@@ -72,13 +72,22 @@ export const CACHED_SPLITS = [
 
 /**
  * Build step: writes the code caches of the split bundles in `dist`, to be loaded from `loadedFrom` (see
- * {@link writeCodeCache}). Each holds what loading the bundle compiles; the config's also what reading a
- * `justfn.yaml` with one resource of each kind compiles.
+ * {@link writeCodeCache}). Each holds what loading the bundle compiles and what a start with resources
+ * runs: the config's, reading a `justfn.yaml` with one resource of each kind; the registry's and the
+ * `grpc` and `http` kinds', opening, warming and closing a resource of each against throwaway loopback
+ * servers (an HTTP/2 server the channel connects to, an HTTP server for the warm-up GET), as init does.
+ * Measured, interleaved: init with a `grpc` resource 9 % shorter, with all three kinds 6-13 %. The
+ * `postgres` kind's cache holds its load only: opening it needs a PostgreSQL server, and its opening
+ * compiled in the cache made no measurable difference.
  */
 export async function writeSplitCodeCaches(dist: string, loadedFrom = dist): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'justfn-warm-'));
+  const servers = await startWarmServers();
   try {
-    writeFileSync(path.join(dir, 'warm.proto'), 'syntax = "proto3";\npackage warm;\n');
+    writeFileSync(
+      path.join(dir, 'warm.proto'),
+      'syntax = "proto3";\npackage warm;\nservice Warm { rpc Say (Text) returns (Text); }\nmessage Text { string text = 1; }\n',
+    );
     writeFileSync(
       path.join(dir, 'justfn.yaml'),
       [
@@ -86,22 +95,67 @@ export async function writeSplitCodeCaches(dist: string, loadedFrom = dist): Pro
         'resources:',
         // biome-ignore lint/suspicious/noTemplateCurlyInString: a justfn.yaml variable, as users write them
         '  db: { kind: postgres, url: "postgres://warm:${WARM_PASSWORD}@127.0.0.1:5432/warm" }',
-        '  api: { kind: grpc, target: "127.0.0.1:50051", proto: warm.proto, service: warm.Warm }',
-        '  web: { kind: http, origin: "http://127.0.0.1:8080" }',
+        `  api: { kind: grpc, target: "${servers.grpcTarget}", proto: warm.proto, service: warm.Warm }`,
+        `  web: { kind: http, origin: "${servers.httpOrigin}" }`,
         '',
       ].join('\n'),
     );
-    for (const name of CACHED_SPLITS) {
+    const splits: Record<string, unknown> = {};
+    // Each split is compiled (and registered where the others' `import()` finds it) before the warm-up,
+    // and its cache written after it.
+    const compileFrom = async (index: number): Promise<void> => {
+      const name = CACHED_SPLITS[index];
+      if (name === undefined) return openResources(splits, path.join(dir, 'justfn.yaml'));
       await writeCodeCache(
         path.join(dist, name),
-        async (bundle: Record<string, unknown>) => {
-          if (typeof bundle.loadServiceConfig !== 'function') return;
-          bundle.loadServiceConfig(path.join(dir, 'justfn.yaml'), { WARM_PASSWORD: 'warm' });
+        async (bundle: unknown) => {
+          splits[name] = bundle;
+          await compileFrom(index + 1);
         },
         path.join(loadedFrom, name),
       );
-    }
+    };
+    await compileFrom(0);
   } finally {
+    servers.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** What a start with resources runs: `justfn.yaml` read, then the reachable ones opened and closed. */
+async function openResources(splits: Record<string, unknown>, file: string): Promise<void> {
+  const { loadServiceConfig } = splits['config.cjs'] as typeof import('../runtime/config/load.js');
+  const { createResourceRegistry, loadKinds } = splits[
+    'resources.cjs'
+  ] as typeof import('../runtime/resources/registry.js');
+  const { config, baseDir, secrets } = loadServiceConfig(file, { WARM_PASSWORD: 'warm' });
+  const { db: _unreachable, ...reachable } = config.resources ?? {};
+  await loadKinds(['postgres', 'grpc', 'http']);
+  const quiet = { info() {}, warn() {}, error() {} };
+  const registry = createResourceRegistry(reachable, { baseDir, secrets, log: quiet });
+  await registry.open();
+  await registry.close();
+}
+
+/** An HTTP/2 server (a gRPC channel's peer; it turns READY on the connection) and an HTTP one, on loopback. */
+async function startWarmServers(): Promise<{ grpcTarget: string; httpOrigin: string; close(): void }> {
+  // Loaded here only: main.cjs runs at every start, and none of this belongs to one.
+  const [http, http2] = await Promise.all([import('node:http'), import('node:http2')]);
+  const web = http.createServer((_request, response) => response.end('warm'));
+  const api = http2.createServer();
+  const listen = (server: import('node:net').Server) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as import('node:net').AddressInfo).port));
+    });
+  const [grpcPort, httpPort] = await Promise.all([listen(api), listen(web)]);
+  return {
+    grpcTarget: `127.0.0.1:${grpcPort}`,
+    httpOrigin: `http://127.0.0.1:${httpPort}`,
+    close() {
+      web.closeAllConnections();
+      web.close();
+      api.close();
+    },
+  };
 }

@@ -135,7 +135,7 @@ export function snapshotRuntime(root) {
   const dist = path.join(dir, 'dist');
   for (const file of readdirSync(dist).filter((name) => name.endsWith('.cache')))
     rmSync(path.join(dist, file));
-  for (const mode of ['lambda', 'http', 'splits', 'flags']) {
+  for (const mode of ['lambda', 'http', 'splits', 'grpc', 'flags']) {
     execFileSync(process.execPath, [path.join(root, 'scripts/warm.cjs'), dist, mode], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       stdio: ['ignore', 'ignore', 2],

@@ -91,7 +91,7 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
     }
   });
 
-  it("writes code caches this Node accepts; HTTP and gRPC mode's hold their start and first requests compiled", () => {
+  it("writes code caches this Node accepts; the modes' hold their start and first requests compiled, the kinds' their opening", () => {
     // The way bootstrap/load-bundle.ts compiles a bundle with its cache; a cache of the top level alone for
     // comparison, written the same way from a copy with no cache to read.
     const check = `
@@ -110,7 +110,7 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
           env: cleanEnv(),
         }).toString(),
       ) as [boolean, number, number];
-    for (const bundle of ['http.cjs', 'grpc.cjs']) {
+    for (const bundle of ['http.cjs', 'grpc.cjs', 'resources.cjs', 'resource-grpc.cjs', 'resource-http.cjs']) {
       const [rejected, warmed, topLevel] = verdict(bundle);
       console.info(`${bundle}.cache: ${warmed} bytes; its top level alone: ${topLevel}`);
       expect(rejected, bundle).toBe(false);
