@@ -1,4 +1,4 @@
-import { format } from 'node:util';
+import { format, type InspectOptions, inspect } from 'node:util';
 import { createJsonLog, type LogLevel } from '../runtime/logging/json-log.js';
 import { createLambdaLog } from '../runtime/logging/lambda-log.js';
 import type { InvocationScope } from '../runtime/scope.js';
@@ -29,6 +29,10 @@ export function createRuntimeLog(options: Options, scope: InvocationScope, servi
       log: text.log,
       warn: text.warn,
       error: text.error,
+      // Node's own write to stdout, which would carry no request id; rendered as Node renders it.
+      dir: (value: unknown, inspectOptions?: InspectOptions) =>
+        text.info(inspect(value, { customInspect: false, ...inspectOptions })),
+      dirxml: text.info,
     });
     const line = (method: (...args: unknown[]) => void) => (fields: object, message: string) =>
       method(message, format('%o', fields));

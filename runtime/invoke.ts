@@ -38,6 +38,8 @@ export interface InvokeOptions {
    * handler's abort listeners would log under that one's request id.
    */
   inScope?: (fn: () => void) => void;
+  /** The budget a timeout names, when it is more than what was left as the handler started (queued). */
+  budgetMs?: number | undefined;
 }
 
 /**
@@ -87,7 +89,7 @@ export function invokeThen(
     done(outcome);
   };
   const timeOut = (
-    message = `Task timed out after ${(Math.ceil(budget / 10) / 100).toFixed(2)} seconds`,
+    message = `Task timed out after ${(Math.ceil((options.budgetMs ?? budget) / 10) / 100).toFixed(2)} seconds`,
     running = false,
   ) => {
     const error = new JustfnError('TIMEOUT', message);

@@ -89,6 +89,11 @@ export interface QueuedInvocation extends Invocation {
   callerGone?(): boolean;
   /** Told as the handler starts, with what aborts its `context.signal` should the caller go away then. */
   started?(cancel: (reason: unknown) => void): void;
+  /**
+   * The time it was given on arrival (`JUSTFN_TIMEOUT`, or a gRPC caller's sooner deadline), which a
+   * timeout names, as AWS names the function's timeout: not what was left when a queued one started.
+   */
+  budgetMs?: number;
 }
 
 /** Runs one pushed invocation to its answer; `done` once the answer is out. */
@@ -112,7 +117,11 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
     // listeners among it) runs in its scope, so its lines carry its request id.
     const inScope = (fn: () => void) => scope.run(invocation.info, fn);
     invocation.started?.((reason) => inScope(() => cancelContext(context, reason)));
-    const invokeOptions: InvokeOptions = { enforceDeadline: options.enforceDeadline === true, inScope };
+    const invokeOptions: InvokeOptions = {
+      enforceDeadline: options.enforceDeadline === true,
+      inScope,
+      budgetMs: invocation.budgetMs,
+    };
     if (invocation.openStream && handler.kind === 'streaming') {
       invokeOptions.openStream = () => invocation.openStream!();
     }

@@ -8,8 +8,9 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { InvocationInfo } from '../../runtime/context.js';
-import { JustfnError, safeString } from '../../runtime/errors.js';
+import { type ErrorPayload, JustfnError, safeString, toErrorPayload } from '../../runtime/errors.js';
 import type { Outcome } from '../../runtime/invoke.js';
+import { failureFields } from '../../runtime/logging/json-log.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
 import { newRequestId } from '../../runtime/request-id.js';
@@ -123,6 +124,7 @@ function serve(
   const invocation: QueuedInvocation = {
     event,
     info,
+    budgetMs: info.deadlineMs - receivedAt,
     callerGone: () => call.cancelled,
     // A client that cancels (or whose connection goes) leaves nobody to answer: the handler is told
     // through context.signal, so it can stop; its slot is held until it does. grpc-js reports every call
@@ -151,17 +153,14 @@ function serve(
             errorType,
             message: errorMessage,
           });
-        } else logFailure(options, info, method, errorType, outcome.thrown, outcome.error);
+        } else logFailure(options, info, method, outcome.thrown, outcome.error);
       }
       const count = (late: LateFailure | undefined) => {
         let label = outcome.ok || refused !== undefined ? 'success' : outcome.timedOut ? 'timeout' : 'error';
         if (late) {
           label = late.timedOut ? 'timeout' : 'error';
           if (!late.cancelled) {
-            const errorType = late.timedOut ? 'Runtime.Timeout' : 'Error';
-            logFailure(options, info, method, errorType, late.thrown, {
-              errorMessage: safeString(late.thrown),
-            });
+            logFailure(options, info, method, late.thrown, toErrorPayload(late.thrown));
           }
         }
         options.metrics.invocation('grpc', label, (Date.now() - receivedAt) / 1000, method);
@@ -194,20 +193,11 @@ function logFailure(
   options: GrpcCallOptions,
   info: InvocationInfo,
   method: string,
-  errorType: string,
   thrown: unknown,
-  error: unknown,
+  error: ErrorPayload,
 ): void {
   options.scope.run(info, () =>
-    options.log.error(
-      {
-        requestId: info.requestId,
-        method,
-        errorType,
-        ...(thrown instanceof Error ? { err: thrown } : { error }),
-      },
-      'Invoke Error',
-    ),
+    options.log.error({ requestId: info.requestId, method, ...failureFields(thrown, error) }, 'Invoke Error'),
   );
 }
 

@@ -1,7 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import type { InvocationInfo } from '../../runtime/context.js';
-import { type ErrorPayload, JustfnError, toErrorPayload } from '../../runtime/errors.js';
+import { type ErrorPayload, toErrorPayload } from '../../runtime/errors.js';
 import type { Outcome } from '../../runtime/invoke.js';
+import { failureFields } from '../../runtime/logging/json-log.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
 import { stringifyResult } from '../../runtime/result.js';
@@ -75,6 +76,7 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
     const invocation: HttpInvocation = {
       event,
       info,
+      budgetMs: options.timeout * 1000,
       // The request's socket: a pipelined request's response has none until the ones ahead are done.
       callerGone: () => reply.request.raw.socket.destroyed,
       respond(outcome) {
@@ -85,7 +87,10 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
           const label = outcome.timedOut ? 'timeout' : 'error';
           metrics.invocation(kind, label, seconds);
           scope.run(info, () =>
-            log.error(errorFields(outcome, info), outcome.timedOut ? 'Invoke Timeout' : 'Invoke Error'),
+            log.error(
+              { requestId: info.requestId, ...failureFields(outcome.thrown, outcome.error) },
+              outcome.timedOut ? 'Invoke Timeout' : 'Invoke Error',
+            ),
           );
           if (streaming) reply.raw.destroy();
           return onAnswer(streaming ? undefined : failure(outcome));
@@ -102,7 +107,7 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
           metrics.invocation(kind, 'error', seconds);
           const payload = toErrorPayload(error);
           scope.run(info, () =>
-            log.error({ requestId: info.requestId, err: error, errorType: payload.errorType }, 'Bad Result'),
+            log.error({ requestId: info.requestId, ...failureFields(error, payload) }, 'Bad Result'),
           );
           response = badResult(payload);
         }
@@ -168,17 +173,6 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
       const badResult = (error: ErrorPayload) => failure({ ok: false, error, thrown: error });
       return make(req, reply, event, 'invoke', answer, single(req, reply), failure, badResult);
     },
-  };
-}
-
-function errorFields(outcome: Extract<Outcome, { ok: false }>, info: InvocationInfo): object {
-  const thrown = outcome.thrown;
-  return {
-    requestId: info.requestId,
-    errorType: outcome.error.errorType,
-    ...(thrown instanceof Error && !(thrown instanceof JustfnError && outcome.timedOut)
-      ? { err: thrown }
-      : { error: outcome.error }),
   };
 }
 

@@ -322,8 +322,13 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       event = req.body.length === 0 ? {} : JSON.parse(req.body.toString('utf8'));
     } catch (error) {
       metrics.rejected('bad_request');
-      const message = `the invoke payload is not JSON: ${(error as Error).message}`;
-      send(reply, errorResponse('BAD_REQUEST', message), req.requestId);
+      // Lambda's Invoke API's answer, as `justfn emulate` gives it.
+      const invalid = {
+        errorType: 'InvalidRequestContentException',
+        errorMessage: `Could not parse request body into json: ${(error as Error).message}`,
+      };
+      const headers = { 'content-type': 'application/json' };
+      send(reply, { statusCode: 400, headers, body: JSON.stringify(invalid) }, req.requestId);
       return;
     }
     if (source.closed) refuse(reply, req, 'DRAINING', 'this instance is shutting down', 'draining');

@@ -1,3 +1,4 @@
+import { Console } from 'node:console';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LambdaContext } from '../../runtime/context.js';
@@ -41,10 +42,14 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     stdout: (line) => process.stderr.write(line),
   });
   patchConsole(log);
+  // Lambda mode leaves `dir` writing to stdout, as AWS's client does; here stdout is the result's.
+  console.dir = new Console(process.stderr).dir;
   if (!options.noGlobalAwslambda) installAwslambda(scope);
   // What escapes the handler (a throw from a timer, a rejection nobody handles) fails the invocation, as on
   // Lambda: logged, its payload on stdout, exit 1.
+  let invoking = false;
   const crash = (label: string) => (error: unknown) => {
+    invoking = false;
     log.logError(label, error);
     process.stdout.write(`${JSON.stringify(toErrorPayload(error))}\n`);
     process.exit(1);
@@ -80,7 +85,19 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     crash('Invoke Error')(new JustfnError('TIMEOUT', `Task timed out after ${timeout.toFixed(2)} seconds`));
   }, timeout * 1000).unref();
   process.on('beforeExit', () => endDrained(handler, context));
+  // A handler that calls process.exit ends the invocation as the runtime's exit ends it on Lambda.
+  process.once('exit', (code) => {
+    if (!invoking) return;
+    const message = `RequestId: ${info.requestId} Error: Runtime exited with error: exit status ${code}`;
+    const error = new JustfnError('EXIT', message);
+    log.logError('Invoke Error', error);
+    // As `justfn emulate` and Lambda answer it: the platform's error, no trace of the runtime's.
+    process.stdout.write(`${JSON.stringify({ errorType: error.name, errorMessage: message })}\n`);
+    process.exitCode = 1;
+  });
+  invoking = true;
   const outcome = await scope.run(info, () => invoke(handler, event, context, { openStream: stdoutSink }));
+  invoking = false;
   await registry.close();
   if (outcome.ok && outcome.streamed) process.exit(0);
   let body: string | undefined;

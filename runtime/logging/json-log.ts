@@ -1,5 +1,6 @@
 import { format, type InspectOptions, inspect } from 'node:util';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { JustfnError } from '../errors.js';
 import type { InvocationScope } from '../scope.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -102,4 +103,25 @@ function serializeError(error: unknown): unknown {
     };
     return { type: read('name') ?? 'Error', message: read('message') ?? '', stack: read('stack') ?? '' };
   }
+}
+
+/**
+ * The fields of the one line a failed invocation logs in the server modes, whatever was thrown: the error
+ * type and message the error payload carries, and the thrown value whole — an `Error` as `err` (pino's
+ * rendering: type, message, stack, cause, own fields), any other object as `thrown` (Node's `inspect`,
+ * which reads no getter and survives cycles), since its payload message may be `[object Object]`.
+ * justfn's own timeout adds nothing: its stack is the runtime's, no place in the function.
+ *
+ * @example
+ * log.error({ requestId, ...failureFields(thrown, toErrorPayload(thrown)) }, 'Invoke Error');
+ */
+export function failureFields(
+  thrown: unknown,
+  error: { errorType: string; errorMessage: string },
+): Record<string, unknown> {
+  const fields: Record<string, unknown> = { errorType: error.errorType, errorMessage: error.errorMessage };
+  if (thrown instanceof JustfnError && thrown.code === 'TIMEOUT') return fields;
+  if (thrown instanceof Error) fields.err = thrown;
+  else if (typeof thrown === 'object' && thrown !== null) fields.thrown = inspect(thrown, { depth: 4 });
+  return fields;
 }

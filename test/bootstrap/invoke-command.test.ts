@@ -13,11 +13,23 @@ async function invoke(handler: string, env: Record<string, string> = {}) {
 }
 
 describe('justfn invoke', () => {
-  it('prints the result and exits 0; the log, console.fatal included, goes to stderr', async () => {
+  it('prints the result and exits 0; the log, console.fatal and console.dir included, goes to stderr', async () => {
     expect(await invoke('kinds/index.echo')).toMatchObject({ code: 0, stdout: '{}\n' });
     const fatal = await invoke('kinds/index.fatalLine');
     expect([fatal.code, fatal.stdout]).toEqual([0, '"logged"\n']);
     expect(fatal.stderr).toMatch(/\t[0-9a-f-]{36}\tFATAL\tfatal line\n/);
+    expect(fatal.stderr).toContain("{ dir: 'line' }\n");
+  });
+
+  it('a handler that calls process.exit: Runtime.ExitError on stdout, as Lambda answers it, and exit 1', async () => {
+    const result = await invoke('kinds/index.exit');
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({
+      errorType: 'Runtime.ExitError',
+      errorMessage: expect.stringMatching(
+        /^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: exit status 3$/,
+      ),
+    });
   });
 
   it.each([

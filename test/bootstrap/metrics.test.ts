@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startGrpcRuntime } from '../helpers/grpc-runtime.js';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
 import { freePort } from '../helpers/postgres.js';
+import { type RawAnswer, rawRequest } from '../reliability/hostile.js';
 
 const stops: (() => Promise<unknown>)[] = [];
 afterAll(() => Promise.all(stops.map((stop) => stop())));
@@ -153,6 +154,19 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
       holder.close();
     }
   });
+
+  it('a client trickling its headers to the metrics port is answered 408 after 10 s, as on the main port', async () => {
+    const metricsPort = await freePort();
+    const runtime = await startHttpRuntime('http/index.metered', {
+      JUSTFN_METRICS_PORT: String(metricsPort),
+    });
+    stops.push(runtime.stop);
+    // 10 bytes a second: the head would be whole after 25 s, inside Node's default 30 s check interval.
+    const head = `GET /metrics HTTP/1.1\r\nhost: x\r\nx-slow: ${'s'.repeat(200)}\r\n\r\n`;
+    const answer = await rawRequest(metricsPort, head, { chunkSize: 10, gapMs: 1_000 });
+    expect(answer).not.toBe('reset');
+    expect((answer as RawAnswer).status).toBe(408);
+  }, 30_000);
 
   it('gRPC mode counts each call under its method', async () => {
     const metricsPort = await freePort();

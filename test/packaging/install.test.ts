@@ -110,7 +110,13 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
           env: cleanEnv(),
         }).toString(),
       ) as [boolean, number, number];
-    for (const bundle of ['http.cjs', 'grpc.cjs', 'resources.cjs', 'resource-grpc.cjs', 'resource-http.cjs']) {
+    for (const bundle of [
+      'http.cjs',
+      'grpc.cjs',
+      'resources.cjs',
+      'resource-grpc.cjs',
+      'resource-http.cjs',
+    ]) {
       const [rejected, warmed, topLevel] = verdict(bundle);
       console.info(`${bundle}.cache: ${warmed} bytes; its top level alone: ${topLevel}`);
       expect(rejected, bundle).toBe(false);

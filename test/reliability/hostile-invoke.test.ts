@@ -101,11 +101,13 @@ describe('HTTP mode, JUSTFN_INVOKE_API=1: hostile raw events', async () => {
       head('POST', '/2015-03-31/functions/function/invocations', [], body),
     )) as RawAnswer;
 
-  it('payloads that are not JSON: 400 Request.Invalid naming the parse error', async () => {
+  it("payloads that are not JSON: 400 InvalidRequestContentException naming the parse error, as Lambda's Invoke API", async () => {
     await fc.assert(
       fc.asyncProperty(notJson, async (text) => {
         tried.tried();
-        expectRefusal(await invoke(text), 400, /^the invoke payload is not JSON: /);
+        const answer = await invoke(text);
+        expectRefusal(answer, 400, /^Could not parse request body into json: /);
+        expect(JSON.parse(answer.body).errorType).toBe('InvalidRequestContentException');
       }),
       { numRuns: runs(40) },
     );

@@ -2,6 +2,8 @@ import net from 'node:net';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HttpRuntime, startHttpRuntime } from '../../helpers/http-runtime.js';
+import { freePort } from '../../helpers/postgres.js';
+import { cleanEnv, handlers, runtimeCommand, spawnCaptured } from '../../helpers/process.js';
 
 const started: HttpRuntime[] = [];
 afterAll(() => Promise.all(started.map((r) => r.stop())));
@@ -179,6 +181,15 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     );
   });
 
+  it('a thrown object that is no Error: the log line shows it whole, as Node renders it', async () => {
+    const runtime = await serve('failWithObject');
+    const reply = await get(runtime, '/');
+    expect(reply.status).toBe(500);
+    const line = await runtime.waitForLog((l) => l.msg === 'Invoke Error');
+    expect(line).toMatchObject({ errorType: 'object', errorMessage: '[object Object]' });
+    expect(line.thrown).toBe("{ reason: 'quota', left: 0 }");
+  });
+
   it('JUSTFN_EXPOSE_ERRORS=1 returns the error payload', async () => {
     const runtime = await serve('fail', { JUSTFN_EXPOSE_ERRORS: '1' });
     const reply = await get(runtime, '/');
@@ -282,6 +293,23 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     expect((await first).status).toBe(504);
   });
 
+  it('a request that waited for its slot and then timed out: the log names JUSTFN_TIMEOUT, not what was left', async () => {
+    const runtime = await serve('slow', { JUSTFN_TIMEOUT: '2', JUSTFN_CONCURRENCY: '1', JUSTFN_QUEUE: '1' });
+    const first = get(runtime, '/?ms=1000');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Starts about a second after it arrived, with a second of its two left, and sleeps three.
+    const second = await get(runtime, '/?ms=3000');
+    expect([(await first).status, second.status]).toEqual([200, 504]);
+    const line = await runtime.waitForLog(
+      (l) => l.requestId === second.headers['x-request-id'] && l.msg === 'Invoke Timeout',
+    );
+    expect(line).toMatchObject({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: 'Task timed out after 2.00 seconds',
+    });
+    expect(line.err).toBeUndefined();
+  });
+
   it('a body over JUSTFN_MAX_BODY is a 413 naming the limit', async () => {
     const runtime = await serve('echoEvent', { JUSTFN_MAX_BODY: '1024' });
     const reply = await get(runtime, '/', { method: 'POST', body: 'x'.repeat(1025) });
@@ -353,6 +381,28 @@ describe('HTTP mode: logs', () => {
       'dirxml',
       expect.stringMatching(/^t: [\d.]+m?s$/),
     ]);
+  });
+
+  it("JUSTFN_LOG_FORMAT=Text: console.dir is a line of Lambda's Text format with the request id, as the rest", async () => {
+    const port = await freePort();
+    const runtime = spawnCaptured(
+      runtimeCommand,
+      cleanEnv({
+        PORT: String(port),
+        JUSTFN_HOST: '127.0.0.1',
+        JUSTFN_METRICS_PORT: '0',
+        JUSTFN_LOG_FORMAT: 'Text',
+        LAMBDA_TASK_ROOT: handlers,
+        _HANDLER: 'http/index.consoleKinds',
+      }),
+    );
+    started.push({ stop: () => runtime.kill('SIGKILL') } as HttpRuntime);
+    await expect.poll(() => runtime.stdout(), { timeout: 10_000 }).toContain('justfn is serving');
+    const reply = await get({ url: `http://127.0.0.1:${port}` } as HttpRuntime, '/');
+    const id = reply.headers['x-request-id'] as string;
+    await expect.poll(() => runtime.stdout(), { timeout: 5_000 }).toMatch(/\tt: [\d.]+m?s\n/);
+    expect(runtime.stdout()).toContain(`\t${id}\tINFO\t{ a: [Object] }\n`);
+    expect(runtime.stdout()).toContain(`\t${id}\tINFO\tdirxml\n`);
   });
 
   it('console lines of concurrent invocations each carry their own request id', async () => {

@@ -135,7 +135,9 @@ describe('loadServiceConfig: one precise line per problem', () => {
     ]);
     expect(problems('name: users\nhttp: { replyType: "a\\ufffeb" }\n')).toHaveLength(1);
     expect(problems('name: users\nhttp: { replyType: "a\\ud800b" }\n')).toHaveLength(1);
-    expect(problems('name: users\nhttp: { replyType: "user.saved 🌍", replySource: "/ünï" }\n', {}, true)).toEqual([]);
+    expect(
+      problems('name: users\nhttp: { replyType: "user.saved 🌍", replySource: "/ünï" }\n', {}, true),
+    ).toEqual([]);
   });
 
   it('missing keys, kinds and names', () => {
