@@ -6,6 +6,7 @@ import type { FunctionInfo } from '../runtime/context.js';
 import { createEmptyRegistry } from '../runtime/resources/empty-registry.js';
 import type { ResourceLog } from '../runtime/resources/resource.js';
 import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
+import { maskInErrors } from '../runtime/secrets.js';
 import { type FileSettings, mergeFileSettings, type Options } from './options.js';
 
 export interface ServiceStart {
@@ -44,6 +45,7 @@ export async function resolveService(start: ServiceStart): Promise<Service> {
     start.options.configFile || existsSync(file)
       ? (await import('../runtime/config/load.js')).loadServiceConfig(file, env)
       : undefined;
+  if (config) maskInErrors(config.secrets);
   const options = config ? mergeFileSettings(start.options, env, fileSettings(config.config)) : start.options;
   const handler = start.handlerArg ?? options.handler ?? 'index.handler';
   return { options, handler, taskRoot, config };

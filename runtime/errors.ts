@@ -1,3 +1,4 @@
+import { masked } from './secrets.js';
 import { shareInstanceof } from './shared-class.js';
 
 /**
@@ -126,11 +127,11 @@ export function toErrorPayload(thrown: unknown): ErrorPayload {
       const stack = typeof thrown.stack === 'string' ? thrown.stack : `${thrown.name}: ${thrown.message}`;
       return {
         errorType: escapeDel(String(thrown.name)),
-        errorMessage: escapeDel(String(thrown.message)),
-        trace: escapeDel(stack).split('\n'),
+        errorMessage: escapeDel(masked(String(thrown.message))),
+        trace: escapeDel(masked(stack)).split('\n'),
       };
     }
-    return { errorType: typeof thrown, errorMessage: String(thrown), trace: [] };
+    return { errorType: typeof thrown, errorMessage: masked(String(thrown)), trace: [] };
   } catch {
     return {
       errorType: 'handled',

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { masked } from '../../runtime/secrets.js';
 
 /**
  * RAPID's bound on a cause (`MaxErrorCauseSizeBytes`, RIE `rapi/model/error_cause.go`: the largest X-Ray
@@ -47,8 +48,8 @@ export function toXRayErrorCause(thrown: unknown, workingDirectory: string): str
     const { name, message, stack } = thrown as { name?: unknown; message?: unknown; stack?: unknown };
     exception = {
       type: typeof name === 'string' ? name : undefined,
-      message: typeof message === 'string' ? message : undefined,
-      frames: typeof stack === 'string' ? parseStack(stack) : [],
+      message: typeof message === 'string' ? masked(message) : undefined,
+      frames: typeof stack === 'string' ? parseStack(masked(stack)) : [],
     };
   } catch {
     return undefined;

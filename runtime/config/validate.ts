@@ -20,10 +20,19 @@ function sslmodeOf(url: string): string | undefined {
 /** Whether pg can read the URL at all, by its own parser (which takes some that `new URL` refuses). */
 function pgParses(url: string): boolean {
   try {
-    return parse(url).port !== '0';
+    return !strayAt(url) && parse(url).port !== '0';
   } catch {
     return false;
   }
+}
+
+/**
+ * An `@` after the authority: a password with a raw `/`, `#` or `?` ended the authority early, so part of
+ * the password became the host (`postgres://app:p@ss#word@db/app` connects to `ss`) and the rest sits in
+ * the path or fragment, where no mask would find it. Only a password (or user) puts one there.
+ */
+function strayAt(url: string): boolean {
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').includes('@');
 }
 
 function connectableOrigin(origin: string): boolean {
@@ -114,7 +123,7 @@ export function validateService(
       walk.problems.push({
         path: ['resources', name, 'url'],
         message:
-          'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F)',
+          'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F), and no @ after the host',
       });
       continue;
     }

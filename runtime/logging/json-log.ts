@@ -2,6 +2,7 @@ import { format, type InspectOptions, inspect } from 'node:util';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { JustfnError } from '../errors.js';
 import type { InvocationScope } from '../scope.js';
+import { masked, maskedDeep } from '../secrets.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -91,7 +92,7 @@ export function createJsonLog(options: JsonLogOptions): { logger: Logger; consol
  */
 function serializeError(error: unknown): unknown {
   try {
-    return pino.stdSerializers.err(error as Error);
+    return maskedDeep(pino.stdSerializers.err(error as Error));
   } catch {
     const read = (key: string): string | undefined => {
       try {
@@ -101,7 +102,11 @@ function serializeError(error: unknown): unknown {
         return undefined;
       }
     };
-    return { type: read('name') ?? 'Error', message: read('message') ?? '', stack: read('stack') ?? '' };
+    return maskedDeep({
+      type: read('name') ?? 'Error',
+      message: read('message') ?? '',
+      stack: read('stack') ?? '',
+    });
   }
 }
 
@@ -122,6 +127,7 @@ export function failureFields(
   const fields: Record<string, unknown> = { errorType: error.errorType, errorMessage: error.errorMessage };
   if (thrown instanceof JustfnError && thrown.code === 'TIMEOUT') return fields;
   if (thrown instanceof Error) fields.err = thrown;
-  else if (typeof thrown === 'object' && thrown !== null) fields.thrown = inspect(thrown, { depth: 4 });
+  else if (typeof thrown === 'object' && thrown !== null)
+    fields.thrown = masked(inspect(thrown, { depth: 4 }));
   return fields;
 }

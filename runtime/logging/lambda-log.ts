@@ -2,6 +2,7 @@ import { writeSync } from 'node:fs';
 import { format } from 'node:util';
 import { safeString, toErrorPayload } from '../errors.js';
 import type { InvocationScope } from '../scope.js';
+import { masked } from '../secrets.js';
 
 /** Lambda's log levels, with the telemetry frame mask of each (`RICv3 src/LogPatch.js`). */
 export const lambdaLevels = {
@@ -79,14 +80,23 @@ export function createLambdaLog(options: LambdaLogOptions): LambdaLog {
       const now = new Date();
       emit('FATAL', now, render('FATAL', now, scope, args));
     },
+    // The runtime's own report of an error: with the secrets justfn knows masked (runtime/secrets.ts).
     logError: (label, error) => {
+      if (lambdaLevels.ERROR.priority < threshold) return;
+      const now = new Date();
+      let line: string;
       try {
-        if (json) log.error(intoError(error));
-        else log.error(label, formatErrorDetails(intoError(error)));
+        line = render(
+          'ERROR',
+          now,
+          scope,
+          json ? [intoError(error)] : [label, formatErrorDetails(intoError(error))],
+        );
       } catch {
         // A value whose fields throw when read: logged as its payload (`errorType: "handled"`), as AWS does.
-        log.error(label, `\t${JSON.stringify(toErrorPayload(error))}`);
+        line = render('ERROR', now, scope, [label, `\t${JSON.stringify(toErrorPayload(error))}`]);
       }
+      emit('ERROR', now, masked(line));
     },
   };
   return log;

@@ -117,6 +117,69 @@ describe('secrets: HTTP mode', () => {
   });
 });
 
+describe("secrets: a client's error that names a secret address", () => {
+  // An `http` resource whose origin comes from a variable, and a handler that fails as a client does when
+  // that server is gone: its message and fields name the address (`connect ECONNREFUSED host:port`).
+  let leaky: string;
+  let origin: import('node:http').Server;
+  let address: string;
+  beforeAll(async () => {
+    origin = (await import('node:http')).createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    address = `127.0.0.1:${(origin.address() as import('node:net').AddressInfo).port}`;
+    leaky = await mkdtemp(path.join(tmpdir(), 'justfn-secrets-leaky-'));
+    await writeFile(
+      path.join(leaky, 'justfn.yaml'),
+      'name: leaky\nresources:\n  api: { kind: http, origin: "${API_ORIGIN}" }\n',
+    );
+    await writeFile(
+      path.join(leaky, 'index.mjs'),
+      [
+        'export const handler = async () => {',
+        '  const host = new URL(process.env.API_ORIGIN).host;',
+        '  const error = new Error(`connect ECONNREFUSED ${host}`);',
+        "  throw Object.assign(error, { code: 'ECONNREFUSED', address: host });",
+        '};',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    origin.close();
+    await rm(leaky, { recursive: true, force: true });
+  });
+
+  it('Lambda mode: neither the Invoke Error line nor the error payload names it', async () => {
+    const emulator = await startTestEmulator('index.handler', {
+      taskRoot: leaky,
+      env: { API_ORIGIN: `http://${address}` },
+    });
+    cleanup.add(emulator.close);
+    const reply = await emulator.invoke('{}');
+    expect(JSON.parse(reply.text)).toMatchObject({
+      errorType: 'Error',
+      errorMessage: 'connect ECONNREFUSED [redacted]',
+    });
+    await emulator.waitForOutput(/Invoke Error/);
+    expect(emulator.output() + reply.text).not.toContain(address);
+  });
+
+  it('HTTP mode: neither the log line nor the exposed error names it', async () => {
+    const runtime = await startHttpRuntime('index.handler', {
+      LAMBDA_TASK_ROOT: leaky,
+      API_ORIGIN: `http://${address}`,
+      JUSTFN_EXPOSE_ERRORS: '1',
+    });
+    cleanup.add(runtime.stop);
+    const answer = await get(`${runtime.url}/`);
+    expect(answer.status).toBe(500);
+    const line = await runtime.waitForLog((l) => l.msg === 'Invoke Error');
+    expect(line).toMatchObject({ errorMessage: 'connect ECONNREFUSED [redacted]' });
+    expect(line.err).toMatchObject({ address: '[redacted]', code: 'ECONNREFUSED' });
+    expect(answer.body + runtime.process.stdout() + runtime.process.stderr()).not.toContain(address);
+  });
+});
+
 describe('secrets: configuration errors and justfn check', () => {
   const check = async (extra: Record<string, string> = {}) => {
     const run = spawnCaptured(['node', 'bin/justfn.cjs', 'check', dir], cleanEnv(env(extra)));

@@ -174,19 +174,27 @@ describe('loadServiceConfig: one precise line per problem', () => {
 
   it('a PostgreSQL URL pg cannot read: named, never quoted (it holds the password)', () => {
     const unreadable =
-      'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F)';
+      'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F), and no @ after the host';
     for (const url of [
       'postgres://app:pw@127.0.0.1:99999/users',
       'postgres://app:pw@127.0.0.1:0/users',
       'postgres://app:Sec/ret3@db/users',
       'postgres://app:Sec#ret4@db/users',
       'postgres://app:pw@[::1/users',
+      // An @ before the raw /, # or ?: the authority ends there, and pg would connect to host `ss`.
+      'postgres://app:p@ss#word1234@db.example.com:5432/app',
+      'postgres://app:p@ss/w0rd#xyz@db:5432/app',
+      'postgres://app:Tr0ub4dor@3?xyz@db/app',
     ]) {
       const lines = problems(db(`    url: \${DATABASE_URL}\n`), { DATABASE_URL: url });
       expect(lines).toEqual([`justfn.yaml: resources.db.url: ${unreadable}`]);
     }
     // What pg reads although `new URL` would not: a space, a socket directory.
-    for (const url of ['postgres://app:p w@db/users', 'postgres://app@/users?host=/var/run/postgresql']) {
+    for (const url of [
+      'postgres://app:p w@db/users',
+      'postgres://app@/users?host=/var/run/postgresql',
+      'postgres://app:p@ss@db/users',
+    ]) {
       expect(() => loadServiceConfig(file(db(`    url: '${url}'\n`)), {})).not.toThrow();
     }
   });
