@@ -130,6 +130,7 @@ describe("secrets: a client's error that names a secret address", () => {
     leaky = await mkdtemp(path.join(tmpdir(), 'justfn-secrets-leaky-'));
     await writeFile(
       path.join(leaky, 'justfn.yaml'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a justfn.yaml variable, as users write them
       'name: leaky\nresources:\n  api: { kind: http, origin: "${API_ORIGIN}" }\n',
     );
     await writeFile(
@@ -137,6 +138,7 @@ describe("secrets: a client's error that names a secret address", () => {
       [
         'export const handler = async () => {',
         '  const host = new URL(process.env.API_ORIGIN).host;',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the handler's own template string
         '  const error = new Error(`connect ECONNREFUSED ${host}`);',
         "  throw Object.assign(error, { code: 'ECONNREFUSED', address: host });",
         '};',
