@@ -116,11 +116,13 @@ export function createGrpcResource(
     target: `${config.service} at ${config.target}`,
     open: () => waitReady(client, context.timeoutMs),
     check: () => waitReady(client, context.timeoutMs),
+    // Before an invocation (after an idle gap): a connection refused is the answer, not a reason to keep
+    // that invocation waiting out the whole timeout.
     refresh: async () => {
       const stale = client;
       client = connect();
       stale.close();
-      await waitReady(client, context.timeoutMs);
+      await waitReady(client, context.timeoutMs, true);
     },
     close: async () => {
       if (closed) return;
@@ -133,13 +135,33 @@ export function createGrpcResource(
 /**
  * Starts connecting and resolves once the channel is READY; rejects after `timeoutMs`, or when closed,
  * with the channel's state and, when it is failing, why (`connect ECONNREFUSED`, a name that does not
- * resolve): what an operator needs to tell a service that is down from a wrong address.
+ * resolve): what an operator needs to tell a service that is down from a wrong address. With `failFast`,
+ * rejects as soon as a connection attempt fails (TRANSIENT_FAILURE) instead of waiting for a later one.
  */
-function waitReady(client: grpc.Client, timeoutMs: number): Promise<void> {
+function waitReady(client: grpc.Client, timeoutMs: number, failFast = false): Promise<void> {
   const channel = client.getChannel();
+  const deadline = Date.now() + timeoutMs;
+  let settled = false;
   return new Promise((resolve, reject) => {
-    if (channel.getConnectivityState(true) === grpc.connectivityState.READY) return resolve();
-    client.waitForReady(Date.now() + timeoutMs, (error) => {
+    const state = channel.getConnectivityState(true);
+    if (state === grpc.connectivityState.READY) return resolve();
+    const watch = (from: grpc.connectivityState) => {
+      if (from === grpc.connectivityState.TRANSIENT_FAILURE) {
+        settled = true;
+        failureReason(client).then((reason) =>
+          reject(new Error(`channel failed to connect (state TRANSIENT_FAILURE: ${reason})`)),
+        );
+        return;
+      }
+      if (from === grpc.connectivityState.READY || from === grpc.connectivityState.SHUTDOWN) return;
+      channel.watchConnectivityState(from, deadline, (error) => {
+        if (!error && !settled) watch(channel.getConnectivityState(false));
+      });
+    };
+    if (failFast) watch(state);
+    client.waitForReady(deadline, (error) => {
+      if (settled) return;
+      settled = true;
       if (!error) return resolve();
       let state: string;
       try {

@@ -138,6 +138,25 @@ describe('Lambda mode: faults between and during invocations', () => {
     expect(lambda.pid()).toBe(pid);
   });
 
+  it('idle past the threshold with the gRPC service down: the re-validation gives up at the refused connection', async () => {
+    const auth = await greeter();
+    const lambda = await emulate({
+      DATABASE_URL: databaseUrl(db),
+      AUTH_TARGET: auth.target,
+      JUSTFN_REVALIDATE_AFTER: '1',
+    });
+    expect((await lambda.invoke('auth')).failed).toBe(false);
+    auth.kill();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // An invocation that does not use the service: served, after a refresh that did not wait for it.
+    expect(await lambda.invoke('db')).toMatchObject({ failed: false, body: { one: 1 } });
+    const refresh = textLines(lambda.output()).find(
+      (l) => l.level === 'WARN' && l.message.includes("'auth'"),
+    );
+    expect(refresh?.message).toMatch(/channel failed to connect \(state TRANSIENT_FAILURE: .*ECONNREFUSED/);
+    expect(refresh?.message).not.toMatch(/within \d+ ms/);
+  });
+
   it('frozen past the idle threshold while the connections die: the thawed invocation succeeds', async () => {
     const auth = await greeter();
     const [pgProxy, grpcProxy] = await Promise.all([startTcpProxy(db.port), startTcpProxy(auth.port)]);
