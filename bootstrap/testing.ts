@@ -1,4 +1,5 @@
 // `justfn/testing`: what a function's own tests import. One invocation in-process, or a local Lambda.
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type EmulatorOptions, startEmulator } from '../adapters/emulator/emulator.js';
@@ -12,6 +13,14 @@ import { installAwslambda, type StreamHead } from '../runtime/streaming.js';
 import { emulatedFunction } from './commands/emulate.js';
 import { readOptions } from './options.js';
 import { resolveService } from './service.js';
+
+// As the runtime installs it before it loads a function: a module written the README's way
+// (`exports.handler = awslambda.streamifyResponse(...)`) loads in a test that imports justfn/testing first.
+if (
+  typeof (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda?.streamifyResponse !==
+  'function'
+)
+  installAwslambda();
 
 export interface InvokeHandlerOptions {
   /** Where a handler string is resolved from (default: the working directory). */
@@ -49,28 +58,29 @@ export async function invokeHandler(
   options: InvokeHandlerOptions = {},
 ): Promise<TestOutcome> {
   const taskRoot = path.resolve(options.taskRoot ?? process.cwd());
-  const global = globalThis as { awslambda?: { streamifyResponse?: unknown } };
-  if (typeof global.awslambda?.streamifyResponse !== 'function') installAwslambda();
   const loaded =
     typeof handler === 'string'
       ? await loadHandler(handler, { taskRoot })
       : describeHandler(handler as (...args: unknown[]) => unknown, handler.name || 'handler');
   const timeout = options.timeout ?? 300;
   const overrides = options.context ?? {};
+  // `justfn emulate`'s defaults, which are AWS's emulator's.
+  const functionName = overrides.functionName ?? 'test_function';
   const info: InvocationInfo = {
     requestId: overrides.requestId ?? crypto.randomUUID(),
     deadlineMs: overrides.deadlineMs ?? Date.now() + timeout * 1000,
-    invokedFunctionArn: overrides.invokedFunctionArn ?? 'arn:aws:lambda:us-east-1:012345678912:function:test',
+    invokedFunctionArn:
+      overrides.invokedFunctionArn ?? `arn:aws:lambda:us-east-1:012345678912:function:${functionName}`,
     traceId: overrides.traceId,
     clientContext: overrides.clientContext,
     identity: overrides.identity,
     tenantId: overrides.tenantId,
   };
   const functionInfo: FunctionInfo = {
-    functionName: overrides.functionName ?? 'test',
+    functionName,
     functionVersion: overrides.functionVersion ?? '$LATEST',
-    memoryLimitInMB: overrides.memoryLimitInMB ?? '128',
-    logGroupName: overrides.logGroupName ?? '/aws/lambda/test',
+    memoryLimitInMB: overrides.memoryLimitInMB ?? '3008',
+    logGroupName: overrides.logGroupName ?? '/aws/lambda/Functions',
     logStreamName: overrides.logStreamName ?? '$LATEST',
   };
   const chunks: Buffer[] = [];
@@ -96,12 +106,14 @@ export async function invokeHandler(
   );
   if (!outcome.ok) return { ok: false, error: outcome.error, thrown: outcome.thrown };
   if (outcome.streamed) return { ok: true, value: undefined, stream: { head, body: Buffer.concat(chunks) } };
+  let sent: string;
   try {
-    stringifyResult(outcome.value);
+    sent = stringifyResult(outcome.value);
   } catch (error) {
     return { ok: false, error: toErrorPayload(error), thrown: error };
   }
-  return { ok: true, value: outcome.value ?? null };
+  // What the caller receives is JSON: a Date is its string, a toJSON its result, an undefined member gone.
+  return { ok: true, value: JSON.parse(sent) };
 }
 
 function resourcesOf(given: Record<string, unknown>): object {
@@ -123,12 +135,16 @@ export type LocalLambdaOptions = Partial<EmulatorOptions> & { taskRoot: string }
  * await lambda.close();
  */
 export async function startLocalLambda(options: LocalLambdaOptions): ReturnType<typeof startEmulator> {
+  const taskRoot = path.resolve(options.taskRoot);
+  if (!statSync(taskRoot, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new Error(`startLocalLambda: taskRoot ${taskRoot}: no such directory`);
+  }
   const env = options.env ?? process.env;
   const service = await resolveService({
     options: readOptions(env, true),
     env,
     handlerArg: options.handler,
-    taskRoot: path.resolve(options.taskRoot),
+    taskRoot,
     importModule: (specifier) => import(specifier),
   });
   return startEmulator({

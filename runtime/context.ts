@@ -71,7 +71,7 @@ interface Settle {
  *   return { left: context.getRemainingTimeInMillis(), rows };
  * };
  */
-export class LambdaContext<Resources extends object = Record<string, never>> {
+export class LambdaContext<Resources extends object = object> {
   awsRequestId: string;
   invokedFunctionArn: string;
   functionName: string;

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { type ErrorPayload, JustfnError } from './errors.js';
 import { HIGH_WATER_MARK_SYMBOL, STREAMING_SYMBOL } from './handler-loader.js';
+import type { StreamingHandler } from './handler-types.js';
 import { createInvokeStore } from './invoke-store.js';
 import type { InvocationScope } from './scope.js';
 import { shareInstanceof } from './shared-class.js';
@@ -122,8 +123,17 @@ export class HttpResponseStream {
   }
 }
 
-/** `awslambda.streamifyResponse`: marks a handler as streaming, as AWS's runtime reads it. */
-export function streamifyResponse<T extends Function>(handler: T, options?: { highWaterMark?: number }): T {
+/**
+ * `awslambda.streamifyResponse`: marks a handler as streaming, as AWS's runtime reads it. Its parameters
+ * are typed from `Event` and `Resources` (the event `unknown` unless given).
+ *
+ * @example
+ * export const handler = streamifyResponse<{ q: string }>(async (event, stream) => stream.end(event.q));
+ */
+export function streamifyResponse<Event = unknown, Resources extends object = object>(
+  handler: StreamingHandler<Event, Resources>,
+  options?: { highWaterMark?: number },
+): StreamingHandler<Event, Resources> {
   const marked = handler as unknown as Record<symbol, unknown>;
   marked[STREAMING_SYMBOL] = 'response';
   if (typeof options?.highWaterMark === 'number') {

@@ -1,7 +1,15 @@
 import type * as aws from 'aws-lambda';
 import type { Pool } from 'pg';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { ClientContext, CognitoIdentity, Context, Handler, StreamingHandler } from '../runtime/index.js';
+import type {
+  ClientContext,
+  CloudEvent,
+  CognitoIdentity,
+  Context,
+  GrpcEvent,
+  Handler,
+  StreamingHandler,
+} from '../runtime/index.js';
 import { awslambda, streamifyResponse } from '../runtime/index.js';
 
 describe('the public handler types', () => {
@@ -25,18 +33,50 @@ describe('the public handler types', () => {
     expectTypeOf(callback).toBeFunction();
   });
 
-  it('streamifyResponse keeps the handler type', () => {
-    const streaming = streamifyResponse<StreamingHandler<{ q: string }>>(async (event, stream) => {
+  it('streamifyResponse types the handler it wraps, and refuses what is none', () => {
+    const streaming = streamifyResponse<{ q: string }>(async (event, stream) => {
       expectTypeOf(event.q).toEqualTypeOf<string>();
       stream.setContentType('text/plain');
       stream.end('done');
     });
     expectTypeOf(streaming).toEqualTypeOf<StreamingHandler<{ q: string }>>();
+    // Without a type argument: the event is unknown, the stream still typed (no implicit any).
+    streamifyResponse(async (event, stream) => {
+      expectTypeOf(event).toEqualTypeOf<unknown>();
+      stream.end('done');
+    });
+    // @ts-expect-error a handler that returns a value is no streaming handler
+    streamifyResponse(async (_event: unknown) => 42);
+    // @ts-expect-error a class is no handler
+    streamifyResponse(class {});
     expectTypeOf(awslambda.streamifyResponse).toEqualTypeOf(streamifyResponse);
   });
 
-  it('context has no resources unless declared', () => {
-    expectTypeOf<Context['resources']>().toEqualTypeOf<Record<string, never>>();
+  it('context has no resources unless declared; a helper taking Context takes any context', () => {
+    const handler: Handler = async (_event, context) => {
+      // @ts-expect-error not declared
+      return context.resources.db;
+    };
+    const logRequest = (context: Context) => context.awsRequestId;
+    const withResources: Handler<unknown, string, { db: Pool }> = async (_event, context) =>
+      logRequest(context);
+    expectTypeOf(handler).toBeFunction();
+    expectTypeOf(withResources).toBeFunction();
+  });
+});
+
+describe("the events of justfn's own modes", () => {
+  it('a gRPC call and a CloudEvent are typed events', () => {
+    const grpc: Handler<GrpcEvent<{ name: string }>, { message: string }> = async ({ request, metadata }) => {
+      expectTypeOf(metadata['x-b3-traceid']).toEqualTypeOf<string | Buffer | undefined>();
+      return { message: `hello ${request.name}` };
+    };
+    const event: Handler<CloudEvent<{ orderId: string }>, void> = async (e) => {
+      expectTypeOf(e.data).toEqualTypeOf<{ orderId: string } | undefined>();
+      expectTypeOf(e.specversion).toEqualTypeOf<'1.0'>();
+    };
+    expectTypeOf(grpc).toBeFunction();
+    expectTypeOf(event).toBeFunction();
   });
 });
 

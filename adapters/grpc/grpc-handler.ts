@@ -1,17 +1,10 @@
 import { status } from '@grpc/grpc-js';
 import { JustfnError } from '../../runtime/errors.js';
 import { describeHandler, type LoadedHandler } from '../../runtime/handler-loader.js';
+import type { GrpcEvent } from '../../runtime/handler-types.js';
 
-/** What a gRPC call becomes: the handler's event. */
-export interface GrpcEvent {
-  /** Fully-qualified service, e.g. `users.v1.Users`. */
-  service: string;
-  /** The method's name as in the `.proto`, e.g. `GetUser`. */
-  method: string;
-  request: unknown;
-  /** The call's metadata as a plain object (`-bin` keys carry Buffers). */
-  metadata: Record<string, string | Buffer>;
-}
+/** What a gRPC call becomes: the handler's event (public: `justfn`'s `GrpcEvent`). */
+export type { GrpcEvent };
 
 /** A method the handler does not implement: `UNIMPLEMENTED`, as a missing method on a gRPC server. */
 export class UnimplementedError extends Error {

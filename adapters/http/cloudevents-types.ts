@@ -1,4 +1,5 @@
 import { JustfnError } from '../../runtime/errors.js';
+import type { CloudEvent } from '../../runtime/handler-types.js';
 
 /**
  * A CloudEvent in the shape of the CloudEvents JSON format (json-format.md §3): the four required
@@ -8,19 +9,7 @@ import { JustfnError } from '../../runtime/errors.js';
  * @example
  * const event: CloudEventJson = { specversion: '1.0', id: '1', source: '/orders', type: 'order.created', data: { n: 1 } };
  */
-export interface CloudEventJson {
-  specversion: '1.0';
-  id: string;
-  source: string;
-  type: string;
-  datacontenttype?: string;
-  dataschema?: string;
-  subject?: string;
-  time?: string;
-  data?: unknown;
-  data_base64?: string;
-  [extension: string]: unknown;
-}
+export type CloudEventJson = CloudEvent; // public as `justfn`'s `CloudEvent`
 
 /**
  * What {@link parseCloudEvents} found: one event (binary or structured mode) or a batch, which the

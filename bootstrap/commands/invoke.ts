@@ -60,6 +60,12 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
   );
 
   const service = await loadTarget(positionals, process.env, true).catch((error) => initFailed(log, error));
+  const grpc = service.config?.config.grpc;
+  if (grpc) {
+    fail(
+      `invoke: this is a gRPC function (grpc: ${grpc.service} in justfn.yaml): its handler answers calls, not events; run it with \`justfn start\` and call it with a gRPC client`,
+    );
+  }
   const registry = await createRegistry(service, resourceLog(log));
   const handler = await loadHandler(service.handler, { taskRoot: service.taskRoot })
     .then(async (loaded) => {

@@ -48,6 +48,15 @@ describe('justfn invoke', () => {
     expect(result.stderr).not.toMatch(/^\s+at .*node:internal/m);
   });
 
+  it('a gRPC function: a usage error that says how to run it instead, exit 2', async () => {
+    const run = spawnCaptured(['node', 'bin/justfn.cjs', 'invoke', 'examples/auth'], cleanEnv());
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toBe(
+      'justfn: invoke: this is a gRPC function (grpc: auth.v1.Auth in justfn.yaml): its handler answers calls, not events; run it with `justfn start` and call it with a gRPC client\n',
+    );
+    expect(run.stdout()).toBe('');
+  });
+
   it("reads AWS's variables as Lambda mode does: log format and level, the global awslambda, log group and stream", async () => {
     const plain = await invoke('aws-settings/index.handler');
     expect(JSON.parse(plain.stdout)).toMatchObject({

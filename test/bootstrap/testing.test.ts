@@ -17,6 +17,32 @@ describe('justfn/testing', () => {
     expect(outcome).toEqual({ ok: true, value: { doubled: 42, name: 'unit' } });
   });
 
+  it("invokeHandler's context has justfn emulate's defaults, the ARN following a given name", async () => {
+    const context = async (_event: unknown, c: Record<string, unknown>) => ({ ...c });
+    expect(await invokeHandler(context, {})).toMatchObject({
+      value: {
+        functionName: 'test_function',
+        memoryLimitInMB: '3008',
+        invokedFunctionArn: 'arn:aws:lambda:us-east-1:012345678912:function:test_function',
+      },
+    });
+    expect(await invokeHandler(context, {}, { context: { functionName: 'unit' } })).toMatchObject({
+      value: { invokedFunctionArn: 'arn:aws:lambda:us-east-1:012345678912:function:unit' },
+    });
+  });
+
+  it('loading justfn/testing installs the global awslambda, as the runtime does before it loads a function', () => {
+    expect(
+      typeof (globalThis as unknown as { awslambda?: typeof awslambda }).awslambda?.streamifyResponse,
+    ).toBe('function');
+  });
+
+  it('startLocalLambda with a taskRoot that does not exist rejects, naming it', async () => {
+    await expect(startLocalLambda({ taskRoot: '/nonexistent/fn' })).rejects.toThrow(
+      'startLocalLambda: taskRoot /nonexistent/fn: no such directory',
+    );
+  });
+
   it('invokeHandler gives the Lambda error payload', async () => {
     const outcome = await invokeHandler(() => {
       throw new TypeError('bad input');
@@ -36,8 +62,12 @@ describe('justfn/testing', () => {
     expect(outcome.ok && outcome.stream?.body.toString()).toBe('ab');
   });
 
-  it('invokeHandler answers as Lambda would: undefined is null, a cycle is Runtime.JSONStringifyError', async () => {
+  it('invokeHandler answers as Lambda would: undefined is null, a Date its string, a cycle is Runtime.JSONStringifyError', async () => {
     expect(await invokeHandler(async () => undefined, {})).toEqual({ ok: true, value: null });
+    expect(await invokeHandler(async () => ({ at: new Date(0), gone: undefined }), {})).toEqual({
+      ok: true,
+      value: { at: '1970-01-01T00:00:00.000Z' },
+    });
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     expect(await invokeHandler(async () => cycle, {})).toMatchObject({

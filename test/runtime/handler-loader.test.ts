@@ -110,7 +110,10 @@ describe('describeHandler: the kind decides how the loop calls it', () => {
 
   it('streamifyResponse marks streaming, with its highWaterMark', () => {
     const fn = streamifyResponse(async () => {}, { highWaterMark: 1024 });
-    expect(describeHandler(fn, 'x.y')).toMatchObject({ kind: 'streaming', highWaterMark: 1024 });
+    expect(describeHandler(fn as (...args: unknown[]) => unknown, 'x.y')).toMatchObject({
+      kind: 'streaming',
+      highWaterMark: 1024,
+    });
   });
 
   it('a foreign streaming marker is a malformed streaming handler', () => {
