@@ -66,8 +66,10 @@ export async function manifestsCommand(argv: readonly string[]): Promise<void> {
   process.stderr.write(`justfn manifests: wrote ${path.join(values.output, name)}\n`);
 }
 
-/** A directory means its `justfn.yaml`. */
+/** A directory means its `justfn.yaml`; a path that is neither is a usage error (exit 2), as in `check`. */
 function configFile(arg: string): string {
-  if (existsSync(arg) && statSync(arg).isDirectory()) return path.join(arg, 'justfn.yaml');
+  if (!existsSync(arg))
+    fail(`manifests: ${arg}: no such directory or file (name a directory or its justfn.yaml)`);
+  if (statSync(arg).isDirectory()) return path.join(arg, 'justfn.yaml');
   return arg;
 }

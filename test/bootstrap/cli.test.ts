@@ -54,6 +54,14 @@ describe('justfn [handler]', () => {
     expect(await run(args)).toEqual({ code: 2, stderr });
   });
 
+  it('justfn manifests of a path that does not exist: a usage error naming it, exit 2', async () => {
+    expect(await run(['manifests', 'no/such/dir', '--target', 'knative'])).toEqual({
+      code: 2,
+      stderr:
+        'justfn: manifests: no/such/dir: no such directory or file (name a directory or its justfn.yaml)\n',
+    });
+  });
+
   it('justfn start --bogus is an unknown option, not a handler', async () => {
     expect(await run(['start', '--bogus'])).toEqual({
       code: 2,
