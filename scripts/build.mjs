@@ -183,6 +183,9 @@ await Promise.all([
       // as `punycode`, which is Node's deprecated built-in: on Node 22 every `justfn check` and
       // `justfn manifests` printed DEP0040 to stderr.
       alias: { punycode: 'punycode/punycode.js' },
+      // pg's errors reach the function, and logs name an error by its constructor: esbuild renamed
+      // pg-protocol's DatabaseError to DatabaseError2 to keep it apart from pg's binding of the same name.
+      keepNames: file === 'resource-postgres.cjs',
       plugins: [
         splitPoints,
         schemaAsJson,
