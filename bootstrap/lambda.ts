@@ -29,6 +29,7 @@ import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
 import {
   createRegistry,
   functionInfoOf,
+  maskSecretsOf,
   resolveService,
   type Service,
   type ServiceStart,
@@ -70,6 +71,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   let registry: ResourceRegistry;
   try {
     service = await resolveService(start);
+    maskSecretsOf(service);
     // Loads the code of the resource kinds declared, which opens nothing yet: before tuneV8, because the
     // flags it sets make V8 refuse every code cache compiled after them (lambda.cjs's, the config's and
     // each kind's are made under Node's defaults).

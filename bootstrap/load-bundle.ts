@@ -122,7 +122,12 @@ export async function writeSplitCodeCaches(dist: string, loadedFrom = dist): Pro
   }
 }
 
-/** What a start with resources runs: `justfn.yaml` read, then the reachable ones opened and closed. */
+/**
+ * What a start with resources runs: `justfn.yaml` read, then the reachable ones opened and closed. Best
+ * effort: an opening that fails (a build whose loopback is odd) costs the caches what it did not run, not
+ * the build. The servers are on loopback, which a proxy in the build's environment (`http_proxy`,
+ * `grpc_proxy`, which grpc-js honours) must not be asked for.
+ */
 async function openResources(splits: Record<string, unknown>, file: string): Promise<void> {
   const { loadServiceConfig } = splits['config.cjs'] as typeof import('../runtime/config/load.js');
   const { createResourceRegistry, loadKinds } = splits[
@@ -132,9 +137,20 @@ async function openResources(splits: Record<string, unknown>, file: string): Pro
   const { db: _unreachable, ...reachable } = config.resources ?? {};
   await loadKinds(['postgres', 'grpc', 'http']);
   const quiet = { info() {}, warn() {}, error() {} };
-  const registry = createResourceRegistry(reachable, { baseDir, secrets, log: quiet });
-  await registry.open();
-  await registry.close();
+  const registry = createResourceRegistry(reachable, { baseDir, secrets, log: quiet, openTimeoutMs: 2_000 });
+  const noProxy = process.env.no_proxy;
+  process.env.no_proxy = ['127.0.0.1', noProxy].filter(Boolean).join(',');
+  try {
+    await registry.open();
+  } catch (error) {
+    process.stderr.write(
+      `justfn build: opening resources for the code caches failed, which then hold their load only: ${(error as Error).message}\n`,
+    );
+  } finally {
+    if (noProxy === undefined) delete process.env.no_proxy;
+    else process.env.no_proxy = noProxy;
+    await registry.close();
+  }
 }
 
 /** An HTTP/2 server (a gRPC channel's peer; it turns READY on the connection) and an HTTP one, on loopback. */

@@ -2,6 +2,7 @@ import { format, type InspectOptions, inspect } from 'node:util';
 import { createJsonLog, type LogLevel } from '../runtime/logging/json-log.js';
 import { createLambdaLog } from '../runtime/logging/lambda-log.js';
 import type { InvocationScope } from '../runtime/scope.js';
+import { masked } from '../runtime/secrets.js';
 import type { Options } from './options.js';
 
 /** The runtime's own log lines in HTTP mode: structured fields and a message. */
@@ -34,8 +35,9 @@ export function createRuntimeLog(options: Options, scope: InvocationScope, servi
         text.info(inspect(value, { customInspect: false, ...inspectOptions })),
       dirxml: text.info,
     });
+    // Masked as pino's error serializer masks them in JSON: its errors may name a secret address.
     const line = (method: (...args: unknown[]) => void) => (fields: object, message: string) =>
-      method(message, format('%o', fields));
+      method(message, masked(format('%o', fields)));
     return { info: line(text.info), warn: line(text.warn), error: line(text.error), fatal: line(text.fatal) };
   }
   const { logger, console: methods } = createJsonLog({ level, scope, service });

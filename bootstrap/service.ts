@@ -45,10 +45,21 @@ export async function resolveService(start: ServiceStart): Promise<Service> {
     start.options.configFile || existsSync(file)
       ? (await import('../runtime/config/load.js')).loadServiceConfig(file, env)
       : undefined;
-  if (config) maskInErrors(config.secrets);
   const options = config ? mergeFileSettings(start.options, env, fileSettings(config.config)) : start.options;
   const handler = start.handlerArg ?? options.handler ?? 'index.handler';
   return { options, handler, taskRoot, config };
+}
+
+/**
+ * For a process that runs the function (the modes, `justfn invoke`): the configuration's secrets masked
+ * in every error it reports (runtime/secrets.ts), but for `name` and `handler`, which say what runs and are
+ * printed as they resolve (a `name: ${SERVICE}` would otherwise be cut out of every path and message).
+ */
+export function maskSecretsOf(service: Service): void {
+  const loaded = service.config;
+  if (!loaded) return;
+  const printed = new Set([loaded.config.name, loaded.config.handler]);
+  maskInErrors([...loaded.secrets].filter((secret) => !printed.has(secret)));
 }
 
 function fileSettings(config: LoadedConfig['config']): FileSettings {

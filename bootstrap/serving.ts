@@ -16,6 +16,7 @@ import type { RuntimeLog } from './runtime-log.js';
 import {
   createRegistry,
   functionInfoOf,
+  maskSecretsOf,
   portClash,
   resolveService,
   type Service,
@@ -29,6 +30,7 @@ import {
 export async function resolveOrExit(start: ServiceStart, log: RuntimeLog): Promise<Service> {
   try {
     const service = await resolveService(start);
+    maskSecretsOf(service);
     const problem = portClash(service, start.env);
     if (problem) throw Object.assign(new Error(problem), { problems: [problem] });
     return service;

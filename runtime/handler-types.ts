@@ -36,7 +36,8 @@ export type StreamingHandler<Event = unknown, Resources extends object = object>
   event: Event,
   responseStream: ResponseStream,
   context: Context<Resources>,
-) => Promise<void>;
+  // What it resolves to is not read, as in AWS's runtime: `async (e, stream) => stream.end('x')` is one.
+) => Promise<unknown>;
 
 /**
  * What a gRPC-mode handler receives for each call (docs/grpc.md): the call's service, method, decoded

@@ -14,7 +14,14 @@ let known: readonly string[] = [];
  * maskInErrors(loadServiceConfig(file, env).secrets);
  */
 export function maskInErrors(secrets: Iterable<string>): void {
-  known = [...secrets].filter((secret) => secret.length > 0);
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    forms.add(secret);
+    // As it reads inside a JSON line (Lambda's JSON log format): quotes, backslashes, controls escaped.
+    forms.add(JSON.stringify(secret).slice(1, -1));
+  }
+  known = [...forms];
 }
 
 /**
@@ -27,13 +34,27 @@ export function masked(text: string): string {
   return known.length === 0 ? text : redactSecrets(text, known);
 }
 
-/** {@link masked} for every string in a JSON-like value (an error's serialized fields), to a small depth. */
+/**
+ * {@link masked} for every string in a JSON-like value (an error's serialized fields), through arrays and
+ * plain objects to a small depth. Anything else (a Date, a Buffer, a class's instance, whatever has a
+ * `toJSON`) is left as it is, for the logger to render as it would.
+ */
 export function maskedDeep<T>(value: T, depth = 4): T {
   if (known.length === 0) return value;
   if (typeof value === 'string') return masked(value) as T;
   if (depth === 0 || typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((item) => maskedDeep(item, depth - 1)) as T;
+  const prototype = Object.getPrototypeOf(value);
+  if ((prototype !== Object.prototype && prototype !== null) || 'toJSON' in value) return value;
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) copy[key] = maskedDeep(item, depth - 1);
   return copy as T;
+}
+
+/** {@link maskedDeep} for each own field of `fields`, whatever its prototype (pino's serialized errors have one). */
+export function maskedFields(fields: object): Record<string, unknown> {
+  if (known.length === 0) return fields as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) copy[key] = maskedDeep(value);
+  return copy;
 }

@@ -124,16 +124,28 @@ export class HttpResponseStream {
 }
 
 /**
+ * `streamifyResponse`'s type argument: an event type, or (as before it took events) a handler type. Never
+ * inferred from the handler (TypeScript's `NoInfer`, written for versions before 5.4): inferred, it would
+ * take any function as its own type, and type no parameter.
+ */
+type StreamingHandlerFor<T, Resources extends object> = [T][T extends unknown ? 0 : never] extends infer U
+  ? U extends (...args: never[]) => unknown
+    ? U
+    : StreamingHandler<U, Resources>
+  : never;
+
+/**
  * `awslambda.streamifyResponse`: marks a handler as streaming, as AWS's runtime reads it. Its parameters
- * are typed from `Event` and `Resources` (the event `unknown` unless given).
+ * are typed from the type argument — the event's type, or a whole handler type — else the event is
+ * `unknown`. Async only, as in AWS's runtime (a sync one is `Runtime.MalformedStreamingHandler`).
  *
  * @example
  * export const handler = streamifyResponse<{ q: string }>(async (event, stream) => stream.end(event.q));
  */
-export function streamifyResponse<Event = unknown, Resources extends object = object>(
-  handler: StreamingHandler<Event, Resources>,
+export function streamifyResponse<T = unknown, Resources extends object = object>(
+  handler: StreamingHandlerFor<T, Resources>,
   options?: { highWaterMark?: number },
-): StreamingHandler<Event, Resources> {
+): StreamingHandlerFor<T, Resources> {
   const marked = handler as unknown as Record<symbol, unknown>;
   marked[STREAMING_SYMBOL] = 'response';
   if (typeof options?.highWaterMark === 'number') {

@@ -45,8 +45,12 @@ describe('the public handler types', () => {
       expectTypeOf(event).toEqualTypeOf<unknown>();
       stream.end('done');
     });
-    // @ts-expect-error a handler that returns a value is no streaming handler
-    streamifyResponse(async (_event: unknown) => 42);
+    // A handler type as the type argument, as before: the same handler.
+    const impl: StreamingHandler<{ q: string }> = async (event, stream) => stream.end(event.q);
+    expectTypeOf(streamifyResponse<typeof impl>(impl)).toEqualTypeOf<StreamingHandler<{ q: string }>>();
+    streamifyResponse<StreamingHandler<{ q: string }>>(async (event, stream) => stream.end(event.q));
+    // @ts-expect-error a sync one is none: AWS's runtime refuses it (Runtime.MalformedStreamingHandler)
+    streamifyResponse((_event: unknown, stream: { end(): void }) => stream.end());
     // @ts-expect-error a class is no handler
     streamifyResponse(class {});
     expectTypeOf(awslambda.streamifyResponse).toEqualTypeOf(streamifyResponse);

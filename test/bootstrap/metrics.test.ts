@@ -161,6 +161,8 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
       JUSTFN_METRICS_PORT: String(metricsPort),
     });
     stops.push(runtime.stop);
+    // The metrics port opens beside the function's, not before it.
+    await expect.poll(() => status(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => 0)).toBe(200);
     // 10 bytes a second: the head would be whole after 25 s, inside Node's default 30 s check interval.
     const head = `GET /metrics HTTP/1.1\r\nhost: x\r\nx-slow: ${'s'.repeat(200)}\r\n\r\n`;
     const answer = await rawRequest(metricsPort, head, { chunkSize: 10, gapMs: 1_000 });

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
 import { freePort, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { cleanEnv, spawnCaptured } from '../helpers/process.js';
+import { cleanEnv, runtimeCommand, spawnCaptured } from '../helpers/process.js';
 import { createCleanup, databaseUrl, fixture, get, startOnFakeApi } from './harness.js';
 
 // Values from `${VAR}` and `${file:...}` never appear in what justfn prints or posts: logs in both
@@ -130,8 +130,8 @@ describe("secrets: a client's error that names a secret address", () => {
     leaky = await mkdtemp(path.join(tmpdir(), 'justfn-secrets-leaky-'));
     await writeFile(
       path.join(leaky, 'justfn.yaml'),
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a justfn.yaml variable, as users write them
-      'name: leaky\nresources:\n  api: { kind: http, origin: "${API_ORIGIN}" }\n',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml variables, as users write them
+      'name: ${SERVICE_NAME}\nresources:\n  api: { kind: http, origin: "${API_ORIGIN}" }\n',
     );
     await writeFile(
       path.join(leaky, 'index.mjs'),
@@ -139,8 +139,8 @@ describe("secrets: a client's error that names a secret address", () => {
         'export const handler = async () => {',
         '  const host = new URL(process.env.API_ORIGIN).host;',
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the handler's own template string
-        '  const error = new Error(`connect ECONNREFUSED ${host}`);',
-        "  throw Object.assign(error, { code: 'ECONNREFUSED', address: host });",
+        '  const error = new Error(`leaky: connect ECONNREFUSED ${host}`);',
+        "  throw Object.assign(error, { code: 'ECONNREFUSED', address: host, at: new Date(0) });",
         '};',
         '',
       ].join('\n'),
@@ -154,31 +154,59 @@ describe("secrets: a client's error that names a secret address", () => {
   it('Lambda mode: neither the Invoke Error line nor the error payload names it', async () => {
     const emulator = await startTestEmulator('index.handler', {
       taskRoot: leaky,
-      env: { API_ORIGIN: `http://${address}` },
+      env: { API_ORIGIN: `http://${address}`, SERVICE_NAME: 'leaky' },
     });
     cleanup.add(emulator.close);
     const reply = await emulator.invoke('{}');
+    // `name` says what runs: printed as it resolves, though it came from a variable.
     expect(JSON.parse(reply.text)).toMatchObject({
       errorType: 'Error',
-      errorMessage: 'connect ECONNREFUSED [redacted]',
+      errorMessage: 'leaky: connect ECONNREFUSED [redacted]',
     });
     await emulator.waitForOutput(/Invoke Error/);
     expect(emulator.output() + reply.text).not.toContain(address);
   });
 
-  it('HTTP mode: neither the log line nor the exposed error names it', async () => {
+  it('HTTP mode: neither the log line nor the exposed error names it; its other fields stay as they were', async () => {
     const runtime = await startHttpRuntime('index.handler', {
       LAMBDA_TASK_ROOT: leaky,
       API_ORIGIN: `http://${address}`,
+      SERVICE_NAME: 'leaky',
       JUSTFN_EXPOSE_ERRORS: '1',
     });
     cleanup.add(runtime.stop);
     const answer = await get(`${runtime.url}/`);
     expect(answer.status).toBe(500);
     const line = await runtime.waitForLog((l) => l.msg === 'Invoke Error');
-    expect(line).toMatchObject({ errorMessage: 'connect ECONNREFUSED [redacted]' });
-    expect(line.err).toMatchObject({ address: '[redacted]', code: 'ECONNREFUSED' });
+    expect(line).toMatchObject({ service: 'leaky', errorMessage: 'leaky: connect ECONNREFUSED [redacted]' });
+    expect(line.err).toMatchObject({
+      address: '[redacted]',
+      code: 'ECONNREFUSED',
+      at: '1970-01-01T00:00:00.000Z',
+    });
     expect(answer.body + runtime.process.stdout() + runtime.process.stderr()).not.toContain(address);
+  });
+
+  it("HTTP mode in Lambda's Text format: the runtime's error line does not name it either", async () => {
+    const port = await freePort();
+    const runtime = spawnCaptured(
+      runtimeCommand,
+      cleanEnv({
+        PORT: String(port),
+        JUSTFN_HOST: '127.0.0.1',
+        JUSTFN_METRICS_PORT: '0',
+        JUSTFN_LOG_FORMAT: 'Text',
+        LAMBDA_TASK_ROOT: leaky,
+        API_ORIGIN: `http://${address}`,
+        SERVICE_NAME: 'leaky',
+      }),
+    );
+    cleanup.add(() => runtime.kill('SIGKILL'));
+    await expect.poll(() => runtime.stdout(), { timeout: 10_000 }).toContain('justfn is serving');
+    expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(500);
+    await expect.poll(() => runtime.stdout(), { timeout: 5_000 }).toContain('Invoke Error');
+    expect(runtime.stdout()).toContain('leaky: connect ECONNREFUSED [redacted]');
+    expect(runtime.stdout() + runtime.stderr()).not.toContain(address);
   });
 });
 

@@ -32,9 +32,17 @@ function relocate(command: string, mounts: ReturnType<typeof runParts>['mounts']
   return out.replaceAll('/opt/justfn', opt).replaceAll('/var/task', task).replaceAll('/tmp/pkg', pkg);
 }
 
-function sh(command: string, cwd: string): void {
-  execFileSync('sh', ['-c', command], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+function sh(command: string, cwd: string, env: Record<string, string> = {}): void {
+  execFileSync('sh', ['-c', command], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+// Docker hands a build's proxy settings to every RUN; the code-cache warm-up talks to loopback servers,
+// which no proxy must be asked for (grpc-js honours these variables). A port nothing listens on.
+const buildProxy = {
+  http_proxy: 'http://127.0.0.1:9',
+  https_proxy: 'http://127.0.0.1:9',
+  grpc_proxy: 'http://127.0.0.1:9',
+};
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -55,7 +63,7 @@ beforeAll(() => {
   sh(relocate(steps.slice(1).join(' && '), []), repoRoot);
   for (const run of dockerfile.filter((i) => i.stage === finalStage && i.keyword === 'RUN')) {
     const { mounts, command } = runParts(run.args);
-    sh(relocate(command, mounts), root);
+    sh(relocate(command, mounts), root, buildProxy);
   }
   // examples/hello/Dockerfile: COPY <files> ./ into the WORKDIR.
   const example = parseDockerfile(readFileSync(path.join(repoRoot, 'examples/hello/Dockerfile'), 'utf8'));
@@ -91,7 +99,7 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
     }
   });
 
-  it("writes code caches this Node accepts; the modes' hold their start and first requests compiled, the kinds' their opening", () => {
+  it("writes code caches this Node accepts; the modes' hold their start and first requests compiled, the kinds' their opening (behind a build proxy too)", () => {
     // The way bootstrap/load-bundle.ts compiles a bundle with its cache; a cache of the top level alone for
     // comparison, written the same way from a copy with no cache to read.
     const check = `

@@ -190,6 +190,15 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     expect(line.thrown).toBe("{ reason: 'quota', left: 0 }");
   });
 
+  it('a thrown object whose rendering throws: still a 500 and a log line, without its rendering', async () => {
+    const runtime = await serve('failWithHostileObject');
+    const reply = await get(runtime, '/');
+    expect(reply.status).toBe(500);
+    const line = await runtime.waitForLog((l) => l.msg === 'Invoke Error');
+    expect(line).toMatchObject({ errorType: 'object', errorMessage: '[object Object]' });
+    expect(line.thrown).toBeUndefined();
+  });
+
   it('JUSTFN_EXPOSE_ERRORS=1 returns the error payload', async () => {
     const runtime = await serve('fail', { JUSTFN_EXPOSE_ERRORS: '1' });
     const reply = await get(runtime, '/');

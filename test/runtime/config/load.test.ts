@@ -174,7 +174,7 @@ describe('loadServiceConfig: one precise line per problem', () => {
 
   it('a PostgreSQL URL pg cannot read: named, never quoted (it holds the password)', () => {
     const unreadable =
-      'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F), and no @ after the host';
+      'is not a URL pg can read: a port from 1 to 65535, and /, # or ? in the user or password percent-encoded (%2F, %23, %3F)';
     for (const url of [
       'postgres://app:pw@127.0.0.1:99999/users',
       'postgres://app:pw@127.0.0.1:0/users',
@@ -194,6 +194,10 @@ describe('loadServiceConfig: one precise line per problem', () => {
       'postgres://app:p w@db/users',
       'postgres://app@/users?host=/var/run/postgresql',
       'postgres://app:p@ss@db/users',
+      // An @ in a query parameter's value is the value's (Azure's user@server, a socket path).
+      'postgres://db.example.com/app?user=app@tenant&password=pw',
+      'postgres://app:pw@db.example.com/app?application_name=svc@host',
+      'postgres://app@/users?host=/var/run/pg@x',
     ]) {
       expect(() => loadServiceConfig(file(db(`    url: '${url}'\n`)), {})).not.toThrow();
     }
