@@ -1,3 +1,4 @@
+import { freePort } from './postgres.js';
 import { cleanEnv, handlers, runtimeCommand, type Spawned, spawnCaptured } from './process.js';
 
 export interface HttpRuntime {
@@ -22,10 +23,13 @@ export async function startHttpRuntime(
   handler: string,
   env: Record<string, string> = {},
 ): Promise<HttpRuntime> {
+  // Lambda's Text format has no JSON line to read the port from: the port is chosen here then.
+  const text = env.JUSTFN_LOG_FORMAT === 'Text';
+  const textPort = text ? await freePort() : 0;
   const spawned = spawnCaptured(
     runtimeCommand,
     cleanEnv({
-      PORT: '0',
+      PORT: String(textPort),
       JUSTFN_HOST: '127.0.0.1',
       JUSTFN_METRICS_PORT: '0',
       LAMBDA_TASK_ROOT: handlers,
@@ -50,10 +54,20 @@ export async function startHttpRuntime(
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
-  const serving = await waitForLog(
-    (line) => typeof line.msg === 'string' && line.msg.startsWith('justfn is serving'),
-  );
-  const port = Number(serving.port);
+  let port = textPort;
+  if (text) {
+    for (const until = Date.now() + 10_000; !spawned.stdout().includes('justfn is serving'); ) {
+      if (Date.now() > until || spawned.child.exitCode !== null) {
+        throw new Error(`not serving; stdout:\n${spawned.stdout()}\nstderr:\n${spawned.stderr()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } else {
+    const serving = await waitForLog(
+      (line) => typeof line.msg === 'string' && line.msg.startsWith('justfn is serving'),
+    );
+    port = Number(serving.port);
+  }
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
 import { freePort, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { cleanEnv, runtimeCommand, spawnCaptured } from '../helpers/process.js';
+import { cleanEnv, spawnCaptured } from '../helpers/process.js';
 import { createCleanup, databaseUrl, fixture, get, startOnFakeApi } from './harness.js';
 
 // Values from `${VAR}` and `${file:...}` never appear in what justfn prints or posts: logs in both
@@ -188,25 +188,18 @@ describe("secrets: a client's error that names a secret address", () => {
   });
 
   it("HTTP mode in Lambda's Text format: the runtime's error line does not name it either", async () => {
-    const port = await freePort();
-    const runtime = spawnCaptured(
-      runtimeCommand,
-      cleanEnv({
-        PORT: String(port),
-        JUSTFN_HOST: '127.0.0.1',
-        JUSTFN_METRICS_PORT: '0',
-        JUSTFN_LOG_FORMAT: 'Text',
-        LAMBDA_TASK_ROOT: leaky,
-        API_ORIGIN: `http://${address}`,
-        SERVICE_NAME: 'leaky',
-      }),
-    );
-    cleanup.add(() => runtime.kill('SIGKILL'));
-    await expect.poll(() => runtime.stdout(), { timeout: 10_000 }).toContain('justfn is serving');
-    expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(500);
-    await expect.poll(() => runtime.stdout(), { timeout: 5_000 }).toContain('Invoke Error');
-    expect(runtime.stdout()).toContain('leaky: connect ECONNREFUSED [redacted]');
-    expect(runtime.stdout() + runtime.stderr()).not.toContain(address);
+    const runtime = await startHttpRuntime('index.handler', {
+      LAMBDA_TASK_ROOT: leaky,
+      API_ORIGIN: `http://${address}`,
+      SERVICE_NAME: 'leaky',
+      JUSTFN_LOG_FORMAT: 'Text',
+    });
+    cleanup.add(runtime.stop);
+    expect((await get(`${runtime.url}/`)).status).toBe(500);
+    const { stdout, stderr } = runtime.process;
+    await expect.poll(stdout, { timeout: 5_000 }).toContain('Invoke Error');
+    expect(stdout()).toContain('leaky: connect ECONNREFUSED [redacted]');
+    expect(stdout() + stderr()).not.toContain(address);
   });
 });
 

@@ -2,8 +2,6 @@ import net from 'node:net';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HttpRuntime, startHttpRuntime } from '../../helpers/http-runtime.js';
-import { freePort } from '../../helpers/postgres.js';
-import { cleanEnv, handlers, runtimeCommand, spawnCaptured } from '../../helpers/process.js';
 
 const started: HttpRuntime[] = [];
 afterAll(() => Promise.all(started.map((r) => r.stop())));
@@ -393,25 +391,13 @@ describe('HTTP mode: logs', () => {
   });
 
   it("JUSTFN_LOG_FORMAT=Text: console.dir is a line of Lambda's Text format with the request id, as the rest", async () => {
-    const port = await freePort();
-    const runtime = spawnCaptured(
-      runtimeCommand,
-      cleanEnv({
-        PORT: String(port),
-        JUSTFN_HOST: '127.0.0.1',
-        JUSTFN_METRICS_PORT: '0',
-        JUSTFN_LOG_FORMAT: 'Text',
-        LAMBDA_TASK_ROOT: handlers,
-        _HANDLER: 'http/index.consoleKinds',
-      }),
-    );
-    started.push({ stop: () => runtime.kill('SIGKILL') } as HttpRuntime);
-    await expect.poll(() => runtime.stdout(), { timeout: 10_000 }).toContain('justfn is serving');
-    const reply = await get({ url: `http://127.0.0.1:${port}` } as HttpRuntime, '/');
+    const runtime = await serve('consoleKinds', { JUSTFN_LOG_FORMAT: 'Text' });
+    const reply = await get(runtime, '/');
     const id = reply.headers['x-request-id'] as string;
-    await expect.poll(() => runtime.stdout(), { timeout: 5_000 }).toMatch(/\tt: [\d.]+m?s\n/);
-    expect(runtime.stdout()).toContain(`\t${id}\tINFO\t{ a: [Object] }\n`);
-    expect(runtime.stdout()).toContain(`\t${id}\tINFO\tdirxml\n`);
+    const stdout = runtime.process.stdout;
+    await expect.poll(stdout, { timeout: 5_000 }).toMatch(/\tt: [\d.]+m?s\n/);
+    expect(stdout()).toContain(`\t${id}\tINFO\t{ a: [Object] }\n`);
+    expect(stdout()).toContain(`\t${id}\tINFO\tdirxml\n`);
   });
 
   it('console lines of concurrent invocations each carry their own request id', async () => {
