@@ -51,13 +51,15 @@ export type ErrorCode = keyof typeof errorCatalog;
  * throw new JustfnError('HANDLER_NOT_FOUND', 'index.handler is undefined or not exported');
  */
 export class JustfnError extends Error {
-  readonly code: ErrorCode;
-  readonly status: number;
+  declare readonly code: ErrorCode;
+  declare readonly status: number;
 
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.code = code;
-    this.status = errorCatalog[code].status;
+    // Not enumerable: logs render an error's own fields (Lambda's Text format as AWS's client does), and
+    // these are justfn's bookkeeping, which AWS's `Runtime.*` errors do not carry.
+    Object.defineProperty(this, 'code', { value: code, configurable: true });
+    Object.defineProperty(this, 'status', { value: errorCatalog[code].status, configurable: true });
     // Set on the instance: the stack's first line and `toErrorPayload` both read `name`.
     Object.defineProperty(this, 'name', {
       value: errorCatalog[code].type,

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import { format } from 'node:util';
-import { safeString, toErrorPayload } from '../errors.js';
+import { JustfnError, safeString, toErrorPayload } from '../errors.js';
 import type { InvocationScope } from '../scope.js';
 import { masked } from '../secrets.js';
 
@@ -179,7 +179,8 @@ export function formatErrorDetails(error: Error): string {
     const fields: Record<string, unknown> = {
       errorType: value.name,
       errorMessage: value.message,
-      code: (value as { code?: unknown }).code,
+      // A JustfnError's code is justfn's bookkeeping: AWS's own `Runtime.*` errors carry none.
+      code: value instanceof JustfnError ? undefined : (value as { code?: unknown }).code,
       ...value,
     };
     if (typeof value.stack === 'string') fields.stack = value.stack.split('\n');

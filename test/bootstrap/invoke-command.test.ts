@@ -30,6 +30,9 @@ describe('justfn invoke', () => {
         /^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: exit status 3$/,
       ),
     });
+    // The log line has the error's fields as AWS's client prints them, none of justfn's bookkeeping.
+    const logged = /\tERROR\tInvoke Error \t(\{.*\})$/m.exec(result.stderr)?.[1];
+    expect(Object.keys(JSON.parse(logged ?? '{}'))).toEqual(['errorType', 'errorMessage', 'stack']);
   });
 
   it.each([
