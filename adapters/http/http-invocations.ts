@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { InvocationInfo } from '../../runtime/context.js';
-import { type ErrorPayload, toErrorPayload } from '../../runtime/errors.js';
+import { type ErrorPayload, JustfnError, toErrorPayload } from '../../runtime/errors.js';
 import type { Outcome } from '../../runtime/invoke.js';
 import { failureFields } from '../../runtime/logging/json-log.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
@@ -53,7 +53,18 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
   const functionError: Failure = ({ error, timedOut }) =>
     functionErrorResponse(error, timedOut === true, options.exposeErrors);
   const unanswerable = (error: ErrorPayload) => badResultResponse(error, options.exposeErrors);
-  const formatAnswer: Answer = ({ value }) => options.format.toResponse(value, options.formatOptions);
+  // API Gateway and ALB see the result as JSON, after the runtime's JSON.stringify: a result refused as
+  // it is (a Date as a header value) is read again as that JSON before it is refused. Only then: the round trip would cost every answer a stringify and a parse.
+  const formatAnswer: Answer = ({ value }) => {
+    try {
+      return options.format.toResponse(value, options.formatOptions);
+    } catch (error) {
+      const sent = asSent(value);
+      if (sent === undefined || !(error instanceof JustfnError) || error.code !== 'BAD_HANDLER_RESULT')
+        throw error;
+      return options.format.toResponse(sent.value, options.formatOptions);
+    }
+  };
 
   const make = (
     req: HttpRequest,
@@ -178,4 +189,14 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
 
 function json(statusCode: number, body: string, headers: Record<string, string>): HttpResponse {
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body };
+}
+
+/** The result as Lambda sends it (its JSON, parsed back); undefined when JSON cannot hold it. */
+function asSent(value: unknown): { value: unknown } | undefined {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : { value: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
 }

@@ -56,7 +56,7 @@ export function badResultResponse(error: ErrorPayload, expose: boolean): HttpRes
 
 /**
  * Writes an {@link HttpResponse} on the request's own `http.ServerResponse`, adding the invocation's
- * `x-request-id` and the body's length. The reply is taken from fastify (`hijack`): the result's headers
+ * `x-request-id` (unless the handler set one) and the body's length. The reply is taken from fastify (`hijack`): the result's headers
  * were checked by the event format already, and its content type goes out as the handler set it.
  */
 export function send(reply: FastifyReply, response: HttpResponse, requestId: string): void {
@@ -67,7 +67,8 @@ export function send(reply: FastifyReply, response: HttpResponse, requestId: str
   const { statusCode, body } = response;
   // Each response is built for one request: its headers are completed in place.
   const headers: OutgoingHttpHeaders = response.headers;
-  headers['x-request-id'] = requestId;
+  // The handler's own (correlation middleware echoing its caller's) goes out as it set it.
+  headers['x-request-id'] ??= requestId;
   // No content in a 204 (RFC 9110 §15.3.5): neither a body nor its type and length. A 205 has none
   // either, and says so with a zero length (§15.3.6).
   if (statusCode === 204 || statusCode === 205) {

@@ -44,18 +44,21 @@ export function describeValue(value: unknown): string {
 }
 
 /**
- * `statusCode`: an integer from 200 to 599. API Gateway and ALB take 100–599, but a 1xx is an interim
- * answer (RFC 9110 §15.2): sent as the only one, the client would wait for a final answer that never
- * comes, or read the next request's answer as this one's.
+ * `statusCode`: an integer from 200 to 599, or its three digits as a string (`'200'`, which AWS's own
+ * `microservice-http-endpoint` blueprint returns and API Gateway takes). API Gateway and ALB take
+ * 100–599, but a 1xx is an interim answer (RFC 9110 §15.2): sent as the only one, the client would wait
+ * for a final answer that never comes, or read the next request's answer as this one's.
  *
  * @example
  * readStatusCode(404) // 404
+ * readStatusCode('201') // 201
  */
 export function readStatusCode(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 200 || value > 599) {
+  const status = typeof value === 'string' && /^\d{3}$/.test(value) ? Number(value) : value;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
     throw malformed(`statusCode must be an integer from 200 to 599, got ${describeValue(value)}`);
   }
-  return value;
+  return status;
 }
 
 // RFC 9110 §5.6.2 token; and the bytes Node's http module accepts in a field value (no CR, LF, NUL or

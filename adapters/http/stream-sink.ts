@@ -26,7 +26,7 @@ export function createHttpStreamSink(res: ServerResponse, requestId: string): St
       if (head.contentType !== HTTP_INTEGRATION_CONTENT_TYPE) out['content-type'] = head.contentType;
       out['content-type'] ??= 'application/octet-stream';
       assertFieldText(String(out['content-type']), 'the content type');
-      out['x-request-id'] = requestId;
+      out['x-request-id'] ??= requestId;
       const status = prelude?.statusCode === undefined ? 200 : readStatusCode(prelude.statusCode);
       res.writeHead(status, out);
     },

@@ -179,6 +179,18 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     );
   });
 
+  it("a result is read as the JSON Lambda sends: a Date header, a string statusCode; the handler's x-request-id kept", async () => {
+    const runtime = await serve('sentAsJson');
+    const response = await request(`${runtime.url}/`);
+    expect(await response.body.text()).toBe('made');
+    expect(response.statusCode).toBe(201);
+    expect(response.headers).toMatchObject({
+      expires: '1970-01-01T00:00:00.000Z',
+      'x-request-id': 'from-the-handler',
+      'set-cookie': 'a=1',
+    });
+  });
+
   it('a thrown object that is no Error: the log line shows it whole, as Node renders it', async () => {
     const runtime = await serve('failWithObject');
     const reply = await get(runtime, '/');

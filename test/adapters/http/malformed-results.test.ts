@@ -26,11 +26,12 @@ const multi = (values: unknown) => ({ ...base, multiValueHeaders: { 'X-A': value
 
 const cases: [string, unknown, string, Format[]][] = [
   [
-    'statusCode as a string',
-    { ...base, statusCode: '200' },
-    'statusCode must be an integer from 200 to 599, got "200"',
+    'statusCode as a string that is not three digits',
+    { ...base, statusCode: '200 OK' },
+    'statusCode must be an integer from 200 to 599, got "200 OK"',
     ALL,
   ],
+  ['statusCode "099"', { ...base, statusCode: '099' }, 'statusCode must be an integer from 200 to 599', ALL],
   ['statusCode 99', { ...base, statusCode: 99 }, 'statusCode must be an integer from 200 to 599', ALL],
   // An interim answer alone would leave the client waiting, or reading the next request's answer as this one's.
   [
@@ -161,6 +162,10 @@ describe('valid edge cases are not refused', () => {
       expect(toResponse[format](result)).toMatchObject({ statusCode: 200, body: '' });
     },
   );
+
+  it.each(ALL)("%s: statusCode as three digits in a string, as AWS's own blueprint returns it", (format) => {
+    expect(toResponse[format]({ statusCode: '201', body: 'made' })).toMatchObject({ statusCode: 201 });
+  });
 
   it.each(ALL)('%s: unpadded, URL-safe and empty base64 bodies decode', (format) => {
     const decode = (body: string) =>
