@@ -67,6 +67,10 @@ export function toDeployment(shape: ServiceShape, image: string, runtime: Runtim
         metadata: { labels: labelsFor(name), annotations: metricsAnnotations(runtime.metricsPort) },
         spec: {
           terminationGracePeriodSeconds: PRE_STOP_SECONDS + drain + GRACE_MARGIN_SECONDS,
+          // No `<SERVICE>_PORT=tcp://…` variables for the namespace's Services: a Service named
+          // `justfn-metrics` would set JUSTFN_METRICS_PORT to a URL and stop every pod from starting. The
+          // function reads no such variable (Knative's default is the same).
+          enableServiceLinks: false,
           securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
@@ -106,6 +110,10 @@ function toContainer(
     resources: resourcesFor(shape.config.memory),
     readinessProbe: { ...probes.readiness, periodSeconds: 5, failureThreshold: 2 } as IProbe,
     livenessProbe: { ...probes.liveness, periodSeconds: 10, failureThreshold: 3 } as IProbe,
+    // The port opens once the handler's module has loaded: a slow load (a large bundle, a top-level
+    // await) gets up to 120 s before liveness may restart it (kubernetes.io, "Configure Liveness,
+    // Readiness and Startup Probes": protect slow starting containers with startup probes).
+    startupProbe: { ...probes.liveness, periodSeconds: 2, failureThreshold: 60 } as IProbe,
     lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } },
     securityContext: {
       allowPrivilegeEscalation: false,

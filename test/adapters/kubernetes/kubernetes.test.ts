@@ -36,6 +36,14 @@ describe('--target kubernetes', () => {
     ]);
     expect(container.livenessProbe.httpGet).toEqual({ path: '/_/health/live', port: 'http' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/_/health/ready', port: 'http' });
+    // A slow module load gets two minutes before liveness may restart it.
+    expect(container.startupProbe).toEqual({
+      httpGet: { path: '/_/health/live', port: 'http' },
+      periodSeconds: 2,
+      failureThreshold: 60,
+    });
+    // A Service named justfn-metrics would otherwise set JUSTFN_METRICS_PORT=tcp://… in every pod.
+    expect(pod.enableServiceLinks).toBe(false);
     expect(container.resources.limits).toEqual({ memory: '512Mi' });
     expect(container.resources.requests.memory).toBe('512Mi');
     expect(env(container).PORT).toBe('8080');
