@@ -69,10 +69,15 @@ export function secretEnv(shape: ServiceShape, reserved: ReadonlySet<string>): I
 
 const secretKey = /^[-._a-zA-Z0-9]+$/;
 
+/** Where no Secret file may go: what the kernel or the runtime serves there, which a mount would hide. */
+const KERNEL_TREES = ['/proc', '/sys', '/dev'];
+
 /**
  * Each `${file:PATH}` becomes that one key of the Secret, mounted read-only at the path (relative paths
- * under the task root, where `justfn.yaml` is in the image). Problems: a base name that cannot be a
- * Secret key, or two files with the same base name.
+ * under the task root, where `justfn.yaml` is in the image; two spellings of one path are one file).
+ * Problems: a base name that cannot be a Secret key; two files, or a file and a `${VAR}`, with the same
+ * key (they would read one value); a path that names a directory, or one whose mount would hide the
+ * function's own directory or a kernel tree (`/proc`, `/sys`, `/dev`), where the pod could not start.
  *
  * @example
  * secretFiles(shape, '/var/task'); // { volumes: [...], mounts: [{ mountPath: '/var/task/db-password', subPath: 'db-password', ... }], problems: [] }
@@ -82,25 +87,43 @@ export function secretFiles(shape: ServiceShape, taskRoot: string) {
   const mounts: IVolumeMount[] = [];
   const problems: string[] = [];
   if (shape.files.length === 0) return { volumes, mounts, problems };
-  const keys = new Map<string, string>();
+  const variables = new Set(shape.variables.map((v) => v.name));
+  const keys = new Map<string, { file: string; mountPath: string }>();
   for (const file of shape.files) {
     const mountPath = path.posix.resolve(taskRoot, file);
     const key = path.posix.basename(mountPath);
+    const under = (tree: string) => mountPath === tree || mountPath.startsWith(`${tree}/`);
+    const hides = (dir: string) =>
+      dir === mountPath || dir.startsWith(`${mountPath === '/' ? '' : mountPath}/`);
+    if (file.endsWith('/')) {
+      problems.push(`\${file:${file}}: names a directory; a Secret file is a file`);
+      continue;
+    }
+    if (hides(taskRoot) || KERNEL_TREES.some(under)) {
+      problems.push(
+        `\${file:${file}}: mounted at ${mountPath}, it would hide ${hides(taskRoot) ? `the function's directory (${taskRoot})` : 'what the kernel serves there'}; name a file beside justfn.yaml or elsewhere`,
+      );
+      continue;
+    }
     if (!secretKey.test(key))
       problems.push(`\${file:${file}}: ${key} cannot be a Secret key ([-._a-zA-Z0-9])`);
+    if (variables.has(key)) problems.push(`\${file:${file}} and \${${key}} share the Secret key ${key}`);
     const other = keys.get(key);
+    if (other?.mountPath === mountPath) continue;
     if (other !== undefined)
-      problems.push(`\${file:${file}} and \${file:${other}} share the Secret key ${key}`);
-    keys.set(key, file);
+      problems.push(`\${file:${file}} and \${file:${other.file}} share the Secret key ${key}`);
+    keys.set(key, { file, mountPath });
     mounts.push({ name: 'secret-files', mountPath, subPath: key, readOnly: true });
   }
-  volumes.push({
-    name: 'secret-files',
-    secret: {
-      secretName: secretNameFor(shape.config.name),
-      items: [...keys.keys()].map((key) => ({ key, path: key })),
-    },
-  });
+  if (mounts.length > 0) {
+    volumes.push({
+      name: 'secret-files',
+      secret: {
+        secretName: secretNameFor(shape.config.name),
+        items: [...keys.keys()].map((key) => ({ key, path: key })),
+      },
+    });
+  }
   return { volumes, mounts, problems };
 }
 

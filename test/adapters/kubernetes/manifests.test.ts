@@ -101,6 +101,43 @@ describe('justfn manifests', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  // biome-ignore-start lint/suspicious/noTemplateCurlyInString: justfn.yaml substitutions, as users write them
+  it('secret files: one file by two spellings is one key; a key shared with a variable, a directory, a mount over the function or /proc refused', async () => {
+    const service = (origins: string) =>
+      writeService(`name: files\nresources:\n${origins}deploy: { image: registry.example.com/f:1 }\n`);
+    const http = (name: string, origin: string) => `  ${name}: { kind: http, origin: "${origin}" }\n`;
+    const same = await manifests([
+      service(http('a', '${file:secrets/token}') + http('b', '${file:./secrets/token}')),
+      '--target',
+      'kubernetes',
+    ]);
+    expect(same.code).toBe(0);
+    expect(same.stdout.match(/subPath: token/g)).toHaveLength(1);
+    for (const target of ['knative', 'kubernetes']) {
+      const refused = await manifests([
+        service(
+          http('a', '${TOKEN}') +
+            http('b', '${file:secrets/TOKEN}') +
+            http('c', '${file:secrets/}') +
+            http('d', '${file:.}') +
+            http('e', '${file:/proc/self/environ}'),
+        ),
+        '--target',
+        target,
+      ]);
+      expect(refused.code).toBe(1);
+      const prefix = `justfn manifests --target ${target}: `;
+      expect(refused.stderr.split('\n')).toEqual([
+        `${prefix}\${file:secrets/TOKEN} and \${TOKEN} share the Secret key TOKEN`,
+        `${prefix}\${file:secrets/}: names a directory; a Secret file is a file`,
+        `${prefix}\${file:.}: mounted at /var/task, it would hide the function's directory (/var/task); name a file beside justfn.yaml or elsewhere`,
+        `${prefix}\${file:/proc/self/environ}: mounted at /proc/self/environ, it would hide what the kernel serves there; name a file beside justfn.yaml or elsewhere`,
+        '',
+      ]);
+    }
+  });
+  // biome-ignore-end lint/suspicious/noTemplateCurlyInString: justfn.yaml substitutions
+
   it('refuses what the platform would: the metrics port as http.port, min-scale over max-scale', async () => {
     for (const target of ['knative', 'kubernetes']) {
       const port = writeService(
