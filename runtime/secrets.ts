@@ -39,7 +39,7 @@ export function masked(text: string): string {
  * plain objects to a small depth. Anything else (a Date, a Buffer, a class's instance, whatever has a
  * `toJSON`) is left as it is, for the logger to render as it would.
  */
-export function maskedDeep<T>(value: T, depth = 4): T {
+function maskedDeep<T>(value: T, depth = 4): T {
   if (known.length === 0) return value;
   if (typeof value === 'string') return masked(value) as T;
   if (depth === 0 || typeof value !== 'object' || value === null) return value;
