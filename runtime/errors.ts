@@ -19,7 +19,7 @@ export const errorCatalog = {
   STRINGIFY_RESULT: { type: 'Runtime.JSONStringifyError', status: 500 },
   INVALID_EVENT: { type: 'Runtime.InvalidEvent', status: 400 },
   TIMEOUT: { type: 'Sandbox.Timedout', status: 504 },
-  EXIT: { type: 'Runtime.ExitError', status: 502 },
+  EXIT: { type: 'Runtime.ExitError', status: 500 },
   NODEJS_EXIT: { type: 'Runtime.NodeJsExit', status: 500 },
   // Configuration and resources.
   CONFIG_INVALID: { type: 'Runtime.InvalidConfig', status: 500 },
