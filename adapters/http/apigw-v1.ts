@@ -158,7 +158,7 @@ function toResponse(result: unknown): HttpResponse {
   addMultiValueHeaders(headers, result.multiValueHeaders, 'multiValueHeaders');
   addHeaders(headers, result.headers, 'headers', true);
   const body = readBody(result.body, result.isBase64Encoded);
-  headers['content-type'] ??= 'application/json';
+  if (statusCode !== 304) headers['content-type'] ??= 'application/json';
   return { statusCode, headers, body };
 }
 

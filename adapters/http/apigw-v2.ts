@@ -121,7 +121,7 @@ function toResponse(result: unknown): HttpResponse {
   addHeaders(headers, result.headers, 'headers');
   addCookies(headers, result.cookies);
   const body = readBody(result.body, result.isBase64Encoded);
-  headers['content-type'] ??= 'application/json';
+  if (statusCode !== 304) headers['content-type'] ??= 'application/json';
   return { statusCode, headers, body };
 }
 

@@ -70,9 +70,11 @@ export function send(reply: FastifyReply, response: HttpResponse, requestId: str
   // The handler's own (correlation middleware echoing its caller's) goes out as it set it.
   headers['x-request-id'] ??= requestId;
   // No content in a 204 (RFC 9110 §15.3.5): neither a body nor its type and length. A 205 has none
-  // either, and says so with a zero length (§15.3.6).
-  if (statusCode === 204 || statusCode === 205) {
-    delete headers['content-type'];
+  // either, and says so with a zero length (§15.3.6). A 304 has no body, and no length computed from
+  // one the handler returned anyway: a cache takes a 304's fields as its stored response's (RFC 9111
+  // §4.3.4), so only what the handler set goes out (no default content type either, see the formats).
+  if (statusCode === 204 || statusCode === 205 || statusCode === 304) {
+    if (statusCode !== 304) delete headers['content-type'];
     if (statusCode === 205) headers['content-length'] = 0;
     res.writeHead(statusCode, response.statusMessage, headers).end();
     return;

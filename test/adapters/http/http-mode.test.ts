@@ -132,7 +132,7 @@ describe('HTTP mode: plain requests are API Gateway events', () => {
     }
   });
 
-  it('a 1xx result is refused (502), a 205 goes without its body, a result JSON cannot hold is a 500', async () => {
+  it('a 1xx result is refused (502), a 205 and a 304 go without their body, a result JSON cannot hold is a 500', async () => {
     const runtime = await serve('status');
     for (const code of [100, 101, 199]) {
       const reply = await get(runtime, `/?code=${code}`);
@@ -140,6 +140,14 @@ describe('HTTP mode: plain requests are API Gateway events', () => {
     }
     const reset = await get(runtime, '/?code=205');
     expect([reset.status, reset.headers['content-length'], reset.text]).toEqual([205, '0', '']);
+    // A 304's fields replace a cache's stored ones: only the handler's go out, no default type, no length
+    // of the body it returned anyway.
+    const notModified = await get(runtime, '/?code=304');
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers['x-handler']).toBe('yes');
+    expect(notModified.headers['content-type']).toBeUndefined();
+    expect(notModified.headers['content-length']).toBeUndefined();
+    expect((await get(runtime, '/?code=200')).text).toBe('status');
     const unstringifiable = await serve('unstringifiable');
     const reply = await get(unstringifiable, '/');
     expect([reply.status, reply.text]).toEqual([500, '{"message":"Internal Server Error"}']);
@@ -503,6 +511,15 @@ describe('HTTP mode: streaming', () => {
     expect(response.headers).toMatchObject({ 'transfer-encoding': 'chunked', 'x-ok': '1' });
     expect(response.headers['content-length']).toBeUndefined();
     expect(await response.body.text()).toBe('streamed');
+  });
+
+  it('a streamed 204 goes out without a body or a content type for one', async () => {
+    const runtime = await serve('streamPrelude');
+    const response = await request(`${runtime.url}/?prelude=noContent`);
+    expect(response.statusCode).toBe(204);
+    expect(response.headers['x-ok']).toBe('1');
+    expect(response.headers['content-type']).toBeUndefined();
+    expect(await response.body.text()).toBe('');
   });
 });
 
