@@ -2,7 +2,12 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type EmulatorOptions, startEmulator } from '../adapters/emulator/emulator.js';
+import {
+  EMULATOR_DEFAULTS,
+  type EmulatorOptions,
+  emulatorArn,
+  startEmulator,
+} from '../adapters/emulator/emulator.js';
 import { type FunctionInfo, type InvocationInfo, LambdaContext } from '../runtime/context.js';
 import { type ErrorPayload, toErrorPayload } from '../runtime/errors.js';
 import { describeHandler, loadHandler } from '../runtime/handler-loader.js';
@@ -65,12 +70,11 @@ export async function invokeHandler(
   const timeout = options.timeout ?? 300;
   const overrides = options.context ?? {};
   // `justfn emulate`'s defaults, which are AWS's emulator's.
-  const functionName = overrides.functionName ?? 'test_function';
+  const functionName = overrides.functionName ?? EMULATOR_DEFAULTS.functionName;
   const info: InvocationInfo = {
     requestId: overrides.requestId ?? crypto.randomUUID(),
     deadlineMs: overrides.deadlineMs ?? Date.now() + timeout * 1000,
-    invokedFunctionArn:
-      overrides.invokedFunctionArn ?? `arn:aws:lambda:us-east-1:012345678912:function:${functionName}`,
+    invokedFunctionArn: overrides.invokedFunctionArn ?? emulatorArn(functionName),
     traceId: overrides.traceId,
     clientContext: overrides.clientContext,
     identity: overrides.identity,
@@ -79,9 +83,9 @@ export async function invokeHandler(
   const functionInfo: FunctionInfo = {
     functionName,
     functionVersion: overrides.functionVersion ?? '$LATEST',
-    memoryLimitInMB: overrides.memoryLimitInMB ?? '3008',
-    logGroupName: overrides.logGroupName ?? '/aws/lambda/Functions',
-    logStreamName: overrides.logStreamName ?? '$LATEST',
+    memoryLimitInMB: overrides.memoryLimitInMB ?? String(EMULATOR_DEFAULTS.memorySize),
+    logGroupName: overrides.logGroupName ?? EMULATOR_DEFAULTS.logGroupName,
+    logStreamName: overrides.logStreamName ?? EMULATOR_DEFAULTS.logStreamName,
   };
   const chunks: Buffer[] = [];
   let head: StreamHead | undefined;

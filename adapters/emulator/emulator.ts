@@ -52,10 +52,23 @@ type InvokedResult = InvokeResult & { requestId: string; timedOut: () => boolean
  * const emulator = await startEmulator({ handler: 'index.handler', taskRoot: 'examples/hello', command });
  * await fetch(emulator.invokeUrl, { method: 'POST', body: '{}' });
  */
+/** AWS's Runtime Interface Emulator's defaults: `justfn emulate`'s, and `justfn/testing`'s context's. */
+export const EMULATOR_DEFAULTS = {
+  functionName: 'test_function',
+  memorySize: 3008,
+  logGroupName: '/aws/lambda/Functions',
+  logStreamName: '$LATEST',
+} as const;
+
+/** The ARN AWS's emulator gives a function of that name. */
+export function emulatorArn(functionName: string): string {
+  return `arn:aws:lambda:us-east-1:012345678912:function:${functionName}`;
+}
+
 export async function startEmulator(options: EmulatorOptions) {
   const timeout = options.timeout ?? 300;
-  const functionName = options.functionName ?? 'test_function';
-  const arn = `arn:aws:lambda:us-east-1:012345678912:function:${functionName}`;
+  const functionName = options.functionName ?? EMULATOR_DEFAULTS.functionName;
+  const arn = emulatorArn(functionName);
   let initError: { body: Buffer; errorType: string } | undefined;
   const api = await startRuntimeApiServer({
     concurrency: options.maxConcurrency ?? 1,
@@ -76,10 +89,10 @@ export async function startEmulator(options: EmulatorOptions) {
   const env: Record<string, string> = {
     AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_FUNCTION_VERSION: options.functionVersion ?? '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? 3008),
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? EMULATOR_DEFAULTS.memorySize),
     AWS_LAMBDA_FUNCTION_TIMEOUT: String(timeout),
-    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/Functions',
-    AWS_LAMBDA_LOG_STREAM_NAME: '$LATEST',
+    AWS_LAMBDA_LOG_GROUP_NAME: EMULATOR_DEFAULTS.logGroupName,
+    AWS_LAMBDA_LOG_STREAM_NAME: EMULATOR_DEFAULTS.logStreamName,
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
     ...definedOnly(options.env ?? {}),

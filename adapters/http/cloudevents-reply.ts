@@ -87,7 +87,7 @@ function bytesOf(value: unknown): Buffer | undefined {
 }
 
 function isBytes(value: unknown): boolean {
-  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer;
+  return bytesOf(value) !== undefined;
 }
 
 function isCloudEventShaped(value: unknown): value is Record<string, unknown> {

@@ -54,14 +54,15 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
     functionErrorResponse(error, timedOut === true, options.exposeErrors);
   const unanswerable = (error: ErrorPayload) => badResultResponse(error, options.exposeErrors);
   // API Gateway and ALB see the result as JSON, after the runtime's JSON.stringify: a result refused as
-  // it is (a Date as a header value) is read again as that JSON before it is refused. Only then: the round trip would cost every answer a stringify and a parse.
+  // it is (a Date as a header value) is read again as that JSON before it is refused. Only then: the round
+  // trip would cost every answer a stringify and a parse.
   const formatAnswer: Answer = ({ value }) => {
     try {
       return options.format.toResponse(value, options.formatOptions);
     } catch (error) {
+      if (!(error instanceof JustfnError) || error.code !== 'BAD_HANDLER_RESULT') throw error;
       const sent = asSent(value);
-      if (sent === undefined || !(error instanceof JustfnError) || error.code !== 'BAD_HANDLER_RESULT')
-        throw error;
+      if (sent === undefined) throw error;
       return options.format.toResponse(sent.value, options.formatOptions);
     }
   };

@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { type ErrorCode, type ErrorPayload, errorCatalog } from '../../runtime/errors.js';
 import type { HttpResponse } from './request.js';
+import { hasNoContent } from './results-shared.js';
 
 /** A request justfn refused (bad input, overload, draining): status from the catalog, a precise message. */
 export function errorResponse(
@@ -73,7 +74,7 @@ export function send(reply: FastifyReply, response: HttpResponse, requestId: str
   // either, and says so with a zero length (§15.3.6). A 304 has no body, and no length computed from
   // one the handler returned anyway: a cache takes a 304's fields as its stored response's (RFC 9111
   // §4.3.4), so only what the handler set goes out (no default content type either, see the formats).
-  if (statusCode === 204 || statusCode === 205 || statusCode === 304) {
+  if (hasNoContent(statusCode)) {
     if (statusCode !== 304) delete headers['content-type'];
     if (statusCode === 205) headers['content-length'] = 0;
     res.writeHead(statusCode, response.statusMessage, headers).end();

@@ -61,6 +61,17 @@ export function readStatusCode(value: unknown): number {
   return status;
 }
 
+/**
+ * Statuses that carry no content (RFC 9110 §15.3.5, §15.3.6; a 304's body is the cached one, §15.4.5):
+ * no body goes out with them, and no default content type.
+ *
+ * @example
+ * hasNoContent(204) // true
+ */
+export function hasNoContent(status: number): boolean {
+  return status === 204 || status === 205 || status === 304;
+}
+
 // RFC 9110 §5.6.2 token; and the bytes Node's http module accepts in a field value (no CR, LF, NUL or
 // other controls): anything else would split the response or make Node throw mid-reply.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -4,6 +4,7 @@ import {
   addCookies,
   addHeaders,
   assertFieldText,
+  hasNoContent,
   type ResponseHeaders,
   readStatusCode,
 } from './results-shared.js';
@@ -25,9 +26,7 @@ export function createHttpStreamSink(res: ServerResponse, requestId: string): St
       addCookies(out, prelude?.cookies);
       if (head.contentType !== HTTP_INTEGRATION_CONTENT_TYPE) out['content-type'] = head.contentType;
       const status = prelude?.statusCode === undefined ? 200 : readStatusCode(prelude.statusCode);
-      // No content, no type for it (as a returned result's 204, 205 or 304).
-      if (status !== 204 && status !== 205 && status !== 304)
-        out['content-type'] ??= 'application/octet-stream';
+      if (!hasNoContent(status)) out['content-type'] ??= 'application/octet-stream';
       if (out['content-type'] !== undefined) assertFieldText(String(out['content-type']), 'the content type');
       out['x-request-id'] ??= requestId;
       res.writeHead(status, out);

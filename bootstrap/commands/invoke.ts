@@ -1,6 +1,7 @@
 import { Console } from 'node:console';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { emulatorArn } from '../../adapters/emulator/emulator.js';
 import { LambdaContext } from '../../runtime/context.js';
 import { JustfnError, safeString, toErrorPayload } from '../../runtime/errors.js';
 import { loadHandler } from '../../runtime/handler-loader.js';
@@ -83,7 +84,7 @@ export async function invokeCommand(argv: readonly string[]): Promise<void> {
   const info = {
     requestId: crypto.randomUUID(),
     deadlineMs: Date.now() + timeout * 1000,
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:012345678912:function:${functionInfo.functionName}`,
+    invokedFunctionArn: emulatorArn(functionInfo.functionName),
   };
   const context = new LambdaContext(info, functionInfo, registry.resources);
   // As Lambda mode runs it: the deadline fails it (a timer that holds nothing open), and an event loop that

@@ -167,13 +167,17 @@ describe("secrets: a client's error that names a secret address", () => {
     expect(emulator.output() + reply.text).not.toContain(address);
   });
 
-  it('HTTP mode: neither the log line nor the exposed error names it; its other fields stay as they were', async () => {
-    const runtime = await startHttpRuntime('index.handler', {
+  /** The function in HTTP mode, its origin the live server's address. */
+  const serveLeaky = (env: Record<string, string>) =>
+    startHttpRuntime('index.handler', {
       LAMBDA_TASK_ROOT: leaky,
       API_ORIGIN: `http://${address}`,
       SERVICE_NAME: 'leaky',
-      JUSTFN_EXPOSE_ERRORS: '1',
+      ...env,
     });
+
+  it('HTTP mode: neither the log line nor the exposed error names it; its other fields stay as they were', async () => {
+    const runtime = await serveLeaky({ JUSTFN_EXPOSE_ERRORS: '1' });
     cleanup.add(runtime.stop);
     const answer = await get(`${runtime.url}/`);
     expect(answer.status).toBe(500);
@@ -188,12 +192,7 @@ describe("secrets: a client's error that names a secret address", () => {
   });
 
   it("HTTP mode in Lambda's Text format: the runtime's error line does not name it either", async () => {
-    const runtime = await startHttpRuntime('index.handler', {
-      LAMBDA_TASK_ROOT: leaky,
-      API_ORIGIN: `http://${address}`,
-      SERVICE_NAME: 'leaky',
-      JUSTFN_LOG_FORMAT: 'Text',
-    });
+    const runtime = await serveLeaky({ JUSTFN_LOG_FORMAT: 'Text' });
     cleanup.add(runtime.stop);
     expect((await get(`${runtime.url}/`)).status).toBe(500);
     const { stdout, stderr } = runtime.process;

@@ -199,22 +199,24 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     });
   });
 
-  it('a thrown object that is no Error: the log line shows it whole, as Node renders it', async () => {
-    const runtime = await serve('failWithObject');
+  it.each([
+    [
+      'that is no Error: the log line shows it whole, as Node renders it',
+      'failWithObject',
+      "{ reason: 'quota', left: 0 }",
+    ],
+    [
+      'whose rendering throws: still a 500 and a log line, without its rendering',
+      'failWithHostileObject',
+      undefined,
+    ],
+  ])('a thrown object %s', async (_what, fixture, rendered) => {
+    const runtime = await serve(fixture);
     const reply = await get(runtime, '/');
     expect(reply.status).toBe(500);
     const line = await runtime.waitForLog((l) => l.msg === 'Invoke Error');
     expect(line).toMatchObject({ errorType: 'object', errorMessage: '[object Object]' });
-    expect(line.thrown).toBe("{ reason: 'quota', left: 0 }");
-  });
-
-  it('a thrown object whose rendering throws: still a 500 and a log line, without its rendering', async () => {
-    const runtime = await serve('failWithHostileObject');
-    const reply = await get(runtime, '/');
-    expect(reply.status).toBe(500);
-    const line = await runtime.waitForLog((l) => l.msg === 'Invoke Error');
-    expect(line).toMatchObject({ errorType: 'object', errorMessage: '[object Object]' });
-    expect(line.thrown).toBeUndefined();
+    expect(line.thrown).toBe(rendered);
   });
 
   it('JUSTFN_EXPOSE_ERRORS=1 returns the error payload', async () => {
