@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import {
+  fastifyCachedCatchAllParser,
   fastifyWithoutSchemas,
   httpLazyRequires,
   lazyBuiltins,
@@ -198,7 +199,7 @@ await Promise.all([
           undiciOneWrite,
           pgOnNode,
           protoLoaderLazyReflection,
-          ...(file === 'http.cjs' ? [httpLazyRequires] : []),
+          ...(file === 'http.cjs' ? [httpLazyRequires, fastifyCachedCatchAllParser] : []),
           ...(file === 'lambda.cjs' ? [undiciSilentChannels] : []),
         ),
         ...(file === 'lambda.cjs' ? [minimalAssert, noFetchBody] : []),
