@@ -59,15 +59,20 @@ export const suite = {
   metrics: [
     { key: 'rate', label: 'calls/s', decimals: 0 },
     { key: 'cpu', label: 'CPU/call (µs)', decimals: 1 },
+    { key: 'capacity', label: 'calls per CPU-second', decimals: 0 },
+    { key: 'serverCpu', label: 'server CPU (%)', decimals: 0 },
     { key: 'start', label: 'spawn → 1st OK call (ms)', decimals: 1 },
     { key: 'rss', label: 'idle RSS (MiB)', decimals: 1 },
     { key: 'rssFirst', label: 'RSS at 1st call (MiB)', decimals: 1 },
     { key: 'loadCpu', label: 'client CPU (%)', decimals: 0 },
     { key: 'otherCpu', label: 'other processes (% CPU)', decimals: 0 },
   ],
-  // Issue 7's target; the others are there for scale.
+  // Issue 7's target, on what each server can serve with a whole core (calls per CPU-second): the client,
+  // near its ceiling here, holds both servers below a full core, so their calls/s meet in the middle and
+  // their ratio says more about the client than about them. The others are there for scale.
   comparisons: [
-    { metric: 'rate', kind: 'ratio', label: 'calls/s ×', target: { op: '>=', value: 0.85 } },
+    { metric: 'capacity', kind: 'ratio', label: 'capacity ×', target: { op: '>=', value: 0.85 } },
+    { metric: 'rate', kind: 'ratio', label: 'calls/s ×' },
     { metric: 'cpu', kind: 'ratio', label: 'CPU/call ×' },
     { metric: 'start', kind: 'ratio', label: 'start ×' },
     { metric: 'rss', kind: 'delta', label: 'idle memory Δ MiB' },
@@ -103,7 +108,10 @@ export const suite = {
         'calls/s / server CPU µs/call / client % / other processes %',
     );
     const load = Object.fromEntries(
-      names.map((name) => [name, { rate: [], cpu: [], loadCpu: [], otherCpu: [], rss: [] }]),
+      names.map((name) => [
+        name,
+        { rate: [], cpu: [], capacity: [], serverCpu: [], loadCpu: [], otherCpu: [], rss: [] },
+      ]),
     );
     const unpin = pinDriverTo(loadCpu);
     try {
@@ -130,7 +138,9 @@ export const suite = {
           `driver on CPU ${loadCpu}, then drives them in turn, each time ${options.warmupMs} ms of warm-up then ` +
           `${options.sliceMs} ms measured, ${options.slices} times, with ${CONCURRENCY} unary calls in flight over ` +
           `${CONNECTIONS} HTTP/2 connections; ratios pair the slices of one turn (${turns} pairs). ` +
-          "A call that is not OK fails the run. CPU/call is the server process's utime + stime ÷ calls.",
+          "A call that is not OK fails the run. CPU/call is the server process's utime + stime ÷ calls; calls " +
+          'per CPU-second its inverse, what the server would serve with a whole core, which carries the verdict: ' +
+          'with the client near its ceiling, neither server uses a whole core (server CPU %).',
         `Idle RSS after ${options.idleMs / 1000} s without a call, at the end of each load round.`,
         'Client: node:http2 writing the request bytes a grpc-js client writes (message encoded once) and reading ' +
           `the status; its ceiling against a canned-reply node:http2 server was ${ceiling.rate.toFixed(0)} calls/s ` +
@@ -191,6 +201,8 @@ async function driveFor(live, ms) {
   return {
     rate: (ok * 1e6) / wallMicros,
     cpu: server / ok,
+    capacity: (ok * 1e6) / server,
+    serverCpu: (100 * server) / wallMicros,
     loadCpu: (100 * own) / wallMicros,
     otherCpu: Math.max(0, (100 * (after.busy - before.busy - server - own)) / (wallMicros * cpus().length)),
   };
@@ -199,7 +211,10 @@ async function driveFor(live, ms) {
 async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs, quiet, serverCpu }, log) {
   const live = [];
   const figures = Object.fromEntries(
-    runtimes.map((r) => [r.name, { rate: [], cpu: [], loadCpu: [], otherCpu: [], rss: [] }]),
+    runtimes.map((r) => [
+      r.name,
+      { rate: [], cpu: [], capacity: [], serverCpu: [], loadCpu: [], otherCpu: [], rss: [] },
+    ]),
   );
   try {
     for (const runtime of runtimes) live.push(await launch(runtime, { cpu: serverCpu }));

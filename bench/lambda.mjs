@@ -43,11 +43,14 @@ export const suite = {
   subject: 'justfn',
   baseline: 'aws-lambda-ric',
   metrics: [
-    { key: 'start', label: 'spawn → 1st /next (ms)', decimals: 1 },
-    { key: 'firstInvoke', label: '1st invocation (ms)', decimals: 2 },
+    { key: 'start', label: 'spawn → 1st /next, one CPU (ms)', decimals: 1 },
+    { key: 'firstInvoke', label: '1st invocation, one CPU (ms)', decimals: 2 },
+    { key: 'startBoth', label: 'spawn → 1st /next, two CPUs (ms)', decimals: 1 },
+    { key: 'firstInvokeBoth', label: '1st invocation, two CPUs (ms)', decimals: 2 },
     { key: 'rate', label: 'invocations/s', decimals: 0 },
     { key: 'cpu', label: 'CPU/inv (µs)', decimals: 1 },
     { key: 'rss', label: 'idle RSS (MiB)', decimals: 1 },
+    { key: 'rssLoaded', label: 'RSS right after load (MiB)', decimals: 1 },
     { key: 'rssFirst', label: 'RSS after 1st inv (MiB)', decimals: 1 },
     { key: 'mockCpu', label: 'mock CPU/inv (µs)', decimals: 1 },
     { key: 'otherCpu', label: 'other processes (% CPU)', decimals: 0 },
@@ -59,6 +62,9 @@ export const suite = {
     { metric: 'rate', kind: 'ratio', label: 'rate ×', target: { op: '>=', value: 1.4 } },
     { metric: 'cpu', kind: 'ratio', label: 'CPU/inv ×', target: { op: '<=', value: 0.7 } },
     { metric: 'rss', kind: 'delta', label: 'memory Δ MiB', target: { op: '<=', value: 5 } },
+    { metric: 'startBoth', kind: 'ratio', label: 'start × (two CPUs)' },
+    { metric: 'firstInvokeBoth', kind: 'ratio', label: '1st invoke × (two CPUs)' },
+    { metric: 'rssLoaded', kind: 'delta', label: 'memory Δ MiB right after load' },
   ],
 
   /**
@@ -74,29 +80,46 @@ export const suite = {
     // One unmeasured start of each, so that round 1 does not pay for a cold page cache.
     for (const runtime of RUNTIMES) await measureStart(runtime);
 
-    log(`start rounds (${options.startRounds}): spawn → 1st /next ms / 1st invocation ms / RSS MiB`);
+    // Start rounds twice: on both CPUs, then on one. A Lambda function of up to 1,769 MB has at most one
+    // vCPU's worth of time, which its threads share (justfn compiles undici's parser on V8's background
+    // threads while it starts; the RIC has no such work): the one-CPU figures carry the verdicts.
     const quiet = createQuietGate();
-    const start = await interleave(
-      options.startRounds,
-      names,
-      async (name) => {
-        await quiet.wait();
-        return measureStart(byName[name]);
-      },
-      log,
-    );
+    const startRounds = (cpus) => {
+      log(
+        `start rounds (${options.startRounds}, ${cpus}): spawn → 1st /next ms / 1st invocation ms / RSS MiB`,
+      );
+      return interleave(
+        options.startRounds,
+        names,
+        async (name) => {
+          await quiet.wait();
+          return measureStart(byName[name]);
+        },
+        log,
+      );
+    };
+    const startBoth = await startRounds('unpinned');
+    const start = {};
+    for (const name of names) {
+      const { start: spawnToNext, firstInvoke, rssFirst } = startBoth[name];
+      start[name] = { startBoth: spawnToNext, firstInvokeBoth: firstInvoke, rssFirst };
+    }
 
     // Under load, the mock and the runtime it serves share one CPU. On this virtual machine a wake-up that
     // crosses vCPUs costs from a few µs to a few hundred, depending on the host's state: a raw ping-pong over
     // loopback ran at 22–24k invocations/s on one CPU throughout, and at 4–24k across two. On one CPU the
     // rates and CPU figures measure the runtimes, not the hypervisor; and a Lambda function of up to
-    // 1,769 MB has at most one vCPU anyway. Start rounds stay unpinned: a start has only one such wake-up.
+    // 1,769 MB has at most one vCPU anyway.
     const unpin = pinToOneCpu();
     const load = Object.fromEntries(
-      names.map((name) => [name, { rate: [], cpu: [], mockCpu: [], otherCpu: [], rss: [] }]),
+      names.map((name) => [name, { rate: [], cpu: [], mockCpu: [], otherCpu: [], rss: [], rssLoaded: [] }]),
     );
     let ceiling;
     try {
+      const startOne = await startRounds('on one CPU');
+      for (const name of names) {
+        Object.assign(start[name], { start: startOne[name].start, firstInvoke: startOne[name].firstInvoke });
+      }
       ceiling = await measureMockCeiling(options);
       log(
         `mock ceiling: ${ceiling.rate.toFixed(0)} invocations/s, mock CPU ${ceiling.mockCpu.toFixed(1)} µs/inv`,
@@ -126,13 +149,18 @@ export const suite = {
       },
       samples,
       notes: [
-        `Start: ${options.startRounds} interleaved rounds (order rotated each round), one fresh process each; ` +
-          'the first event is handed out as soon as /next arrives.',
+        `Start: ${options.startRounds} interleaved rounds (order rotated each round), one fresh process each, ` +
+          'the first event handed out as soon as /next arrives (the clock read just before it is written); ' +
+          `then ${options.startRounds} more with the driver and the runtime on one CPU, whose figures carry the verdicts: ` +
+          "a Lambda function of up to 1,769 MB has at most one vCPU's worth of time for all its threads.",
         `Load: ${options.loadRounds} rounds, the driver (mock) and the runtimes pinned to one CPU; each spawns all three, warms each up for ${options.warmupMs} ms, then ` +
           `serves them in turn, ${options.sliceMs} ms at a time, ${options.slices} times (${sustained} s each per round); ` +
           `rate and CPU ratios pair the slices of one turn (${options.loadRounds * options.slices} pairs); ` +
           `idle RSS is read after ${options.idleMs / 1000} s without an event (${options.loadRounds} pairs), ` +
-          "by which time V8's memory reducer may or may not have shrunk a heap grown under load.",
+          "by which time V8's memory reducer may or may not have shrunk a heap grown under load; " +
+          'RSS right after load is read as the last slice ends, the state Lambda freezes a process in.',
+        "mock CPU/inv differs by runtime with how each writes a request: the RIC (curl) sends a POST's head and " +
+          'body in two segments, which costs the mock, on the same CPU, one more read per invocation.',
         'Figures are medians; ratio columns are medians of the per-round (per-turn) ratios, never ratios of lone figures.',
         "mock CPU/inv is the bench driver's own CPU per invocation (the mock runs in it); other processes is the " +
           'share of the whole machine that anything else used during the load slices (the machine is shared).',
@@ -198,7 +226,7 @@ async function serveFor(live, ms) {
 async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs, quiet }, log) {
   const live = [];
   const figures = Object.fromEntries(
-    runtimes.map((r) => [r.name, { rate: [], cpu: [], mockCpu: [], otherCpu: [], rss: [] }]),
+    runtimes.map((r) => [r.name, { rate: [], cpu: [], mockCpu: [], otherCpu: [], rss: [], rssLoaded: [] }]),
   );
   try {
     for (const runtime of runtimes) live.push(await launch(runtime));
@@ -216,6 +244,8 @@ async function loadRound(runtimes, round, { slices, warmupMs, sliceMs, idleMs, q
       }
       log(`  round ${round + 1} turn ${slice + 1}: ${parts.join(' | ')}`);
     }
+    // What Lambda freezes: the process as its last invocation left it (no idle collection runs there).
+    for (const one of live) figures[one.name].rssLoaded.push(rssMiB(one.child.pid));
     await sleep(idleMs);
     for (const one of live) figures[one.name].rss.push(rssMiB(one.child.pid));
     log(

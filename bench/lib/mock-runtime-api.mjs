@@ -99,15 +99,17 @@ class Session {
     this.sequence += 1;
     // A UUID-shaped id, unique per invocation, built without crypto.
     this.requestId = `c0ffee00-0000-4000-8000-${String(this.sequence).padStart(12, '0')}`;
-    socket.write(
+    const event =
       'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n' +
-        `Lambda-Runtime-Aws-Request-Id: ${this.requestId}\r\n` +
-        `Lambda-Runtime-Deadline-Ms: ${Date.now() + 300_000}\r\n` +
-        `Lambda-Runtime-Invoked-Function-Arn: ${ARN}\r\nLambda-Runtime-Trace-Id: ${TRACE}\r\n` +
-        `Content-Length: ${EVENT.length}\r\n\r\n${EVENT}`,
-    );
+      `Lambda-Runtime-Aws-Request-Id: ${this.requestId}\r\n` +
+      `Lambda-Runtime-Deadline-Ms: ${Date.now() + 300_000}\r\n` +
+      `Lambda-Runtime-Invoked-Function-Arn: ${ARN}\r\nLambda-Runtime-Trace-Id: ${TRACE}\r\n` +
+      `Content-Length: ${EVENT.length}\r\n\r\n${EVENT}`;
+    // The clock is read before the write: on one CPU the woken runtime may run inside it, and its work
+    // would then fall before a clock read after it.
     if (this.firstEventAt === undefined) this.firstEventAt = performance.now();
     if (this.record) this.eventAt = performance.now();
+    socket.write(event);
   }
 
   onPost(socket, path, body) {
@@ -171,16 +173,23 @@ export async function startMockRuntimeApi(options) {
 }
 
 // A minimal HTTP/1.1 request reader: request line, Content-Length or chunked bodies, keep-alive, pipelining.
-// Enough for the runtimes under test; it is not a general server.
+// Enough for the runtimes under test; it is not a general server. A request's head is parsed once, also
+// when its body comes in a later segment (aws-lambda-ric's curl writes a POST's head and body apart).
 function readRequests(socket, session) {
   let pending = Buffer.alloc(0);
+  let head;
   socket.on('data', (chunk) => {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     for (;;) {
-      const request = parseRequest(pending);
+      if (head === undefined) {
+        head = parseHead(pending);
+        if (head === undefined) break;
+        if (head.expectContinue) socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+      }
+      const request = readBody(pending, head);
       if (request === undefined) break;
+      head = undefined;
       pending = pending.subarray(request.consumed);
-      if (request.expectContinue) socket.write('HTTP/1.1 100 Continue\r\n\r\n');
       if (request.method === 'GET' && request.path === NEXT) session.onNext(socket);
       else if (request.method === 'POST' && request.path === EXTENSION_REGISTER) socket.write(REGISTERED);
       // A next event for the extension never comes: the request is left unanswered.
@@ -192,11 +201,10 @@ function readRequests(socket, session) {
   });
 }
 
-function parseRequest(buffer) {
+function parseHead(buffer) {
   const headerEnd = buffer.indexOf(HEADER_END);
   if (headerEnd === -1) return undefined;
-  const head = buffer.toString('latin1', 0, headerEnd);
-  const lines = head.split('\r\n');
+  const lines = buffer.toString('latin1', 0, headerEnd).split('\r\n');
   const [method, path] = lines[0].split(' ');
   let length = 0;
   let chunked = false;
@@ -209,14 +217,17 @@ function parseRequest(buffer) {
     else if (name === 'transfer-encoding') chunked = /chunked/i.test(line);
     else if (name === 'expect') expectContinue = /100-continue/i.test(line);
   }
-  const bodyStart = headerEnd + 4;
+  return { method, path, length, chunked, expectContinue, bodyStart: headerEnd + 4 };
+}
+
+function readBody(buffer, { method, path, length, chunked, bodyStart }) {
   if (chunked) {
     const decoded = readChunked(buffer, bodyStart);
-    return decoded && { method, path, expectContinue, body: decoded.body, consumed: decoded.end };
+    return decoded && { method, path, body: decoded.body, consumed: decoded.end };
   }
   if (buffer.length < bodyStart + length) return undefined;
   const body = buffer.subarray(bodyStart, bodyStart + length);
-  return { method, path, expectContinue, body, consumed: bodyStart + length };
+  return { method, path, body, consumed: bodyStart + length };
 }
 
 // RFC 9112 §7.1: size line, data, CRLF; a zero-size chunk and the (possibly empty) trailer section end it.
