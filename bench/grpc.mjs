@@ -89,11 +89,9 @@ export const suite = {
     const start = await interleave(
       options.startRounds,
       names,
-      async (name) => {
-        await quiet.wait();
-        return measureStart(byName[name]);
-      },
+      (name) => measureStart(byName[name]),
       log,
+      quiet,
     );
 
     // As in the HTTP suite: the servers on the last core, the client (in this process) on the first.

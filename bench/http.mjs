@@ -166,11 +166,9 @@ export const suite = {
     const start = await interleave(
       options.startRounds,
       starters,
-      async (name) => {
-        await quiet.wait();
-        return measureStart(byName[name]);
-      },
+      (name) => measureStart(byName[name]),
       log,
+      quiet,
     );
 
     // Load: the servers on the last core, autocannon (in this process) on the first. Autocannon at 50

@@ -88,15 +88,7 @@ export const suite = {
       log(
         `start rounds (${options.startRounds}, ${cpus}): spawn → 1st /next ms / 1st invocation ms / RSS MiB`,
       );
-      return interleave(
-        options.startRounds,
-        names,
-        async (name) => {
-          await quiet.wait();
-          return measureStart(byName[name]);
-        },
-        log,
-      );
+      return interleave(options.startRounds, names, (name) => measureStart(byName[name]), log, quiet);
     };
     const startBoth = await startRounds('unpinned');
     const start = {};

@@ -118,11 +118,9 @@ export const suite = {
       const samples = await interleave(
         options.startRounds,
         all.map((r) => r.name),
-        async (name) => {
-          await quiet.wait();
-          return measure(byName[name], warm.has(name));
-        },
+        (name) => measure(byName[name], warm.has(name)),
         log,
+        quiet,
       );
       const slowestSingle = deriveInit(samples, options.startRounds);
 

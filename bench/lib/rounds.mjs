@@ -7,13 +7,15 @@
  * @param {string[]} names
  * @param {(name: string, round: number) => Promise<Record<string, number>>} measure one runtime, one round
  * @param {(line: string) => void} log
+ * @param {{ wait: () => Promise<void> }} quiet the gate each measurement waits at (lib/proc.mjs)
  * @returns {Record<string, Record<string, number[]>>} samples[name][metric][round]
  */
-export async function interleave(rounds, names, measure, log) {
+export async function interleave(rounds, names, measure, log, quiet) {
   const samples = Object.fromEntries(names.map((name) => [name, {}]));
   for (let round = 0; round < rounds; round++) {
     const parts = [];
     for (const name of rotated(names, round)) {
+      await quiet.wait();
       const figures = await measure(name, round);
       for (const [metric, value] of Object.entries(figures)) {
         samples[name][metric] ??= Array(rounds).fill(Number.NaN);
