@@ -145,6 +145,8 @@ export async function startGrpc(
   drainOnSignals({
     log,
     source,
+    scope,
+    onExit: 'the calls accepted end with the connections (their callers see UNAVAILABLE)',
     fatal: resources.fatal,
     drainTimeout: options.drainTimeout,
     shutdown,

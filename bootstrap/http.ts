@@ -1,10 +1,11 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server } from 'node:net';
 import { alb } from '../adapters/http/alb.js';
 import { apigwV1 } from '../adapters/http/apigw-v1.js';
 import { apigwV2 } from '../adapters/http/apigw-v2.js';
 import { createInvocationFactory, type HttpInvocation } from '../adapters/http/http-invocations.js';
 import type { HttpEventFormat } from '../adapters/http/request.js';
 import { createHttpServer } from '../adapters/http/server.js';
+import { type ErrorPayload, JustfnError } from '../runtime/errors.js';
 import { loadHandler } from '../runtime/handler-loader.js';
 import { createMetricsRecorder } from '../runtime/metrics-recorder.js';
 import { createConcurrentScope } from '../runtime/scope.js';
@@ -22,6 +23,14 @@ import {
   serveMetrics,
   warnIfExposed,
 } from './serving.js';
+
+const neverRan = new JustfnError('DRAINING', 'The instance shut down before the request started');
+// An error of the runtime's own: where it was raised in justfn says nothing to the caller.
+const ownError = (error: JustfnError): ErrorPayload => ({
+  errorType: error.name,
+  errorMessage: error.message,
+  trace: [],
+});
 
 const formats: Record<string, HttpEventFormat<unknown, unknown>> = {
   'apigw-v2': apigwV2 as HttpEventFormat<unknown, unknown>,
@@ -126,18 +135,28 @@ export async function startHttp(start: ServiceStart): Promise<void> {
   drainOnSignals({
     log,
     source,
+    scope,
+    onExit: 'answering what was accepted',
     fatal: resources.fatal,
     drainTimeout: options.drainTimeout,
     shutdown,
-    stopAccepting: () => app.server.close(),
-    abandon: (invocation, error) =>
-      invocation.respond({
-        ok: false,
-        error: { errorType: error.name, errorMessage: error.message, trace: [] },
-        thrown: error,
-        // Past the drain timeout the caller waited in vain: a 504. A process that exits: a 500.
-        timedOut: error.code === 'DRAINING',
-      }),
+    // The listener closes; open connections stay until the drain ends, so that a request already on its
+    // way on one gets the draining 503 (`Connection: close`, safe to retry) rather than a reset. (http's
+    // own close() would also close the idle ones at once: net's closes the listener only.)
+    stopAccepting: () => Server.prototype.close.call(app.server),
+    abandon: (invocation, error, running) =>
+      invocation.respond(
+        running
+          ? {
+              ok: false,
+              error: ownError(error),
+              thrown: error,
+              // Past the drain timeout the caller waited in vain: a 504. A process that exits: a 500.
+              timedOut: error.code === 'DRAINING',
+            }
+          : // It never ran: the draining 503, which the caller may safely retry elsewhere.
+            { ok: false, error: ownError(neverRan), thrown: neverRan },
+      ),
     async cleanUp() {
       app.server.closeAllConnections();
       await resources.close();

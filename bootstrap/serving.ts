@@ -2,13 +2,14 @@ import { AsyncResource } from 'node:async_hooks';
 import type { Registry } from 'prom-client';
 import { startMetricsServer } from '../adapters/http/metrics-server.js';
 import type { FunctionInfo } from '../runtime/context.js';
-import { JustfnError, safeString } from '../runtime/errors.js';
+import { JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { runShutdownHooks } from '../runtime/hooks.js';
 import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtime/loop.js';
 import type { RecordedMetrics } from '../runtime/metrics-recorder.js';
 import { createQueueSource, type QueueSource } from '../runtime/queue-source.js';
 import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { withTimeout } from '../runtime/resources/timing.js';
+import type { InvocationScope } from '../runtime/scope.js';
 import { cgroupMemoryLimitMb } from './cgroup.js';
 import { createIdleCollector } from './memory.js';
 import type { Options } from './options.js';
@@ -288,6 +289,14 @@ function resourceStates(
 export interface DrainPlan<I extends QueuedInvocation> {
   log: RuntimeLog;
   source: QueueSource<I>;
+  /** Which invocation the code running now belongs to: an uncaught error is laid at its door. */
+  scope: InvocationScope;
+  /**
+   * What becomes of the accepted invocations when a handler calls `process.exit`, as the log says it:
+   * HTTP/1.1 answers leave in the exit listener; HTTP/2 frames need turns of the event loop, which an
+   * exiting process has no more of.
+   */
+  onExit: string;
   /** Seconds to let accepted work finish. */
   drainTimeout: number;
   /** Aborts every `context.signal` once the drain timeout passed. */
@@ -320,13 +329,24 @@ async function shutdownHooks(log: RuntimeLog, ms: number): Promise<void> {
 
 /**
  * SIGTERM and SIGINT drain: stop accepting, finish every accepted invocation (past the drain timeout,
- * answer what is left), run the `onShutdown` hooks, clean up, exit 0. A second signal exits at once; an uncaught exception is
- * logged and drains too, then exits 1; an unhandled rejection is logged and the server goes on. A
- * handler that calls `process.exit` ends the instance at once, as on Lambda: what it had accepted is
- * answered as the process goes (`Runtime.ExitError`), not left to a reset connection.
+ * answer what is left), run the `onShutdown` hooks, clean up, exit 0. A second signal exits at once. An
+ * uncaught exception is logged and drains too, then exits 1; an unhandled rejection is logged and the
+ * server goes on. Either, thrown from an invocation's work (its async context), fails that invocation
+ * at once, as a handler's throw would: a handler that died with an uncaught exception will not finish,
+ * so its slot goes to the next waiting invocation. A handler that calls `process.exit` ends the instance
+ * at once, as on Lambda: what it had accepted is answered as the process goes (`Runtime.ExitError`), not
+ * left to a reset connection.
  */
 export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): void {
-  const { log, source } = plan;
+  const { log, source, scope } = plan;
+  // The invocation the code running now belongs to, while it is still unanswered.
+  const culprit = (): I | undefined => {
+    const requestId = scope.current()?.requestId;
+    if (requestId === undefined) return undefined;
+    return source.outstanding().find((invocation) => invocation.info.requestId === requestId);
+  };
+  const fail = (invocation: I, error: unknown) =>
+    void invocation.respond({ ok: false, error: toErrorPayload(error), thrown: error });
   // The drain belongs to no invocation, though an uncaught exception starts it from inside the one that
   // threw: run there, its lines (and the shutdown hooks') would carry that invocation's request id.
   const outside = new AsyncResource('justfn.drain');
@@ -361,7 +381,7 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
     const left = source.outstanding();
     if (left.length === 0) return;
     const error = new JustfnError('EXIT', `Runtime exited with error: exit status ${code}`);
-    log.fatal({ code, inFlight: left.length }, `${error.message}: answering what was accepted`);
+    log.fatal({ code, inFlight: left.length }, `${error.message}: ${plan.onExit}`);
     for (const invocation of left) plan.abandon(invocation, error, source.isRunning(invocation));
   });
   void plan.fatal?.then(() => drain('a resource failed for good', 1));
@@ -369,12 +389,25 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
   process.on('SIGINT', () => void drain('SIGINT', 0));
   process.on('uncaughtException', (error) => {
     log.fatal({ err: error }, 'Uncaught Exception: draining, then exiting');
+    const invocation = culprit();
+    if (invocation) {
+      fail(invocation, error);
+      source.release(invocation);
+    }
     outside.runInAsyncScope(() => void drain('uncaughtException', 1));
   });
-  process.on('unhandledRejection', (reason) => {
+  process.on('unhandledRejection', (reason, promise) => {
     log.error(
       { err: reason instanceof Error ? reason : new Error(safeString(reason)) },
       'Unhandled Promise Rejection',
     );
+    // Node runs this in the async context of the promise that nothing handled. Its invocation fails, as
+    // on Lambda (where the whole process would go); its handler keeps its slot until it ends, as one
+    // that overran its deadline does.
+    const invocation = culprit();
+    if (invocation) {
+      const error = new JustfnError('UNHANDLED_REJECTION', safeString(reason));
+      fail(invocation, Object.assign(error, { reason, promise }));
+    }
   });
 }

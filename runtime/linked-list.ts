@@ -53,6 +53,12 @@ export class LinkedList<T> {
     return true;
   }
 
+  /** Takes the entry holding `value` out of the list (a walk: for the rare path); false if none did. */
+  delete(value: T): boolean {
+    for (let node = this.#head; node; node = node.next) if (node.value === value) return this.remove(node);
+    return false;
+  }
+
   /** Empties the list and returns what it held, oldest first. */
   clear(): T[] {
     const values: T[] = [];

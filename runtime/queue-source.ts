@@ -43,7 +43,9 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     run(invocation, () => finish(node));
   };
   const finish = (node: ListNode<I>) => {
-    if (!active.remove(node)) return;
+    if (active.remove(node)) freed();
+  };
+  const freed = () => {
     pump();
     if (active.size > 0) return;
     if (closed) settled?.();
@@ -110,6 +112,14 @@ export function createQueueSource<I extends QueuedInvocation = QueuedInvocation>
     outstanding: (): I[] => [...active, ...queue.map((waiting) => waiting.invocation)],
     /** Whether an accepted invocation has started (it holds a slot) rather than waiting for one. */
     isRunning: (invocation: I): boolean => [...active].includes(invocation),
+    /**
+     * Frees the slot of a running invocation whose handler will not finish (an uncaught exception came out
+     * of it, and it was answered for it): the next waiting one starts there; its end, should it come,
+     * changes nothing.
+     */
+    release(invocation: I): void {
+      if (active.delete(invocation)) freed();
+    },
     /** The most invocations it ever holds at once: every slot running and every queue place waiting. */
     limit: options.concurrency + options.queue,
     /** How many more invocations `submit` would take now: free slots plus free queue places. */

@@ -138,6 +138,12 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
           sink.start(head);
           streaming = true;
           reply.hijack();
+          // Its head went out keeping the connection; should a drain begin while it streams, the
+          // connection ends with it rather than with the drain, under a next request.
+          const { socket } = reply.raw;
+          reply.raw.once('finish', () => {
+            if (!reply.server.server.listening) socket?.end();
+          });
         },
       };
     };

@@ -23,14 +23,18 @@ export function errorResponse(
  * the error itself unless `JUSTFN_EXPOSE_ERRORS=1` asked for it (local work).
  */
 export function functionErrorResponse(error: ErrorPayload, timedOut: boolean, expose: boolean): HttpResponse {
-  // A declared resource that is not open yet (or down): the instance cannot serve now, the caller may
-  // retry — a 503, as when it is overloaded, not the function's 500.
   // A streamed response whose prelude cannot go on the wire: refused as a returned result would be.
   if (error.errorType === errorCatalog.BAD_HANDLER_RESULT.type) return badResultResponse(error, expose);
-  if (error.errorType === errorCatalog.RESOURCE_UNAVAILABLE.type) {
+  // A declared resource that is not open yet (or down): the instance cannot serve now, the caller may
+  // retry — a 503, as when it is overloaded, not the function's 500. So may the caller of a request that
+  // waited for a slot until the instance shut down: it never ran.
+  const unavailable = error.errorType === errorCatalog.RESOURCE_UNAVAILABLE.type;
+  if (unavailable || (error.errorType === errorCatalog.DRAINING.type && !timedOut)) {
     return {
       statusCode: 503,
-      headers: { 'content-type': 'application/json', 'retry-after': '1' },
+      headers: unavailable
+        ? { 'content-type': 'application/json', 'retry-after': '1' }
+        : { 'content-type': 'application/json', 'retry-after': '1', connection: 'close' },
       body: expose ? JSON.stringify(error) : '{"message":"Service Unavailable"}',
     };
   }

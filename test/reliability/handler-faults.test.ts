@@ -76,10 +76,11 @@ describe('handler faults in Lambda mode (justfn emulate, 1 s timeout)', async ()
 describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
   const runtimes: HttpRuntime[] = [];
   afterAll(() => Promise.all(runtimes.map((r) => r.stop())));
-  const serve = async () => {
+  const serve = async (env: Record<string, string> = {}) => {
     const runtime = await startHttpRuntime('faults/index.dispatch', {
       LAMBDA_TASK_ROOT: reliabilityFixtures,
       JUSTFN_TIMEOUT: '1',
+      ...env,
     });
     runtimes.push(runtime);
     return runtime;
@@ -129,17 +130,47 @@ describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
     await next(runtime);
   });
 
-  it('an uncaught exception: its line names the invocation, the drain that follows names none', async () => {
-    const own = await serve();
+  it('an uncaught exception: its invocation fails at once, its line names it, the drain names none', async () => {
+    // Deadlines far away: an answer that waited for one would be a 504 much later.
+    const own = await serve({ JUSTFN_TIMEOUT: '60', JUSTFN_DRAIN_TIMEOUT: '60' });
     const reply = await get(own, 'throwsUncaught');
-    // The drain lets it run to its deadline, as any accepted invocation.
-    expect(reply.status).toBe(504);
+    expect([reply.status, reply.text]).toEqual([500, '{"message":"Internal Server Error"}']);
+    const failed = own.logs().find((l) => l.msg === 'Invoke Error');
+    expect(failed).toMatchObject({
+      requestId: reply.id,
+      errorType: 'Error',
+      errorMessage: 'thrown from a timer',
+    });
     // Its event loop empties once the server is closed and the handler waits on nothing: still exit 1.
     expect(await own.process.exited).toBe(1);
     const fatal = own.logs().find((l) => l.msg === 'Uncaught Exception: draining, then exiting');
     expect(fatal?.requestId).toBe(reply.id);
     const drain = own.logs().filter((l) => l.msg === 'draining: finishing accepted requests');
     expect(drain.map((l) => l.requestId)).toEqual([undefined]);
+  });
+
+  it('an uncaught exception frees its slot: what waited behind it runs during the drain', async () => {
+    const own = await serve({ JUSTFN_CONCURRENCY: '1', JUSTFN_TIMEOUT: '60', JUSTFN_DRAIN_TIMEOUT: '60' });
+    const crashing = get(own, 'throwsUncaught');
+    await own.waitForLog(() => false, 5).catch(() => {}); // the first is in its slot by then
+    const waiting = get(own, 'count');
+    const [crashed, served] = await Promise.all([crashing, waiting]);
+    expect(crashed.status).toBe(500);
+    expect([served.status, JSON.parse(served.text).n]).toEqual([200, 1]);
+    expect(await own.process.exited).toBe(1);
+  });
+
+  it('a rejection nothing handles fails its invocation at once; the server goes on', async () => {
+    const own = await serve({ JUSTFN_TIMEOUT: '60', JUSTFN_EXPOSE_ERRORS: '1' });
+    const reply = await get(own, 'rejectsWhileRunning');
+    expect(reply.status).toBe(500);
+    expect(JSON.parse(reply.text)).toMatchObject({
+      errorType: 'Runtime.UnhandledPromiseRejection',
+      errorMessage: 'Error: rejected while running',
+    });
+    const logged = await own.waitForLog((l) => l.msg === 'Invoke Error');
+    expect([logged.requestId, logged.errorType]).toEqual([reply.id, 'Runtime.UnhandledPromiseRejection']);
+    await next(own);
   });
 
   it('exits: process.exit ends the process with its code; what it had accepted is answered 500', async () => {

@@ -1,4 +1,5 @@
-import { Agent, request } from 'undici';
+import { once } from 'node:events';
+import { Agent, Client, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { startHttpRuntime } from '../../helpers/http-runtime.js';
 
@@ -63,6 +64,66 @@ describe('HTTP mode: SIGTERM drains', () => {
       ['error', 'Invoke Timeout'],
       ['info', 'drained: exiting'],
     ]);
+  });
+
+  it('past JUSTFN_DRAIN_TIMEOUT a request that waited for a slot and never ran gets a 503 to retry', async () => {
+    const runtime = await startHttpRuntime('http/index.slow', {
+      JUSTFN_CONCURRENCY: '1',
+      JUSTFN_DRAIN_TIMEOUT: '1',
+    });
+    const running = request(`${runtime.url}/?ms=5000`);
+    await runtime.waitForLog(() => false, 200).catch(() => {});
+    const queued = request(`${runtime.url}/?ms=10`);
+    await runtime.waitForLog(() => false, 200).catch(() => {});
+    runtime.process.child.kill('SIGTERM');
+    const [ran, waited] = await Promise.all([running, queued]);
+    expect(ran.statusCode).toBe(504);
+    expect([waited.statusCode, waited.headers['retry-after'], waited.headers.connection]).toEqual([
+      503,
+      '1',
+      'close',
+    ]);
+    expect(await waited.body.text()).toBe('{"message":"Service Unavailable"}');
+    await ran.body.text();
+    expect(await runtime.process.exited).toBe(0);
+    const never = runtime.logs().find((l) => l.requestId === waited.headers['x-request-id']);
+    expect([never?.msg, never?.errorType]).toEqual(['Invoke Error', 'Runtime.Draining']);
+  });
+
+  it('a keep-alive connection idle at SIGTERM stays open: a request sent on it gets the draining 503', async () => {
+    const runtime = await startHttpRuntime('http/index.slow', { JUSTFN_DRAIN_TIMEOUT: '20' });
+    const client = new Client(runtime.url);
+    const first = await client.request({ path: '/?ms=1', method: 'GET' });
+    await first.body.text();
+    const busy = request(`${runtime.url}/?ms=1500`); // keeps the drain going
+    await runtime.waitForLog(() => false, 200).catch(() => {});
+    runtime.process.child.kill('SIGTERM');
+    await runtime.waitForLog((l) => l.msg === 'draining: finishing accepted requests');
+    // On the same connection: closed at SIGTERM, the client would have had to open another, refused.
+    const second = await client.request({ path: '/?ms=1', method: 'GET' });
+    expect([second.statusCode, second.headers.connection]).toEqual([503, 'close']);
+    await second.body.text();
+    expect((await busy).statusCode).toBe(200);
+    expect(await runtime.process.exited).toBe(0);
+    await client.close();
+  });
+
+  it('a stream begun before SIGTERM ends its connection as it ends, not when the drain does', async () => {
+    const runtime = await startHttpRuntime('http/index.slowStream', { JUSTFN_DRAIN_TIMEOUT: '20' });
+    const client = new Client(runtime.url);
+    const streamed = await client.request({ path: '/?n=4&ms=100', method: 'GET' });
+    expect(streamed.headers.connection).toBe('keep-alive');
+    // Accepted (its head is in) before the signal: the drain waits for it.
+    const longer = await request(`${runtime.url}/?n=1&ms=2000`);
+    const busy = longer.body.text().then(() => 'the drain went on');
+    runtime.process.child.kill('SIGTERM');
+    expect(await streamed.body.text()).toBe('part0;part1;part2;part3;');
+    // The drain ends after `busy`: the stream's connection must close before that.
+    const closed = once(client, 'disconnect').then(() => 'its connection closed');
+    expect(await Promise.race([closed, busy])).toBe('its connection closed');
+    await busy;
+    expect(await runtime.process.exited).toBe(0);
+    await client.close();
   });
 
   it("what an abort listener logs at the drain timeout carries its invocation's request id", async () => {
