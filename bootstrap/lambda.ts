@@ -208,7 +208,8 @@ const CRASH_REPORT_MS = 2_000;
  * On managed instances, where invocations run side by side, an uncaught exception is the invocation's in
  * whose asynchronous context it was thrown; the others in flight end with `Runtime.ExitError`, since the
  * process exits under them, and never with another invocation's error. An unhandled rejection after init
- * cannot be pinned on one of them: it is logged and the process goes on.
+ * fails the invocation whose promise it was (Node reports it in that promise's context) and the process
+ * goes on, as HTTP mode does: the others run on. One that no invocation in flight owns is logged.
  */
 function reportCrashes(
   connect: () => RuntimeApiClient,
@@ -223,6 +224,16 @@ function reportCrashes(
   /** Answers being posted, and who waits for the last of them (a crash): a count, nothing per invocation. */
   let answering = 0;
   let answered: (() => void) | undefined;
+  /** Failed before their handler ended (an unhandled rejection of theirs): their loop's answer is not posted. */
+  const failedEarly = new WeakSet<LambdaInvocation>();
+  /**
+   * The loop each invocation came from: one that fails early is answered on its loop's connection, which
+   * is idle while its handler runs (another loop's may hold a `/next`).
+   */
+  const loopOf = new WeakMap<LambdaInvocation, Source<LambdaInvocation>>();
+  /** Who waits for the invocations in flight to be answered (a SIGTERM on a managed instance). */
+  let quiet: (() => void) | undefined;
+  const isQuiet = () => current.size === 0 && answering === 0;
   // On managed instances an invocation in flight holds the event loop open: one awaiting a promise that
   // never settles, with nothing else pending, would otherwise let the process exit 0 in the middle of it
   // (Runtime.ExitError). Its deadline ends it, as AWS's v4 client has it there. One invocation at a time
@@ -287,9 +298,20 @@ function reportCrashes(
       reason,
       promise,
     });
-    // On managed instances it cannot be pinned on one invocation; at shutdown the process exits 0 anyway.
-    if ((managed && phase === 'running') || closing) log.logError('Unhandled Promise Rejection', error);
-    else void crash('Unhandled Promise Rejection', error, EXIT_UNHANDLED_REJECTION);
+    if (closing) log.logError('Unhandled Promise Rejection', error);
+    else if (managed && phase === 'running') {
+      log.logError('Unhandled Promise Rejection', error);
+      // Node reports it in the context of the promise that nothing handled: that invocation fails.
+      const culprit = scope.current()?.requestId;
+      const invocation = [...current].find((one) => one.info.requestId === culprit);
+      if (invocation) {
+        failedEarly.add(invocation);
+        const stream = streams.get(invocation);
+        const failure = { error: toErrorPayload(error), thrown: error };
+        if (stream) void stream.fail(failure.error);
+        else void loopOf.get(invocation)?.complete(invocation, { ok: false, ...failure });
+      }
+    } else void crash('Unhandled Promise Rejection', error, EXIT_UNHANDLED_REJECTION);
   });
   return {
     initFailed: failed,
@@ -315,20 +337,36 @@ function reportCrashes(
      * reported, nothing more goes out but the report: no answer after its `/error`, no new `/next`.
      */
     track(source: Source<LambdaInvocation>): Source<LambdaInvocation> {
-      return {
+      const tracking: Source<LambdaInvocation> = {
         next: async () => {
           if (crashed) return stalled();
           const invocation = await source.next();
-          if (crashed) return stalled();
+          if (crashed) {
+            // Handed out while the crash is being reported: it cannot run; RAPID is told so.
+            if (invocation) {
+              log.logError(
+                'Invoke Error',
+                new JustfnError('EXIT', exitedUnder(crashCode!).error.errorMessage),
+              );
+              void connect()
+                .postError(invocation.info.requestId, exitedUnder(crashCode!), invocation.invocationId)
+                .catch(() => {});
+            }
+            return stalled();
+          }
           if (invocation) {
             current.add(invocation);
+            loopOf.set(invocation, tracking);
             holding?.ref();
           }
           return invocation;
         },
         complete: async (invocation, outcome) => {
           if (crashed) return stalled();
-          current.delete(invocation);
+          if (!current.delete(invocation)) {
+            // Its loop's answer after it failed early: the failure was its answer.
+            if (failedEarly.has(invocation)) return;
+          }
           streams.delete(invocation);
           answering += 1;
           try {
@@ -337,6 +375,7 @@ function reportCrashes(
             answering -= 1;
             if (answering === 0) answered?.();
             if (current.size === 0) holding?.unref();
+            if (isQuiet()) quiet?.();
           }
         },
         openStream: (invocation) => {
@@ -350,7 +389,16 @@ function reportCrashes(
           };
         },
       };
+      return tracking;
     },
+    /**
+     * On a managed instance, resolves once no invocation is in flight and no answer is on its way. One at a
+     * time, an invocation in flight at SIGTERM is one Lambda already gave up on (it timed out): at once.
+     */
+    settled: (): Promise<void> =>
+      !managed || isQuiet() ? Promise.resolve() : new Promise<void>((resolve) => (quiet = resolve)),
+    /** The request ids of the invocations in flight. */
+    inFlight: (): string[] => [...current].map((invocation) => invocation.info.requestId),
     /** The first `/next` answered (an invocation, or one it could not read): init is over. */
     received: () => {
       phase = 'running';
@@ -377,9 +425,10 @@ const SHUTDOWN_BUDGET_MS = 400;
 
 /**
  * SIGTERM (which Lambda sends at shutdown once asked for, and `docker stop` under the Runtime Interface
- * Emulator): the `onShutdown` hooks run, the resources close in reverse order — connections end cleanly
- * instead of being left to the server's timeouts —, exit 0; within the budget, or exit 0 anyway. A
- * second signal exits at once.
+ * Emulator): the invocations in flight (a managed instance's) see `context.signal` abort and their
+ * answers go out, the `onShutdown` hooks run, the resources close in reverse order — connections end
+ * cleanly instead of being left to the server's timeouts —, exit 0; within the budget, or exit 0 anyway,
+ * naming each invocation left unanswered. A second signal exits at once.
  */
 function closeOnSigterm(
   registry: ResourceRegistry,
@@ -400,6 +449,13 @@ function closeOnSigterm(
       log.warn(`shutdown: not done after ${SHUTDOWN_BUDGET_MS} ms; exiting`);
       process.exit(0);
     }, SHUTDOWN_BUDGET_MS);
+    // On a managed instance, what the handlers in flight answer, seeing the abort, goes out first, while
+    // the resources are still open; for half the budget at most: a handler stuck in a query must not keep
+    // the pool from closing (which cancels the query on the server) nor the hooks from running.
+    const half = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_BUDGET_MS / 2));
+    await Promise.race([crashes.settled(), half]);
+    for (const requestId of crashes.inFlight())
+      log.warn(`shutdown: closing before ${requestId} was answered`);
     log.info('SIGTERM: running the shutdown hooks, closing the resources');
     await runShutdownHooks((error) => log.logError('Shutdown Hook Error', error));
     await registry.close();

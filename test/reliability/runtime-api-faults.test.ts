@@ -295,4 +295,83 @@ describe('uncaught exceptions on the wire', () => {
     });
     expect(posts(fake, '/response')).toEqual([]);
   });
+
+  it('on managed instances: one handed out while a crash is reported gets Runtime.ExitError, not silence', async () => {
+    let nexts = 0;
+    const late = {
+      status: 200,
+      body: JSON.stringify({ crash: false }),
+      headers: {
+        'lambda-runtime-aws-request-id': 'late',
+        'lambda-runtime-deadline-ms': String(Date.now() + 60_000),
+        'lambda-runtime-invoked-function-arn': 'arn:aws:lambda:us-east-1:012345678912:function:fake',
+      },
+    };
+    const fake = await startFakeRuntimeApi({
+      invocations: [{ event: { crash: true }, requestId: 'boom' }],
+      answer: (r) => {
+        // The crash's own /error is answered slowly: its report lasts a second.
+        if (r.path.endsWith('/boom/error'))
+          return new Promise<Answer>((resolve) => setTimeout(resolve, 1_000, 202));
+        if (!isNext(r) || nexts++ === 0) return undefined;
+        // Another loop's /next: answered once the crash is being reported.
+        return fake.waitFor((one) => one.path.endsWith('/boom/error')).then(() => late);
+      },
+    });
+    cleanup.push(() => fake.close());
+    const runtime = runtimeOn(fake.address, 'crashes/index.sideBySide', {
+      AWS_LAMBDA_MAX_CONCURRENCY: '2',
+    });
+    expect(await runtime.exited).toBe(129);
+    expect(JSON.parse(posts(fake, '/late/error')[0]?.body.toString() ?? 'null')).toMatchObject({
+      errorType: 'Runtime.ExitError',
+      errorMessage:
+        'Runtime exited with error: exit status 129 (an uncaught exception outside this invocation)',
+    });
+  });
+
+  it('on managed instances: a rejection nothing handles fails its own invocation; the others finish', async () => {
+    const fake = await startFakeRuntimeApi({
+      invocations: [
+        { event: { reject: false }, requestId: 'calm' },
+        { event: { reject: true }, requestId: 'sloppy' },
+      ],
+    });
+    cleanup.push(() => fake.close());
+    const runtime = runtimeOn(fake.address, 'crashes/index.sideBySideRejects', {
+      AWS_LAMBDA_MAX_CONCURRENCY: '3',
+    });
+    await fake.waitFor((r) => r.path.endsWith('/calm/response'));
+    expect(JSON.parse(posts(fake, '/sloppy/error')[0]?.body.toString() ?? 'null')).toMatchObject({
+      errorType: 'Runtime.UnhandledPromiseRejection',
+      errorMessage: 'Error: rejected in sloppy',
+    });
+    // Its handler finished later: its result is not posted after the error.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(posts(fake, '/sloppy/response')).toEqual([]);
+    expect(posts(fake, '/calm/response').map((r) => r.body.toString())).toEqual(['"finished"']);
+    expect(runtime.child.exitCode).toBeNull();
+  });
+
+  it('on managed instances: SIGTERM lets the invocations in flight answer before the exit', async () => {
+    const fake = await startFakeRuntimeApi({
+      invocations: [
+        { event: {}, requestId: 'a' },
+        { event: {}, requestId: 'b' },
+      ],
+    });
+    cleanup.push(() => fake.close());
+    const runtime = runtimeOn(fake.address, 'crashes/index.untilAborted', {
+      AWS_LAMBDA_MAX_CONCURRENCY: '3',
+      JUSTFN_LAMBDA_SIGTERM: '1',
+    });
+    await fake.waitFor(() => fake.requests.filter(isNext).length === 3);
+    runtime.child.kill('SIGTERM');
+    expect(await runtime.exited).toBe(0);
+    for (const id of ['a', 'b']) {
+      expect(posts(fake, `/${id}/response`).map((r) => r.body.toString())).toEqual([
+        '"aborted: Runtime.Draining"',
+      ]);
+    }
+  });
 });
