@@ -141,6 +141,8 @@ export async function startGrpc(
   warnIfExposed(options, log, 'grpc');
   const closeMetrics = serveMetrics(options, service, registry, source, metrics, log, resources.readyAt);
   let closed: Promise<void> = Promise.resolve();
+  // Streams cut off at the drain timeout, until their handlers' iterators have closed (their `finally` run).
+  const cut: Promise<void>[] = [];
 
   drainOnSignals({
     log,
@@ -159,17 +161,22 @@ export async function startGrpc(
     },
     // A call that never ran is UNAVAILABLE, which clients retry; one cut off while it ran is ABORTED,
     // which they do not: its handler may have done part of its work.
-    abandon: (invocation, error, running) =>
-      invocation.respond({
+    abandon: (invocation, error, running) => {
+      const closing = invocation.respond({
         ok: false,
         error: { errorType: error.name, errorMessage: error.message, trace: [] },
         thrown: running
           ? { code: status.ABORTED, message: 'the server shut down while the call was running' }
           : { code: status.UNAVAILABLE, message: 'the server is shutting down' },
-      }),
+      });
+      if (closing) cut.push(closing);
+    },
     async cleanUp() {
       health.close();
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+      await Promise.race([
+        Promise.all([closed, ...cut]),
+        new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
+      ]);
       server.forceShutdown();
       await resources.close();
       await closeMetrics();

@@ -56,13 +56,21 @@ export function invoke(
   context: LambdaContext<object>,
   options: InvokeOptions = {},
 ): Promise<Outcome> {
-  return new Promise((resolve) => invokeThen(handler, event, context, options, resolve));
+  return new Promise((resolve) =>
+    invokeThen(handler, event, context, options, (outcome) => {
+      releaseContext(context);
+      resolve(outcome);
+    }),
+  );
 }
 
 /**
  * {@link invoke} with a callback: `done` gets the outcome once, possibly before this returns (a handler
  * that returns synchronously). The server modes run every request through it: with AsyncLocalStorage on,
  * each promise costs an async hook, so the hot path makes none besides the handler's own and one `then`.
+ * The caller releases the context (`releaseContext`) once the invocation is over, which for a gRPC server
+ * stream is when its last message is out, not when the handler returned the messages: its deadline, its
+ * caller's cancel and the shutdown must still reach `context.signal` while the stream runs.
  */
 export function invokeThen(
   handler: LoadedHandler,
@@ -85,14 +93,10 @@ export function invokeThen(
     }
     over = true;
     cancelDeadline?.();
-    releaseContext(context);
     done(outcome);
   };
-  const timeOut = (
-    message = `Task timed out after ${(Math.ceil((options.budgetMs ?? budget) / 10) / 100).toFixed(2)} seconds`,
-    running = false,
-  ) => {
-    const error = new JustfnError('TIMEOUT', message);
+  const timeOut = (message?: string, running = false) => {
+    const error = message ? new JustfnError('TIMEOUT', message) : timeoutError(options.budgetMs ?? budget);
     abortContext(context, error);
     const outcome = failure(error, { timedOut: true });
     if (running && !over && !outcome.ok) {
@@ -130,6 +134,14 @@ export function invokeThen(
     undefined,
     (value) => settle({ ok: true, value }),
     (thrown) => settle(failure(thrown)),
+  );
+}
+
+/** A timeout, named as AWS's runtime names it: by the time the invocation was given. */
+export function timeoutError(budgetMs: number): JustfnError {
+  return new JustfnError(
+    'TIMEOUT',
+    `Task timed out after ${(Math.ceil(budgetMs / 10) / 100).toFixed(2)} seconds`,
   );
 }
 

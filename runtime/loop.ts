@@ -1,4 +1,10 @@
-import { cancelContext, type FunctionInfo, type InvocationInfo, LambdaContext } from './context.js';
+import {
+  cancelContext,
+  type FunctionInfo,
+  type InvocationInfo,
+  LambdaContext,
+  releaseContext,
+} from './context.js';
 import type { LoadedHandler } from './handler-loader.js';
 import { type InvokeOptions, invoke, invokeThen, type Outcome } from './invoke.js';
 import type { InvocationScope } from './scope.js';
@@ -81,14 +87,20 @@ async function runOne<I extends Invocation>(
 
 /** An invocation that answers its own caller (an HTTP request, a gRPC call), handed to a {@link Runner}. */
 export interface QueuedInvocation extends Invocation {
-  /** May return a promise (a gRPC server stream): the invocation's slot stays taken until it settles. */
+  /**
+   * May return a promise (a gRPC server stream): the invocation (its slot, and its context's deadline,
+   * cancel and shutdown) lasts until it settles. Called again by the drain to cut such an answer short.
+   */
   respond(outcome: Outcome): void | Promise<void>;
   /** Where a streaming handler's bytes go, when the caller can take a stream. */
   openStream?(): StreamSink;
   /** Whether the caller went away while it waited: the queue then drops it instead of running it. */
   callerGone?(): boolean;
-  /** Told as the handler starts, with what aborts its `context.signal` should the caller go away then. */
-  started?(cancel: (reason: unknown) => void): void;
+  /**
+   * Told as the handler starts, with what aborts its `context.signal` should the caller go away then, and
+   * the context, whose deadline an answer that outlives the handler (a gRPC stream) is held to.
+   */
+  started?(cancel: (reason: unknown) => void, context: LambdaContext<object>): void;
   /**
    * The time it was given on arrival (`JUSTFN_TIMEOUT`, or a gRPC caller's sooner deadline), which a
    * timeout names, as AWS names the function's timeout: not what was left when a queued one started.
@@ -116,7 +128,7 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
     // The deadline's timer and a caller's cancel come from outside the invocation: what they set off (abort
     // listeners among it) runs in its scope, so its lines carry its request id.
     const inScope = (fn: () => void) => scope.run(invocation.info, fn);
-    invocation.started?.((reason) => inScope(() => cancelContext(context, reason)));
+    invocation.started?.((reason) => inScope(() => cancelContext(context, reason)), context);
     const invokeOptions: InvokeOptions = {
       enforceDeadline: options.enforceDeadline === true,
       inScope,
@@ -136,12 +148,21 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
           overruns.begin();
           void running.then(overruns.end);
         }
+        // The invocation is over once its answer is: a gRPC stream's goes on after the handler returned,
+        // and its deadline, its caller's cancel and the shutdown must reach `context.signal` until it ends.
         if (answering || running) {
           waiting = true;
-          Promise.all([answering, running]).then(done, done);
+          const over = () => {
+            releaseContext(context);
+            done();
+          };
+          Promise.all([answering, running]).then(over, over);
         }
       } finally {
-        if (!waiting) done();
+        if (!waiting) {
+          releaseContext(context);
+          done();
+        }
       }
     });
   };

@@ -7,9 +7,9 @@ import {
   status,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { InvocationInfo } from '../../runtime/context.js';
+import { type InvocationInfo, type LambdaContext, pastDeadline } from '../../runtime/context.js';
 import { type ErrorPayload, JustfnError, safeString, toErrorPayload } from '../../runtime/errors.js';
-import type { Outcome } from '../../runtime/invoke.js';
+import { type Outcome, timeoutError } from '../../runtime/invoke.js';
 import { failureFields } from '../../runtime/logging/json-log.js';
 import type { QueuedInvocation } from '../../runtime/loop.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
@@ -67,21 +67,39 @@ export function createGrpcCalls(
 
 /**
  * Writes an outcome as the call's answer, and returns what failed only then (a unary value that is no
- * message, a stream that throws, outlives its deadline or is cancelled), if anything did.
+ * message, a stream that throws, outlives its deadline, is cancelled or cut off by the drain), if anything
+ * did.
  */
 type Answer = (
   outcome: Outcome,
   requestId: string,
   options: GrpcCallOptions,
-  deadlineMs?: number,
+  hold?: StreamHold,
 ) => LateFailure | undefined | Promise<LateFailure | undefined>;
+
+type Failure = Extract<Outcome, { ok: false }>;
+
+/** What a stream is held to once its handler returned it. */
+interface StreamHold {
+  deadlineMs: number;
+  /** The time the call was given, which a timeout names. */
+  budgetMs: number;
+  /** The invocation's: its signal's timer may pass the deadline first (`pastDeadline`). */
+  context: LambdaContext<object> | undefined;
+  /** Set while the stream is written: cuts it off, with the failure to answer (the drain's `ABORTED`). */
+  cut?: (failure: Failure) => void;
+}
 
 interface LateFailure {
   thrown: unknown;
+  /** What the log line says, when it is not what `thrown` says. */
+  error?: ErrorPayload;
   /** The stream outlived the call's deadline. */
   timedOut?: boolean;
   /** The client went away: nothing to log, but the stream was not a success. */
   cancelled?: boolean;
+  /** The handler's iterator, being closed: the invocation (its slot, its context) lasts until it is. */
+  closing?: Promise<void>;
 }
 
 function serve(
@@ -115,28 +133,44 @@ function serve(
     metadata: call.metadata.getMap(),
   };
   let answered = false;
+  // The answer is out: a unary one as it is given, a stream's with its last message or status.
+  let ended = false;
+  let context: LambdaContext<object> | undefined;
+  let hold: StreamHold | undefined;
+  // A stream's answer, settled once the handler's iterator is done.
+  let streaming: Promise<void> | undefined;
   // A client cancels its call at its own deadline, as grpc-js's server does at the deadline the timeout
   // header gave: either way that is the deadline's to answer (a timeout). The client's cancel can arrive
   // first by as much as the server lagged in reading the call (a cold start, a busy loop), so a cancel in
   // the last tenth of the budget (50 ms to 1 s) counts as the deadline; only an earlier one is the caller's.
-  const margin = Math.min(Math.max((info.deadlineMs - receivedAt) / 10, 50), 1_000);
+  const budgetMs = info.deadlineMs - receivedAt;
+  const margin = Math.min(Math.max(budgetMs / 10, 50), 1_000);
   const cancelledByCaller = () => call.cancelled && Date.now() < info.deadlineMs - margin;
   const invocation: QueuedInvocation = {
     event,
     info,
-    budgetMs: info.deadlineMs - receivedAt,
+    budgetMs,
     callerGone: () => call.cancelled,
     // A client that cancels (or whose connection goes) leaves nobody to answer: the handler is told
     // through context.signal, so it can stop; its slot is held until it does. grpc-js reports every call
-    // 'cancelled' as its stream closes, answered or not: only a call still running has a handler to tell
-    // (an error built for every call cost a third more CPU per call).
-    started: (cancel) =>
+    // 'cancelled' as its stream closes, answered or not: only a call still being answered (a stream, after
+    // its handler returned) has a handler to tell (an error built for every call cost a third more CPU per
+    // call).
+    started: (cancel, invoked) => {
+      context = invoked;
       call.once('cancelled', () => {
-        if (!answered && cancelledByCaller())
+        if (!ended && cancelledByCaller())
           cancel(new JustfnError('CANCELLED', 'The caller cancelled the call'));
-      }),
+      });
+    },
     respond: (outcome) => {
-      if (answered) return;
+      if (answered) {
+        // Answered again: past the drain timeout, at the process's exit, or for an uncaught error from
+        // the call's work. A stream still being written was answered as its handler returned: it is cut
+        // off here, with that failure, and its iterator closed (the drain waits for it).
+        if (!outcome.ok) hold?.cut?.(outcome);
+        return streaming;
+      }
       answered = true;
       // A status the handler threw on purpose for the caller's fault (NOT_FOUND, INVALID_ARGUMENT, …) is
       // an answer, as an HTTP handler's 404: counted a success and logged without alarm. A failure after
@@ -156,19 +190,23 @@ function serve(
         } else logFailure(options, info, method, outcome.thrown, outcome.error);
       }
       const count = (late: LateFailure | undefined) => {
+        ended = true;
         let label = outcome.ok || refused !== undefined ? 'success' : outcome.timedOut ? 'timeout' : 'error';
         if (late) {
           label = late.timedOut ? 'timeout' : 'error';
           if (!late.cancelled) {
-            logFailure(options, info, method, late.thrown, toErrorPayload(late.thrown));
+            logFailure(options, info, method, late.thrown, late.error ?? toErrorPayload(late.thrown));
           }
         }
         options.metrics.invocation('grpc', label, (Date.now() - receivedAt) / 1000, method);
+        return late?.closing;
       };
       // A unary answer is written at once; a stream's takes as long as the handler keeps yielding.
-      const answering = answer(outcome, requestId, options, info.deadlineMs);
-      if (answering instanceof Promise) return answering.then(count);
-      return count(answering);
+      hold = { deadlineMs: info.deadlineMs, budgetMs, context };
+      const answering = answer(outcome, requestId, options, hold);
+      if (!(answering instanceof Promise)) return count(answering);
+      streaming = answering.then(count);
+      return streaming;
     },
   };
   if (!options.submit(invocation)) {
@@ -273,10 +311,11 @@ const failure = (error: unknown) => ({
  * A server-streaming method: the handler returns an (async) iterable, an async generator most simply.
  * The call's deadline (capped by `JUSTFN_TIMEOUT`) covers the whole stream, not only the handler's
  * return: past it the iterator is closed and the call ends `DEADLINE_EXCEEDED`; a cancelled call closes it
- * too, and waiting for a slow reader ends with the call, so the invocation's slot is always given back.
+ * too, and so does the drain, which ends the call with its own status. Waiting for a slow reader ends with
+ * the call; the invocation's slot is given back once the iterator has closed.
  */
 function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode): Answer {
-  return async (outcome, requestId, options, deadlineMs = Number.POSITIVE_INFINITY) => {
+  return async (outcome, requestId, options, hold) => {
     if (!outcome.ok) {
       call.emit('error', toStatus(outcome, options.exposeErrors, requestId));
       return undefined;
@@ -290,37 +329,46 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
       });
       return { thrown: iterator };
     }
-    // Ends the handler's generator early, so that its `finally` runs.
-    const close = () => void Promise.resolve(iterator?.return?.()).catch(() => {});
+    const deadlineMs = hold?.deadlineMs ?? Number.POSITIVE_INFINITY;
+    // Checked on the clock too, and on context.signal's timer, which can fire before this one or before
+    // the clock agrees: a generator that heeds the signal ends or throws as it aborts.
+    const late = () =>
+      Date.now() >= deadlineMs || (hold?.context !== undefined && pastDeadline(hold.context));
+    // Ends the handler's generator early, so that its `finally` runs; settles once it has.
+    const close = () =>
+      Promise.resolve(iterator?.return?.()).then(
+        () => {},
+        () => {},
+      );
     let timer: NodeJS.Timeout | undefined;
     let onGone: (() => void) | undefined;
-    let stopped: 'deadline' | 'cancelled' | undefined;
+    let stopped: 'deadline' | 'cancelled' | Failure | undefined;
     const stop = new Promise<void>((resolve) => {
-      const halt = (why: 'deadline' | 'cancelled') => () => {
+      const halt = (why: NonNullable<typeof stopped>) => {
         stopped ??= why;
         resolve();
       };
-      timer = setTimeout(halt('deadline'), Math.max(deadlineMs - Date.now(), 0));
-      onGone = halt('cancelled');
+      timer = setTimeout(halt, Math.max(deadlineMs - Date.now(), 0), 'deadline');
+      onGone = () => halt('cancelled');
       call.once('cancelled', onGone);
       call.once('close', onGone);
+      if (hold) hold.cut = halt;
     });
+    /** The stream ends before its last message: answered with why, unless nobody is left to answer. */
+    const cutShort = (why: NonNullable<typeof stopped>): LateFailure => {
+      const closing = close();
+      if (why === 'cancelled') return { thrown: undefined, cancelled: true, closing };
+      const failure = why === 'deadline' ? timedOut(hold?.budgetMs ?? 0) : why;
+      call.emit('error', toStatus(failure, options.exposeErrors, requestId));
+      return { thrown: failure.thrown, error: failure.error, timedOut: failure.timedOut === true, closing };
+    };
     try {
       while (iterator) {
         const next = await Promise.race([iterator.next(), stop]);
-        // Checked on the clock too: an iterable that never waits would starve the timer.
-        if (!stopped && Date.now() >= deadlineMs) stopped = 'deadline';
+        // An iterable that never waits would starve the timer.
+        if (!stopped && late()) stopped = 'deadline';
         if (call.cancelled) stopped ??= 'cancelled';
-        if (stopped) {
-          close();
-          if (stopped === 'cancelled') return { thrown: undefined, cancelled: true };
-          call.emit('error', {
-            code: status.DEADLINE_EXCEEDED,
-            details: 'Deadline exceeded',
-            metadata: trailer(requestId),
-          });
-          return { thrown: new Error('the stream was still running at its deadline'), timedOut: true };
-        }
+        if (stopped) return cutShort(stopped);
         if (!next || next.done) break;
         if (!call.write(encode(next.value)))
           await Promise.race([new Promise((r) => call.once('drain', r)), stop]);
@@ -328,11 +376,14 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
       call.end(trailer(requestId));
       return undefined;
     } catch (error) {
+      // Thrown as the deadline or the drain aborted context.signal: they are the answer.
+      if (!stopped && late()) stopped = 'deadline';
+      if (stopped) return cutShort(stopped);
       // A message that does not encode fails here with the handler's iterator still open (one that threw
       // is finished already, and closing it does nothing).
-      close();
+      const closing = close();
       call.emit('error', toStatus(failure(error), options.exposeErrors, requestId));
-      return { thrown: error };
+      return { thrown: error, closing };
     } finally {
       clearTimeout(timer);
       if (onGone) {
@@ -341,4 +392,10 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
       }
     }
   };
+}
+
+/** A stream past its deadline: the same timeout as a unary call's, logged and counted as one. */
+function timedOut(budgetMs: number): Failure {
+  const error = timeoutError(budgetMs);
+  return { ok: false, error: toErrorPayload(error), thrown: error, timedOut: true };
 }

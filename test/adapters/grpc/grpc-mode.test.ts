@@ -11,6 +11,36 @@ const serve = async (env: Record<string, string> = {}) => {
   return runtime;
 };
 
+/** A server-streaming call: what arrived, and how the call ended. */
+const serverStream = (runtime: Runtime, method: string, request: object, options: grpc.CallOptions = {}) => {
+  const call = (runtime.client[method] as Function).call(
+    runtime.client,
+    request,
+    options,
+  ) as grpc.ClientReadableStream<{
+    n: number;
+  }>;
+  const got: number[] = [];
+  call.on('data', (reply) => got.push(reply.n));
+  return {
+    call,
+    got,
+    ended: new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve)).then((s) => {
+      call.on('error', () => {});
+      return s;
+    }),
+  };
+};
+
+const count = (runtime: Runtime, request: object, options?: grpc.CallOptions) =>
+  serverStream(runtime, 'Count', request, options);
+/** The messages of the lines the handler logged that start with `text`. */
+const logged = (runtime: Runtime, text: string) =>
+  runtime
+    .logs()
+    .map((l) => String(l.msg))
+    .filter((msg) => msg.startsWith(text));
+
 describe('gRPC mode: each call is an invocation', () => {
   it('a unary call succeeds; its request id is in the trailer and on its log lines', async () => {
     const runtime = await serve();
@@ -148,31 +178,6 @@ describe('gRPC mode: each call is an invocation', () => {
     expect(got).toEqual([1, 2, 3, 4]);
   });
 
-  /** Count as a stream: what arrived, and how the call ended. */
-  const count = (
-    runtime: Awaited<ReturnType<typeof serve>>,
-    request: object,
-    options: grpc.CallOptions = {},
-  ) => {
-    const call = (runtime.client.Count as Function).call(
-      runtime.client,
-      request,
-      options,
-    ) as grpc.ClientReadableStream<{
-      n: number;
-    }>;
-    const got: number[] = [];
-    call.on('data', (reply) => got.push(reply.n));
-    return {
-      call,
-      got,
-      ended: new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve)).then((s) => {
-        call.on('error', () => {});
-        return s;
-      }),
-    };
-  };
-
   it('a stream is held to the deadline too: DEADLINE_EXCEEDED, the iterator closed, the slot given back', async () => {
     const runtime = await serve({ JUSTFN_TIMEOUT: '1', JUSTFN_CONCURRENCY: '1' });
     const stream = count(runtime, { to: 10, ms: 400 });
@@ -182,6 +187,16 @@ describe('gRPC mode: each call is an invocation', () => {
     expect(stream.got).toEqual([1, 2]);
     await runtime.process.waitForOutput('count closed');
     expect((await runtime.unary('SayHello', { name: 'after' })).value?.message).toBe('hello, after');
+    // Logged as a unary call's timeout is (the same JUSTFN_TIMEOUT here).
+    expect((await runtime.unary('Slow', { ms: 3000 })).error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await runtime.process.waitForOutput(
+      /"method":"Slow".*"msg":"Invoke Error"|"msg":"Invoke Error".*"method":"Slow"/,
+    );
+    const timeouts = runtime.logs().filter((l) => l.msg === 'Invoke Error');
+    expect(timeouts.map((l) => [l.method, l.errorType, l.errorMessage, l.err])).toEqual([
+      ['Count', 'Sandbox.Timedout', 'Task timed out after 1.00 seconds', undefined],
+      ['Slow', 'Sandbox.Timedout', 'Task timed out after 1.00 seconds', undefined],
+    ]);
   });
 
   it('a cancelled stream closes its iterator and gives its slot back', async () => {
@@ -191,6 +206,67 @@ describe('gRPC mode: each call is an invocation', () => {
     await new Promise((resolve) => stream.call.once('data', resolve));
     stream.call.cancel();
     await runtime.process.waitForOutput('count closed');
+    expect((await runtime.unary('SayHello', { name: 'after' })).value?.message).toBe('hello, after');
+  });
+
+  it("a cancelled stream aborts its handler's context.signal, as a cancelled unary call does", async () => {
+    const runtime = await serve();
+    const stream = serverStream(runtime, 'Listen', { ms: 3000 });
+    stream.call.on('error', () => {});
+    await new Promise((resolve) => stream.call.once('data', resolve));
+    stream.call.cancel();
+    // Woken by the cancel, long before its 3 s wait.
+    await runtime.process.waitForOutput('listen closed');
+    expect(logged(runtime, 'listen woke')).toEqual(['listen woke, aborted: true Runtime.Cancelled']);
+    expect(runtime.logs().filter((l) => l.msg === 'Invoke Error')).toEqual([]);
+  });
+
+  it('a cancelled stream whose generator runs on holds its slot until the generator ends', async () => {
+    const runtime = await serve({ JUSTFN_CONCURRENCY: '1' });
+    const stream = serverStream(runtime, 'Listen', { ms: 1000, after: 'deaf' });
+    stream.call.on('error', () => {});
+    await new Promise((resolve) => stream.call.once('data', resolve));
+    stream.call.cancel();
+    expect((await runtime.unary('SayHello', { name: 'next' })).value?.message).toBe('hello, next');
+    await runtime.process.waitForOutput('"msg":"hello next"');
+    // JUSTFN_CONCURRENCY=1: the next call ran only once the cancelled one's generator had ended.
+    const order = runtime
+      .logs()
+      .map((l) => l.msg)
+      .filter((msg) => msg === 'listen closed' || msg === 'hello next');
+    expect(order).toEqual(['listen closed', 'hello next']);
+  });
+
+  it("past its deadline a stream's context.signal aborts, also when read before the generator was returned", async () => {
+    const runtime = await serve({ JUSTFN_TIMEOUT: '1' });
+    const early = serverStream(runtime, 'Listen', { ms: 4000, after: 'early' });
+    // One that throws as its signal aborts, which can come a moment before the stream's own deadline: still
+    // the deadline's answer, not an INTERNAL error.
+    const throws = serverStream(runtime, 'Listen', { ms: 4000, after: 'throw' });
+    for (const stream of [early, throws]) stream.call.on('error', () => {});
+    const ended = await Promise.all([early.ended, throws.ended]);
+    expect(ended.map((s) => s.code)).toEqual([grpc.status.DEADLINE_EXCEEDED, grpc.status.DEADLINE_EXCEEDED]);
+    const timeouts = () => runtime.logs().filter((l) => l.msg === 'Invoke Error');
+    for (let wait = 0; logged(runtime, 'listen closed').length + timeouts().length < 4 && wait < 100; wait++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(logged(runtime, 'listen woke')).toEqual(['listen woke, aborted: true Sandbox.Timedout']);
+    expect(logged(runtime, 'listen closed')).toHaveLength(2);
+    expect(timeouts().map((l) => l.errorType)).toEqual(['Sandbox.Timedout', 'Sandbox.Timedout']);
+  });
+
+  it("a rejection nothing handles from a stream's work fails the stream at once, and closes its iterator", async () => {
+    const runtime = await serve({ JUSTFN_EXPOSE_ERRORS: '1' });
+    const stream = serverStream(runtime, 'Listen', { ms: 300, after: 'reject' });
+    stream.call.on('error', () => {});
+    const ended = await stream.ended;
+    expect([ended.code, ended.details, stream.got]).toEqual([
+      grpc.status.INTERNAL,
+      'Runtime.UnhandledPromiseRejection: Error: rejected while streaming',
+      [1],
+    ]);
+    await runtime.process.waitForOutput('listen closed');
+    const failed = runtime.logs().find((l) => l.msg === 'Invoke Error');
+    expect([failed?.method, failed?.errorType]).toEqual(['Listen', 'Runtime.UnhandledPromiseRejection']);
     expect((await runtime.unary('SayHello', { name: 'after' })).value?.message).toBe('hello, after');
   });
 
@@ -301,6 +377,31 @@ describe('gRPC mode: past the drain timeout', () => {
       [grpc.status.UNAVAILABLE, 'the server is shutting down'],
     ]);
     expect(await runtime.process.exited).toBe(0);
+  });
+});
+
+describe('gRPC mode: past the drain timeout, a stream', () => {
+  it('still running is ABORTED too: its iterator is closed, and the cut is logged', async () => {
+    const runtime = await serve({ JUSTFN_DRAIN_TIMEOUT: '1' });
+    const stream = serverStream(runtime, 'Count', { to: 50, ms: 100 });
+    stream.call.on('error', () => {});
+    const unary = runtime.unary('Slow', { ms: 3000 });
+    await new Promise((resolve) => stream.call.once('data', resolve));
+    runtime.process.child.kill('SIGTERM');
+    const [ended, answered] = await Promise.all([stream.ended, unary]);
+    expect([ended.code, ended.details, answered.error?.code]).toEqual([
+      grpc.status.ABORTED,
+      'the server shut down while the call was running',
+      grpc.status.ABORTED,
+    ]);
+    expect(await runtime.process.exited).toBe(0);
+    expect(stream.got.length).toBeLessThan(50);
+    const lines = runtime.logs();
+    expect(lines.filter((l) => l.msg === 'count closed')).toHaveLength(1);
+    expect(lines.find((l) => l.msg === 'Invoke Error' && l.method === 'Count')).toMatchObject({
+      errorType: 'Runtime.Draining',
+      errorMessage: 'The drain timeout passed',
+    });
   });
 });
 
