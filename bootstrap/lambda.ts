@@ -34,6 +34,7 @@ import {
   type Service,
   type ServiceStart,
 } from './service.js';
+import { stdoutWriter } from './stdout.js';
 import { VERSION } from './version.js';
 
 /** AWS's exit codes: an uncaught exception (and a failed init), an unhandled rejection (`RICv3 src/index.mjs`). */
@@ -56,7 +57,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
     level: (start.options.logLevel?.toUpperCase() ?? 'TRACE') as LambdaLevel,
     scope,
     telemetryFd: start.options.telemetryFd,
-    stdout: (line) => process.stdout.write(line),
+    stdout: stdoutWriter(),
   });
   patchConsole(log);
   if (!start.options.noGlobalAwslambda) installAwslambda(scope);

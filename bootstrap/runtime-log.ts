@@ -4,6 +4,7 @@ import { createLambdaLog } from '../runtime/logging/lambda-log.js';
 import type { InvocationScope } from '../runtime/scope.js';
 import { masked } from '../runtime/secrets.js';
 import type { Options } from './options.js';
+import { stdoutWriter } from './stdout.js';
 
 /** The runtime's own log lines in HTTP mode: structured fields and a message. */
 export interface RuntimeLog {
@@ -21,7 +22,7 @@ export function createRuntimeLog(options: Options, scope: InvocationScope, servi
       format: 'Text',
       level: level.toUpperCase() as Parameters<typeof createLambdaLog>[0]['level'],
       scope,
-      stdout: (line) => process.stdout.write(line),
+      stdout: stdoutWriter(),
     });
     Object.assign(console, {
       trace: text.trace,

@@ -375,3 +375,22 @@ describe('uncaught exceptions on the wire', () => {
     }
   });
 });
+
+describe('the log has no reader', () => {
+  it("stdout's pipe closed: the lines are lost, the invocations are answered, the process idles", async () => {
+    const fake = await startFakeRuntimeApi({
+      invocations: [1, 2, 3].map((n) => ({ event: { n }, requestId: `r${n}` })),
+      // The first /next waits until the pipe is closed: every invocation then logs into the void.
+      answer: (r, index) =>
+        index === 0 && isNext(r)
+          ? new Promise<Answer>((resolve) => setTimeout(resolve, 300, 'reset'))
+          : undefined,
+    });
+    cleanup.push(() => fake.close());
+    const runtime = runtimeOn(fake.address, 'kinds/index.logs');
+    runtime.child.stdout?.destroy();
+    await fake.waitFor((r) => r.path.endsWith('/r3/response'));
+    expect(posts(fake, '/error')).toEqual([]);
+    expect(runtime.child.exitCode).toBeNull();
+  });
+});
