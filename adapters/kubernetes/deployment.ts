@@ -21,14 +21,14 @@ const { Deployment } = models;
  * @example
  * lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } }
  */
-export const PRE_STOP_SECONDS = 5;
+const PRE_STOP_SECONDS = 5;
 /**
  * Seconds past the drain before the kubelet's SIGKILL: closing resources and flushing logs.
  *
  * @example
  * PRE_STOP_SECONDS + drainSecondsFor(timeout) + GRACE_MARGIN_SECONDS; // terminationGracePeriodSeconds
  */
-export const GRACE_MARGIN_SECONDS = 5;
+const GRACE_MARGIN_SECONDS = 5;
 /** `JUSTFN_DRAIN_TIMEOUT`'s ceiling (bootstrap/options.ts). */
 const MAX_DRAIN_SECONDS = 3600;
 

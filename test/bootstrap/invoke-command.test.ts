@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, handlers, spawnCaptured } from '../helpers/process.js';
 
@@ -19,6 +20,27 @@ describe('justfn invoke', () => {
     expect([fatal.code, fatal.stdout]).toEqual([0, '"logged"\n']);
     expect(fatal.stderr).toMatch(/\t[0-9a-f-]{36}\tFATAL\tfatal line\n/);
     expect(fatal.stderr).toContain("{ dir: 'line' }\n");
+  });
+
+  it('--event - reads the event from stdin', () => {
+    const run = spawnSync(
+      process.execPath,
+      ['bin/justfn.cjs', 'invoke', 'kinds/index.echo', '--event', '-'],
+      {
+        input: '{"from":"stdin"}',
+        env: cleanEnv({ LAMBDA_TASK_ROOT: handlers }),
+      },
+    );
+    expect([run.status, String(run.stdout)]).toEqual([0, '{"from":"stdin"}\n']);
+  });
+
+  it('JUSTFN_TIMEOUT is the deadline: past it, Sandbox.Timedout on stdout and exit 1', async () => {
+    const run = await invoke('kinds/index.sleep', { JUSTFN_TIMEOUT: '1' });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: 'Task timed out after 1.00 seconds',
+    });
   });
 
   it('a handler that calls process.exit: Runtime.ExitError on stdout, as Lambda answers it, and exit 1', async () => {

@@ -55,7 +55,12 @@ async function startSilentServer() {
 
 async function get(url: string) {
   const reply = await request(url);
-  return { status: reply.statusCode, body: await reply.body.text(), id: reply.headers['x-request-id'] };
+  return {
+    status: reply.statusCode,
+    body: await reply.body.text(),
+    id: reply.headers['x-request-id'],
+    retryAfter: reply.headers['retry-after'],
+  };
 }
 
 describe('a gRPC dependency that takes calls and never answers (HTTP mode)', () => {
@@ -100,9 +105,11 @@ describe('a gRPC dependency that accepts connections and never speaks', () => {
     expect(JSON.parse(ready.body).reasons).toEqual([
       expect.stringMatching(/^resource auth: (retrying|opening)/),
     ]);
+    // The instance cannot serve now, the caller may come back: told when.
     expect(await get(`${runtime.url}/hello?deadline=300`)).toMatchObject({
       status: 503,
       body: '{"message":"Service Unavailable"}',
+      retryAfter: '1',
     });
   });
 

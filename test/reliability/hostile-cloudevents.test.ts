@@ -136,6 +136,14 @@ describe('oversized CloudEvents', () => {
       /^the request has \d+ headers; at most 200 are allowed$/,
     ],
     [
+      // The bound itself: an idle instance has every slot free and the whole queue.
+      'batch of exactly JUSTFN_CONCURRENCY + JUSTFN_QUEUE events: taken',
+      [['content-type', 'application/cloudevents-batch+json']],
+      JSON.stringify(Array.from({ length: 20 }, (_, n) => ({ ...event, id: `fit-${n}` }))),
+      202,
+      /./,
+    ],
+    [
       'batch, more events than JUSTFN_CONCURRENCY + JUSTFN_QUEUE could ever take',
       [['content-type', 'application/cloudevents-batch+json']],
       JSON.stringify(Array(21).fill(event)),

@@ -95,6 +95,8 @@ describe('HTTP mode: SIGTERM drains', () => {
     const client = new Client(runtime.url);
     const first = await client.request({ path: '/?ms=1', method: 'GET' });
     await first.body.text();
+    const probe = new Client(runtime.url);
+    await (await probe.request({ path: '/_/health/ready', method: 'GET' })).body.text();
     const busy = request(`${runtime.url}/?ms=1500`); // keeps the drain going
     await runtime.waitForLog(() => false, 200).catch(() => {});
     runtime.process.child.kill('SIGTERM');
@@ -103,6 +105,13 @@ describe('HTTP mode: SIGTERM drains', () => {
     const second = await client.request({ path: '/?ms=1', method: 'GET' });
     expect([second.statusCode, second.headers.connection]).toEqual([503, 'close']);
     await second.body.text();
+    // A probe on its open connection: readiness says why it is off.
+    const ready = await probe.request({ path: '/_/health/ready', method: 'GET' });
+    expect([ready.statusCode, await ready.body.json()]).toEqual([
+      503,
+      { status: 'not ready', reasons: ['draining'] },
+    ]);
+    await probe.close();
     expect((await busy).statusCode).toBe(200);
     expect(await runtime.process.exited).toBe(0);
     await client.close();

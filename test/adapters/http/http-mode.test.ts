@@ -138,8 +138,17 @@ describe('HTTP mode: plain requests are API Gateway events', () => {
       const reply = await get(runtime, `/?code=${code}`);
       expect([reply.status, reply.text]).toEqual([502, '{"message":"Internal Server Error"}']);
     }
+    // No content in a 204 or a 205: neither the body nor its type (a 205 says so with a zero length).
+    const empty = await get(runtime, '/?code=204');
+    expect([
+      empty.status,
+      empty.headers['content-type'],
+      empty.headers['content-length'],
+      empty.text,
+    ]).toEqual([204, undefined, undefined, '']);
     const reset = await get(runtime, '/?code=205');
     expect([reset.status, reset.headers['content-length'], reset.text]).toEqual([205, '0', '']);
+    expect(reset.headers['content-type']).toBeUndefined();
     // A 304's fields replace a cache's stored ones: only the handler's go out, no default type, no length
     // of the body it returned anyway.
     const notModified = await get(runtime, '/?code=304');

@@ -117,9 +117,13 @@ describe('loadServiceConfig: one precise line per problem', () => {
         'justfn.yaml: http.event: expected one of apigw-v2, apigw-v1, alb, got "apigw"',
       ],
     );
-    expect(problems(db('    url: postgres://db/users\n    pool: { min: 5, max: 2 }\n'))).toEqual([
-      'justfn.yaml: resources.db.pool.min: must not exceed pool.max (2), got 5',
+    expect(problems(db('    url: postgres://db/users\n    pool: { min: 3, max: 2 }\n'))).toEqual([
+      'justfn.yaml: resources.db.pool.min: must not exceed pool.max (2), got 3',
     ]);
+    // At the bound: a pool of exactly min = max connections is valid.
+    expect(problems(db('    url: postgres://db/users\n    pool: { min: 2, max: 2 }\n'), {}, true)).toEqual(
+      [],
+    );
     expect(problems(db('    url: postgres://db/users?sslmode=allow\n'))).toEqual([
       'justfn.yaml: resources.db.url: sslmode=allow is not one pg knows (disable, prefer, require, verify-ca, verify-full, no-verify); pg would verify the certificate as for verify-full',
     ]);
