@@ -345,10 +345,8 @@ function reportCrashes(
           if (crashed) {
             // Handed out while the crash is being reported: it cannot run; RAPID is told so.
             if (invocation) {
-              log.logError(
-                'Invoke Error',
-                new JustfnError('EXIT', exitedUnder(crashCode!).error.errorMessage),
-              );
+              const exited = new JustfnError('EXIT', exitedUnder(crashCode!).error.errorMessage);
+              scope.run(invocation.info, () => log.logError('Invoke Error', exited));
               void connect()
                 .postError(invocation.info.requestId, exitedUnder(crashCode!), invocation.invocationId)
                 .catch(() => {});
