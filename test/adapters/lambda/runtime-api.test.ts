@@ -81,6 +81,19 @@ describe('Runtime API: the loop on the wire', () => {
     await fake.waitFor((r) => r.method === 'GET' && fake.requests.indexOf(r) > 0);
   });
 
+  it("a streamed /response and a thrown error's /error echo the invocation id too", async () => {
+    const echoed = { 'lambda-runtime-invocation-id': 'nonce-s' };
+    const [streamed, thrown] = await Promise.all([
+      start('kinds/index.streamPlain', { invocations: [{ event: 1, requestId: 's1', headers: echoed }] }),
+      start('kinds/index.throwError', { invocations: [{ event: {}, requestId: 't1', headers: echoed }] }),
+    ]);
+    const response = await streamed.fake.waitFor(isPost('/s1/response'));
+    expect(response.headers['lambda-runtime-function-response-mode']).toBe('streaming');
+    expect(response.headers['lambda-runtime-invocation-id']).toBe('nonce-s');
+    const error = await thrown.fake.waitFor(isPost('/t1/error'));
+    expect(error.headers['lambda-runtime-invocation-id']).toBe('nonce-s');
+  });
+
   it('accepts AWS_LAMBDA_RUNTIME_API with an http:// prefix', async () => {
     const { fake } = await start('kinds/index.echo', {
       invocations: [{ event: 1 }],
