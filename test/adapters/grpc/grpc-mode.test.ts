@@ -350,16 +350,30 @@ describe('gRPC mode: health and drain', () => {
 
   it('SIGTERM with calls in flight: they complete, health turns NOT_SERVING, exit 0', async () => {
     const runtime = await startGrpcRuntime({ JUSTFN_DRAIN_TIMEOUT: '20' });
+    const watcher = new grpc.Client(`127.0.0.1:${runtime.port}`, grpc.credentials.createInsecure());
+    // An empty HealthCheckRequest (service ""); each HealthCheckResponse is field 1, a varint: [0x08, status].
+    const watch = watcher.makeServerStreamRequest(
+      '/grpc.health.v1.Health/Watch',
+      () => Buffer.alloc(0),
+      (bytes: Buffer) => bytes[1],
+      {},
+    );
+    const statuses: unknown[] = [];
+    watch.on('data', (status) => statuses.push(status));
+    watch.on('error', () => {});
+    await expect.poll(() => statuses).toEqual([1]); // SERVING
     const calls = Array.from({ length: 10 }, () => runtime.unary('Slow', { ms: 800 }));
     await new Promise((resolve) => setTimeout(resolve, 200)); // let the calls arrive
     runtime.process.child.kill('SIGTERM');
     await runtime.process.waitForOutput('draining: finishing accepted requests');
+    await expect.poll(() => statuses).toEqual([1, 2]); // then NOT_SERVING, told to the watcher
     const answers = await Promise.all(calls);
     expect(answers.map((a) => a.value?.message ?? `${a.error?.code} ${a.error?.details}`)).toEqual(
       Array(10).fill('slept 800'),
     );
     expect(await runtime.process.exited).toBe(0);
     runtime.client.close();
+    watcher.close();
   });
 });
 
