@@ -113,10 +113,26 @@ describe('telemetry fd frames', () => {
       micros: bytes.readBigUInt64BE(8),
     };
     expect(first.type).toBe((0xa55a0003 | 0b10000) >>> 0);
+    // Microseconds since the epoch: not before the call, not after it.
     expect(first.micros >= before).toBe(true);
+    expect(first.micros <= BigInt(Date.now()) * 1000n).toBe(true);
     const message = bytes.subarray(16, 16 + first.length).toString('utf8');
     expect(message).toMatch(/\treq-9\tWARN\tone\ntwo\n$/);
     const second = 16 + first.length;
     expect(bytes.readUInt32BE(second)).toBe((0xa55a0003 | 0b10100) >>> 0);
+  });
+
+  it('in the JSON format: the JSON frame type, and the record without a trailing newline', () => {
+    const file = path.join(tempDir('frames'), 'frames');
+    const fd = openSync(file, 'w');
+    const log = createLambdaLog({ format: 'JSON', level: 'TRACE', scope, telemetryFd: fd, stdout: () => {} });
+    log.info('one\ntwo');
+    const bytes = readFileSync(file);
+    expect(bytes.readUInt32BE(0)).toBe((0xa55a0002 | 0b01100) >>> 0);
+    const length = bytes.readUInt32BE(4);
+    expect(bytes.length).toBe(16 + length);
+    const body = bytes.subarray(16).toString('utf8');
+    expect(body.endsWith('\n')).toBe(false);
+    expect(JSON.parse(body)).toMatchObject({ level: 'INFO', requestId: 'req-9', message: 'one\ntwo' });
   });
 });
