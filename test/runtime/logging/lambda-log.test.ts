@@ -1,8 +1,9 @@
 import { openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createLambdaLog, formatErrorDetails } from '../../../runtime/logging/lambda-log.js';
 import { createSequentialScope } from '../../../runtime/scope.js';
+import { maskInErrors } from '../../../runtime/secrets.js';
 import { tempDir } from '../../helpers/temp.js';
 
 const scope = createSequentialScope();
@@ -134,5 +135,22 @@ describe('telemetry fd frames', () => {
     const body = bytes.subarray(16).toString('utf8');
     expect(body.endsWith('\n')).toBe(false);
     expect(JSON.parse(body)).toMatchObject({ level: 'INFO', requestId: 'req-9', message: 'one\ntwo' });
+  });
+});
+
+describe("the runtime's error lines mask the secrets", () => {
+  afterEach(() => maskInErrors([]));
+  // Inside the JSON of either format the secret reads escaped: its quote and backslash each get a backslash.
+  const secret = 'pa"ss\\word';
+  const escaped = JSON.stringify(secret).slice(1, -1);
+
+  it.each(['Text', 'JSON'] as const)('%s: the escaped form too', (format) => {
+    maskInErrors([secret]);
+    const { log, lines } = capture(format);
+    log.logError('Invoke Error', new Error(`cannot log in with ${secret}`));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('cannot log in with [redacted]');
+    expect(lines[0]).not.toContain(escaped);
+    expect(lines[0]).not.toContain(secret);
   });
 });
