@@ -51,6 +51,8 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
       headers: { 'content-type': 'application/cloudevents+json' },
     } as const;
     expect(await status(`${runtime.url}/`, { ...cloudEvent, body: '{"specversion":"1.0"}' })).toBe(400);
+    const xml = { method: 'POST', headers: { 'content-type': 'application/cloudevents+xml' } } as const;
+    expect(await status(`${runtime.url}/`, { ...xml, body: '<event/>' })).toBe(415);
 
     const samples = await scrape(metricsPort);
     const series = (outcome: string) => `event="apigw-v2",outcome="${outcome}",method=""`;
@@ -72,6 +74,7 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     expect(duration('timeout', '_sum')).toBeGreaterThanOrEqual(1);
     expect(samples.get('justfn_requests_rejected_total{reason="overloaded"}')).toBe(1);
     expect(samples.get('justfn_requests_rejected_total{reason="bad_request"}')).toBe(1);
+    expect(samples.get('justfn_requests_rejected_total{reason="unsupported_media_type"}')).toBe(1);
     expect(samples.get('justfn_cold_starts_total')).toBe(1);
     expect(samples.get('justfn_init_duration_seconds')).toBeGreaterThan(0);
     // The metrics port serves one path, read with GET (or HEAD); nothing else is there.
