@@ -219,6 +219,13 @@ describe('secrets: configuration errors and justfn check', () => {
     expectNoSecrets(out);
   });
 
+  it('justfn check of a handler that fails at import naming a secret: the problem says where, the secret masked', async () => {
+    const { code, out, err } = await check({ FAIL_AT_IMPORT: '1' });
+    expect([code, out]).toEqual([1, '']);
+    expect(err).toBe('handler index.handler: Error: cannot reach [redacted]\n');
+    expectNoSecrets(err);
+  });
+
   it('a variable the schema refuses: check, Lambda start and HTTP start say where, never the value', async () => {
     const problem = `${path.join(dir, 'justfn.yaml')}: resources.db.pool.max: expected an integer, got a value from a substitution`;
     const checked = await check({ DB_POOL_MAX: BAD_POOL_MAX });
