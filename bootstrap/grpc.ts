@@ -17,6 +17,7 @@ import {
   describeFunction,
   drainOnSignals,
   openInBackground,
+  ownErrorPayload,
   readiness,
   serveMetrics,
   warnIfExposed,
@@ -164,7 +165,7 @@ export async function startGrpc(
     abandon: (invocation, error, running) => {
       const closing = invocation.respond({
         ok: false,
-        error: { errorType: error.name, errorMessage: error.message, trace: [] },
+        error: ownErrorPayload(error),
         thrown: running
           ? { code: status.ABORTED, message: 'the server shut down while the call was running' }
           : { code: status.UNAVAILABLE, message: 'the server is shutting down' },

@@ -5,7 +5,7 @@ import { apigwV2 } from '../adapters/http/apigw-v2.js';
 import { createInvocationFactory, type HttpInvocation } from '../adapters/http/http-invocations.js';
 import type { HttpEventFormat } from '../adapters/http/request.js';
 import { createHttpServer } from '../adapters/http/server.js';
-import { type ErrorPayload, JustfnError } from '../runtime/errors.js';
+import { JustfnError } from '../runtime/errors.js';
 import { loadHandler } from '../runtime/handler-loader.js';
 import { createMetricsRecorder } from '../runtime/metrics-recorder.js';
 import { createConcurrentScope } from '../runtime/scope.js';
@@ -18,6 +18,7 @@ import {
   describeFunction,
   drainOnSignals,
   openInBackground,
+  ownErrorPayload,
   readiness,
   resolveOrExit,
   serveMetrics,
@@ -25,12 +26,6 @@ import {
 } from './serving.js';
 
 const neverRan = new JustfnError('DRAINING', 'The instance shut down before the request started');
-// An error of the runtime's own: where it was raised in justfn says nothing to the caller.
-const ownError = (error: JustfnError): ErrorPayload => ({
-  errorType: error.name,
-  errorMessage: error.message,
-  trace: [],
-});
 
 const formats: Record<string, HttpEventFormat<unknown, unknown>> = {
   'apigw-v2': apigwV2 as HttpEventFormat<unknown, unknown>,
@@ -149,13 +144,13 @@ export async function startHttp(start: ServiceStart): Promise<void> {
         running
           ? {
               ok: false,
-              error: ownError(error),
+              error: ownErrorPayload(error),
               thrown: error,
               // Past the drain timeout the caller waited in vain: a 504. A process that exits: a 500.
               timedOut: error.code === 'DRAINING',
             }
           : // It never ran: the draining 503, which the caller may safely retry elsewhere.
-            { ok: false, error: ownError(neverRan), thrown: neverRan },
+            { ok: false, error: ownErrorPayload(neverRan), thrown: neverRan },
       ),
     async cleanUp() {
       app.server.closeAllConnections();

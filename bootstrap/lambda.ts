@@ -345,10 +345,11 @@ function reportCrashes(
           if (crashed) {
             // Handed out while the crash is being reported: it cannot run; RAPID is told so.
             if (invocation) {
-              const exited = new JustfnError('EXIT', exitedUnder(crashCode!).error.errorMessage);
+              const failure = exitedUnder(crashCode!);
+              const exited = new JustfnError('EXIT', failure.error.errorMessage);
               scope.run(invocation.info, () => log.logError('Invoke Error', exited));
               void connect()
-                .postError(invocation.info.requestId, exitedUnder(crashCode!), invocation.invocationId)
+                .postError(invocation.info.requestId, failure, invocation.invocationId)
                 .catch(() => {});
             }
             return stalled();
@@ -362,10 +363,8 @@ function reportCrashes(
         },
         complete: async (invocation, outcome) => {
           if (crashed) return stalled();
-          if (!current.delete(invocation)) {
-            // Its loop's answer after it failed early: the failure was its answer.
-            if (failedEarly.has(invocation)) return;
-          }
+          // Its loop's answer after it failed early: the failure was its answer.
+          if (!current.delete(invocation) && failedEarly.has(invocation)) return;
           streams.delete(invocation);
           answering += 1;
           try {

@@ -2,7 +2,7 @@ import { AsyncResource } from 'node:async_hooks';
 import type { Registry } from 'prom-client';
 import { startMetricsServer } from '../adapters/http/metrics-server.js';
 import type { FunctionInfo } from '../runtime/context.js';
-import { JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
+import { type ErrorPayload, JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { runShutdownHooks } from '../runtime/hooks.js';
 import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtime/loop.js';
 import type { RecordedMetrics } from '../runtime/metrics-recorder.js';
@@ -312,6 +312,14 @@ export interface DrainPlan<I extends QueuedInvocation> {
   cleanUp(): Promise<void>;
   /** Resolves when the instance cannot serve for good: drain, then exit 1. */
   fatal?: Promise<void>;
+}
+
+/**
+ * The payload of an error of the runtime's own (a drain, an exit): no trace, since where justfn raised it
+ * says nothing to the caller or the log reader.
+ */
+export function ownErrorPayload(error: JustfnError): ErrorPayload {
+  return { errorType: error.name, errorMessage: error.message, trace: [] };
 }
 
 /** The longest the `onShutdown` hooks get after a drain. */
