@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startGrpcRuntime } from '../helpers/grpc-runtime.js';
@@ -182,6 +183,17 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     await runtime.unary('Fail', { how: 'status' }); // NOT_FOUND, thrown for the caller: an answer
     await runtime.unary('Fail', { how: 'other' });
     await runtime.unary('Fail', { how: 'unencodable' }); // fails after the handler returned
+    // A request message that does not decode is refused before any invocation: counted as a bad request.
+    const refused = await new Promise<grpc.ServiceError | null>((resolve) =>
+      runtime.client.makeUnaryRequest(
+        '/greet.v1.Greeter/SayHello',
+        (bytes: Buffer) => bytes,
+        (bytes: Buffer) => bytes,
+        Buffer.from([0x08, 0xff, 0xff, 0xff]), // a varint that never ends
+        resolve,
+      ),
+    );
+    expect(refused?.code).toBe(grpc.status.INVALID_ARGUMENT);
 
     const samples = await scrape(metricsPort);
     const series = (outcome: string, method: string) =>
@@ -190,5 +202,6 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     expect(samples.get(`justfn_invocations_total{${series('error', 'Fail')}}`)).toBe(2);
     expect(samples.get(`justfn_invocations_total{${series('success', 'Fail')}}`)).toBe(1);
     expect(samples.get(`justfn_invocation_duration_seconds_count{${series('success', 'SayHello')}}`)).toBe(2);
+    expect(samples.get('justfn_requests_rejected_total{reason="bad_request"}')).toBe(1);
   });
 });
