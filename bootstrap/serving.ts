@@ -338,9 +338,10 @@ async function shutdownHooks(log: RuntimeLog, ms: number): Promise<void> {
 /**
  * SIGTERM and SIGINT drain: stop accepting, finish every accepted invocation (past the drain timeout,
  * answer what is left), run the `onShutdown` hooks, clean up, exit 0. A second signal exits at once. An
- * uncaught exception is logged and drains too, then exits 1; an unhandled rejection is logged and the
- * server goes on. Either, thrown from an invocation's work (its async context), fails that invocation
- * at once, as a handler's throw would: a handler that died with an uncaught exception will not finish,
+ * uncaught exception is logged and drains too, then exits 1 (one during a drain leaves the drain to
+ * finish); an unhandled rejection is logged and the server goes on. Either, thrown from an invocation's
+ * work (its async context), fails that invocation at once, as a handler's throw would: a handler that
+ * died with an uncaught exception will not finish,
  * so its slot goes to the next waiting invocation. A handler that calls `process.exit` ends the instance
  * at once, as on Lambda: what it had accepted is answered as the process goes (`Runtime.ExitError`), not
  * left to a reset connection.
@@ -360,14 +361,11 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
   const outside = new AsyncResource('justfn.drain');
   let draining = false;
   const drain = async (reason: string, exitCode: number) => {
-    if (draining) {
-      log.warn({ reason }, 'second signal: exiting now');
-      process.exit(exitCode || 1);
-    }
-    draining = true;
     // A process whose event loop empties during the drain (the server closed, a handler waiting on nothing)
-    // ends with this code too, not 0.
-    process.exitCode = exitCode;
+    // ends with this code too, not 0; a failure during a drain (an uncaught exception) makes it 1.
+    process.exitCode = Math.max(Number(process.exitCode ?? 0), exitCode);
+    if (draining) return;
+    draining = true;
     log.info(
       { reason, inFlight: source.running(), queued: source.queued() },
       'draining: finishing accepted requests',
@@ -382,7 +380,14 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
     await shutdownHooks(log, Math.min(plan.drainTimeout, SHUTDOWN_HOOKS_SECONDS) * 1000);
     await plan.cleanUp();
     log.info({ reason }, 'drained: exiting');
-    process.exit(exitCode);
+    process.exit();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining) {
+      log.warn({ reason: signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    void drain(signal, 0);
   };
   process.once('exit', (code) => {
     // An 'exit' listener cannot wait: each answer is written now, and small ones leave before the process.
@@ -393,8 +398,8 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
     for (const invocation of left) plan.abandon(invocation, error, source.isRunning(invocation));
   });
   void plan.fatal?.then(() => drain('a resource failed for good', 1));
-  process.on('SIGTERM', () => void drain('SIGTERM', 0));
-  process.on('SIGINT', () => void drain('SIGINT', 0));
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   process.on('uncaughtException', (error) => {
     log.fatal({ err: error }, 'Uncaught Exception: draining, then exiting');
     const invocation = culprit();

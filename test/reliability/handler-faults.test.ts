@@ -160,6 +160,24 @@ describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
     expect(await own.process.exited).toBe(1);
   });
 
+  it('an uncaught exception during a drain fails its invocation; the drain goes on for the others', async () => {
+    const own = await serve({ JUSTFN_TIMEOUT: '60', JUSTFN_DRAIN_TIMEOUT: '60' });
+    const crashing = get(own, 'throwsUncaughtOnStop');
+    const finishing = get(own, 'countsAfterStop');
+    await expect.poll(() => own.logs().filter((l) => l.msg === 'started').length).toBe(2);
+    own.process.child.kill('SIGTERM');
+    const [crashed, finished] = await Promise.all([crashing, finishing]);
+    expect(crashed.status).toBe(500);
+    expect([finished.status, JSON.parse(finished.text).n]).toEqual([200, 1]);
+    // A crash during the drain: still a failure for the process.
+    expect(await own.process.exited).toBe(1);
+    expect(own.logs().find((l) => l.msg === 'Invoke Error')).toMatchObject({
+      requestId: crashed.id,
+      errorMessage: 'thrown during the drain',
+    });
+    expect(own.logs().map((l) => l.msg)).not.toContain('second signal: exiting now');
+  });
+
   it('a rejection nothing handles fails its invocation at once; the server goes on', async () => {
     const own = await serve({ JUSTFN_TIMEOUT: '60', JUSTFN_EXPOSE_ERRORS: '1' });
     const reply = await get(own, 'rejectsWhileRunning');
