@@ -38,6 +38,8 @@ export interface EmulatorOptions {
 const INVOKE_PATH = /^\/2015-03-31\/functions\/[^/]+\/invocations(\?.*)?$/;
 /** After SIGTERM, Lambda gives a runtime with an internal extension 500 ms, then SIGKILL. */
 const SIGTERM_GRACE_MS = 500;
+/** On close, how long answers being written get before their connections close. */
+const CLOSE_GRACE_MS = 1_000;
 
 /** How an invocation ended, for the invoke endpoint's answer. */
 type InvokedResult = InvokeResult & { requestId: string; timedOut: () => boolean };
@@ -272,6 +274,8 @@ export async function startEmulator(options: EmulatorOptions) {
     runtimeApi: api.address,
     /** The current runtime process, if one is running. */
     runtimePid: () => runtime?.child.pid,
+    /** How many invocations wait for a runtime to take them. */
+    queued: () => api.queued().length,
     /** Resolves once the runtime asked for its first invocation (init is done). */
     ready: () =>
       new Promise<void>((resolve) => (api.nextCount() > 0 ? resolve() : api.onNext(() => resolve()))),
@@ -295,8 +299,15 @@ export async function startEmulator(options: EmulatorOptions) {
           await exited;
         }
       }
-      server.closeAllConnections();
+      // What no runtime took is answered, not cut off with its connection; what is being written flushes
+      // first (a second at most, for a stream still going).
+      for (const pending of api.queued()) {
+        const message = `RequestId: ${pending.requestId} Error: justfn emulate stopped before the invocation ran`;
+        api.abandon(pending.requestId, { kind: 'exit', message });
+      }
+      const cutOff = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
       await new Promise((resolve) => server.close(resolve));
+      clearTimeout(cutOff);
       await api.close();
     },
   };

@@ -306,3 +306,28 @@ describe('justfn emulate: streaming', () => {
     expect(body).toMatchObject({ errorType: 'Error', errorMessage: 'mid-stream failure' });
   });
 });
+
+describe('justfn emulate: stopping', () => {
+  it('answers what it had accepted: the running invocation as its runtime ended, the queued one as never run', async () => {
+    const lambda = await startTestEmulator('kinds/index.sleep', { timeout: 60 });
+    const running = lambda.invoke('{"ms":60000}');
+    const queued = lambda.invoke('{"ms":60000}');
+    // Both accepted, one taken by the runtime, one waiting for it.
+    await expect.poll(() => lambda.reports.filter((line) => line.startsWith('START')).length).toBe(2);
+    await expect.poll(() => lambda.emulator.queued()).toBe(1);
+    // What `justfn emulate` does on SIGTERM or Ctrl-C.
+    await lambda.close();
+    const [ran, waited] = await Promise.all([running, queued]);
+    for (const reply of [ran, waited]) {
+      expect([reply.status, reply.headers['x-amz-function-error']]).toEqual([200, 'Unhandled']);
+    }
+    expect(JSON.parse(ran.text)).toMatchObject({
+      errorType: 'Runtime.ExitError',
+      errorMessage: expect.stringMatching(/Runtime exited with error: signal: SIGKILL$/),
+    });
+    expect(JSON.parse(waited.text)).toMatchObject({
+      errorType: 'Runtime.ExitError',
+      errorMessage: expect.stringMatching(/justfn emulate stopped before the invocation ran$/),
+    });
+  });
+});
