@@ -83,5 +83,7 @@ export function emulatedFunction(service: Service, env: NodeJS.ProcessEnv) {
     timeout: Number(env.AWS_LAMBDA_FUNCTION_TIMEOUT ?? service.config?.config.timeout ?? 300),
     ...(options.functionName ? { functionName: options.functionName } : {}),
     ...(options.memorySize ? { memorySize: Number(options.memorySize) } : {}),
+    // Managed Instances: the emulator hands out this many at once, as the runtime runs this many loops.
+    ...(options.maxConcurrency ? { maxConcurrency: options.maxConcurrency } : {}),
   };
 }

@@ -1,6 +1,8 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { freePort } from '../helpers/postgres.js';
 import { cleanEnv, spawnCaptured } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -94,6 +96,34 @@ describe('justfn [handler]', () => {
 
   it("justfn invoke runs the function as Lambda mode does: LOG_LEVEL is the function's own", async () => {
     expect(await run(['invoke', 'examples/hello'], { LOG_LEVEL: 'silent' })).toMatchObject({ code: 0 });
+  });
+
+  it('justfn emulate with AWS_LAMBDA_MAX_CONCURRENCY emulates Managed Instances: that many invocations at once', async () => {
+    const port = await freePort();
+    const emulate = spawnCaptured(
+      [
+        'node',
+        'bin/justfn.cjs',
+        'emulate',
+        'test/fixtures/handlers/side-by-side/index.buffered',
+        '--port',
+        String(port),
+      ],
+      cleanEnv({ AWS_LAMBDA_MAX_CONCURRENCY: '2' }),
+    );
+    onTestFinished(() => void emulate.kill('SIGTERM'));
+    await emulate.waitForOutput('a local Lambda on');
+    const invoke = (body: object) =>
+      request(`http://127.0.0.1:${port}/2015-03-31/functions/function/invocations`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+    // An invocation that waits for a release, then the release: handed out one at a time, the second
+    // would wait for the first, which waits for it.
+    const held = invoke({ name: 'a' });
+    await emulate.waitForOutput('START RequestId');
+    expect(await (await invoke({ release: true })).body.json()).toBe('released');
+    expect(await (await held).body.json()).toBe('a ended');
   });
 
   it('justfn emulate --port abc names the flag, exit 2', async () => {
