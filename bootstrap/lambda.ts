@@ -51,6 +51,7 @@ export const EXIT_RUNTIME_API = 1;
  */
 export async function startLambda(start: ServiceStart): Promise<never> {
   const managed = start.options.maxConcurrency !== undefined;
+  const { verbose } = start.options;
   const scope = managed ? createConcurrentScope() : createSequentialScope();
   const log = createLambdaLog({
     format: start.options.logFormat ?? 'Text',
@@ -83,7 +84,11 @@ export async function startLambda(start: ServiceStart): Promise<never> {
       taskRoot: service.taskRoot,
       importModule: start.importModule,
     });
+    if (verbose >= 1)
+      log.info(`RUNTIME LOADER ${service.handler}: a ${handler.kind} handler in ${service.taskRoot}`);
     await registry.open();
+    if (verbose >= 1)
+      log.info(`RUNTIME INIT done: ${Math.round(process.uptime() * 1000)} ms after the process started`);
     if (service.options.initializationType === 'snap-start') await snapStart(api, registry, crashes.restored);
   } catch (error) {
     // The Runtime API itself failed (`/restore/next`): nothing to post an error to.
@@ -122,7 +127,10 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   try {
     const idle = createIdleCollector({ thorough: true });
     const sources = clients.map((client) =>
-      whileWaiting(crashes.track(lambdaSource(client, log, scope, managed, crashes.received)), idle),
+      whileWaiting(
+        crashes.track(lambdaSource(client, log, scope, { managed, verbose }, crashes.received)),
+        idle,
+      ),
     );
     await Promise.all(sources.map((source) => runLoop(source, loop)));
   } catch (error) {
@@ -173,7 +181,7 @@ function lambdaSource(
   api: RuntimeApiClient,
   log: LambdaLog,
   scope: InvocationScope,
-  managed: boolean,
+  { managed, verbose }: { managed: boolean; verbose: number },
   received: () => void,
 ) {
   return createLambdaSource({
@@ -181,6 +189,7 @@ function lambdaSource(
     log,
     scope,
     received,
+    verbose,
     // The environment is process-wide: on managed instances the trace id lives in the context only.
     setTraceId: managed
       ? undefined

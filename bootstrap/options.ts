@@ -294,7 +294,7 @@ export const optionTable = {
     default: 0,
     // As AWS's runtime reads it: a number is clamped to 0–3, anything else is 0.
     parse: (raw) => Math.min(Math.max(Number.parseInt(raw, 10) || 0, 0), 3),
-    doc: 'runtime debug output, 0–3 (out of range: the nearest; not a number: 0, as on AWS)',
+    doc: "Lambda mode's own debug lines, as AWS's client prints them: 1 init (`RUNTIME LOADER`, `RUNTIME INIT`), 2 each Runtime API exchange (`RUNTIME RAPID`), 3 with the invocation's headers (out of range: the nearest; not a number: 0)",
   },
 } satisfies Record<string, Option<unknown>>;
 

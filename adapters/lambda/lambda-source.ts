@@ -20,6 +20,7 @@ export interface LambdaSourceOptions {
   api: RuntimeApiClient;
   /** The runtime's own log lines: the request id is on them, as on the handler's. */
   log: {
+    info(...args: unknown[]): void;
     warn(...args: unknown[]): void;
     error(...args: unknown[]): void;
     logError(label: string, e: unknown): void;
@@ -30,6 +31,11 @@ export interface LambdaSourceOptions {
   scope?: InvocationScope | undefined;
   /** Told of every `/next` answered 200, whether or not its invocation can be read. */
   received?: (() => void) | undefined;
+  /**
+   * `AWS_LAMBDA_RUNTIME_VERBOSE`: from 2, a `RUNTIME RAPID` line for each exchange with the Runtime API
+   * (as AWS's client prints them); at 3, with the invocation's headers.
+   */
+  verbose?: number | undefined;
 }
 
 const RETRIES = 3;
@@ -42,6 +48,8 @@ const RETRIES = 3;
  */
 export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaInvocation> {
   const { api, log } = options;
+  const verbose = options.verbose ?? 0;
+  const rapid = (message: string) => log.info(`RUNTIME RAPID ${message}`);
 
   const call = async (what: string, send: () => Promise<ApiAnswer>): Promise<ApiAnswer> => {
     for (let attempt = 1; ; attempt++) {
@@ -70,6 +78,7 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
   };
 
   const check = (what: string, answer: ApiAnswer): void => {
+    if (verbose >= 2) rapid(`${what}: ${answer.status}`);
     if (answer.status >= 200 && answer.status < 300) return;
     const detail = `${what}: the Runtime API answered ${answer.status} ${answer.body.toString('utf8').slice(0, 500)}`;
     if (answer.status >= 500) throw new RuntimeApiFatalError(detail);
@@ -87,6 +96,10 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
           );
         }
         options.received?.();
+        if (verbose >= 2) {
+          const id = answer.headers['lambda-runtime-aws-request-id'];
+          rapid(`GET /next: ${id}${verbose >= 3 ? ` ${JSON.stringify(answer.headers)}` : ''}`);
+        }
         const invocation = toInvocation(answer);
         options.setTraceId?.(invocation.info.traceId);
         if (!('failure' in invocation)) return invocation;

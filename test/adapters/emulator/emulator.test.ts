@@ -258,6 +258,44 @@ describe('justfn emulate: logs carry the request id', () => {
   });
 });
 
+describe('justfn emulate: AWS_LAMBDA_RUNTIME_VERBOSE', () => {
+  const runtimeLines = (output: string) =>
+    output
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .filter((fields) => fields[3]?.startsWith('RUNTIME '));
+
+  it('1: what init loaded and when it was done', async () => {
+    const { invoke, output } = await emulate('kinds/index.echo', {
+      env: { AWS_LAMBDA_RUNTIME_VERBOSE: '1' },
+    });
+    await invoke('{}');
+    expect(runtimeLines(output()).map((fields) => fields[3])).toEqual([
+      expect.stringMatching(/^RUNTIME LOADER kinds\/index\.echo: a promise handler in \//),
+      expect.stringMatching(/^RUNTIME INIT done: \d+ ms after the process started$/),
+    ]);
+  });
+
+  it("3: each exchange with the Runtime API too, under the invocation's request id, with its headers", async () => {
+    const { invoke, output, waitForOutput } = await emulate('kinds/index.echo', {
+      env: { AWS_LAMBDA_RUNTIME_VERBOSE: '3' },
+    });
+    await invoke('{}', { 'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793' });
+    await waitForOutput(/RUNTIME RAPID POST \/response/);
+    const rapid = runtimeLines(output()).filter((fields) => fields[3]!.startsWith('RUNTIME RAPID'));
+    const id = /^RUNTIME RAPID GET \/next: ([0-9a-f-]{36}) \{/.exec(rapid[0]![3]!)![1];
+    expect(rapid[0]![3]).toContain('"lambda-runtime-trace-id":"Root=1-5759e988-bd862e3fe1be46a994272793"');
+    expect(rapid[1]).toEqual([expect.any(String), id, 'INFO', 'RUNTIME RAPID POST /response: 202']);
+  });
+
+  it('0, the default: no RUNTIME line', async () => {
+    const { invoke, output } = await emulate('kinds/index.echo');
+    await invoke('{}');
+    expect(runtimeLines(output())).toEqual([]);
+  });
+});
+
 describe('justfn emulate: streaming', () => {
   it('streams chunks with the prelude and its 8 NULs first', async () => {
     const { invoke } = await emulate('kinds/index.streamPrelude');
