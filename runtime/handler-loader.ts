@@ -109,7 +109,7 @@ async function loadModule(
   const file = path.resolve(taskRoot, moduleRoot, moduleName);
   const tryRequire = (candidate: string) => (existsSync(candidate) ? require(candidate) : undefined);
   const tryImport = async (candidate: string) =>
-    existsSync(candidate) ? await importModule(pathToFileURL(candidate).href) : undefined;
+    existsSync(candidate) ? await importOrStuck(importModule, candidate) : undefined;
   try {
     const asIs = tryRequire(file);
     if (asIs) return asIs;
@@ -127,6 +127,30 @@ async function loadModule(
   } catch (error) {
     throw toLoadError(error, file);
   }
+}
+
+/**
+ * An ES module whose top-level await nothing can settle leaves its import pending once the event loop
+ * has run dry, and Node would exit 0 without a word (`justfn start`, `check`, `invoke`). The import fails
+ * then instead, with an error that says why.
+ */
+function importOrStuck(
+  importModule: (specifier: string) => Promise<unknown>,
+  file: string,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const stuck = () =>
+      reject(
+        new JustfnError(
+          'IMPORT_MODULE',
+          `${file}: its top-level await never finished: it awaits a promise that nothing is left to settle`,
+        ),
+      );
+    process.once('beforeExit', stuck);
+    importModule(pathToFileURL(file).href)
+      .then(resolve, reject)
+      .finally(() => process.off('beforeExit', stuck));
+  });
 }
 
 const TYPESCRIPT = ['.ts', '.mts', '.cts', '.tsx'];

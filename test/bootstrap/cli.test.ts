@@ -126,6 +126,24 @@ describe('justfn [handler]', () => {
     expect(await (await held).body.json()).toBe('a ended');
   });
 
+  it.each([
+    ['start', 1],
+    ['check', 1],
+    ['invoke', 1],
+  ])(
+    'justfn %s: a handler module whose top-level await never finishes is an import error, exit %i, not a silent 0',
+    async (command, code) => {
+      const spawned = spawnCaptured(
+        ['node', 'bin/justfn.cjs', command, 'test/fixtures/handlers/tla-never/index.handler'],
+        cleanEnv({ PORT: '0', JUSTFN_METRICS_PORT: '0' }),
+      );
+      expect(await spawned.exited).toBe(code);
+      expect(`${spawned.stdout()}${spawned.stderr()}`).toMatch(
+        /Runtime\.ImportModuleError: \S+tla-never\/index\.mjs: its top-level await never finished: it awaits a promise that nothing is left to settle/,
+      );
+    },
+  );
+
   it('justfn emulate --port abc names the flag, exit 2', async () => {
     expect(await run(['emulate', 'examples/hello', '--port', 'abc'])).toEqual({
       code: 2,
