@@ -77,10 +77,15 @@ function withoutConfig(args: readonly string[], error: unknown): Service {
  */
 export function emulatedFunction(service: Service, env: NodeJS.ProcessEnv) {
   const { options } = service;
+  // As every variable: empty is unset, and one that does not parse stops the start (an OptionError).
+  const timeoutVar = env.AWS_LAMBDA_FUNCTION_TIMEOUT?.trim() || undefined;
   return {
     handler: service.handler,
     taskRoot: service.taskRoot,
-    timeout: Number(env.AWS_LAMBDA_FUNCTION_TIMEOUT ?? service.config?.config.timeout ?? 300),
+    timeout:
+      timeoutVar === undefined
+        ? (service.config?.config.timeout ?? 300)
+        : integer(1, 86_400)(timeoutVar, 'AWS_LAMBDA_FUNCTION_TIMEOUT'),
     ...(options.functionName ? { functionName: options.functionName } : {}),
     ...(options.memorySize ? { memorySize: Number(options.memorySize) } : {}),
     // Managed Instances: the emulator hands out this many at once, as the runtime runs this many loops.

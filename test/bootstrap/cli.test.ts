@@ -144,6 +144,13 @@ describe('justfn [handler]', () => {
     },
   );
 
+  it('justfn emulate with an AWS_LAMBDA_FUNCTION_TIMEOUT that does not parse names it, exit 2', async () => {
+    expect(await run(['emulate', 'examples/hello'], { AWS_LAMBDA_FUNCTION_TIMEOUT: 'abc' })).toEqual({
+      code: 2,
+      stderr: 'justfn: AWS_LAMBDA_FUNCTION_TIMEOUT="abc": expected a whole number from 1 to 86400\n',
+    });
+  });
+
   it('justfn emulate --port abc names the flag, exit 2', async () => {
     expect(await run(['emulate', 'examples/hello', '--port', 'abc'])).toEqual({
       code: 2,
