@@ -2,6 +2,8 @@ import net from 'node:net';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HttpRuntime, startHttpRuntime } from '../../helpers/http-runtime.js';
+import { scrape } from '../../helpers/metrics.js';
+import { freePort } from '../../helpers/postgres.js';
 
 const started: HttpRuntime[] = [];
 afterAll(() => Promise.all(started.map((r) => r.stop())));
@@ -170,12 +172,14 @@ describe('HTTP mode: plain requests are API Gateway events', () => {
     const runtime = await serve('contextInfo', {
       K_SERVICE: 'users',
       K_REVISION: 'users-00007',
-      JUSTFN_TIMEOUT: '9',
+      JUSTFN_TIMEOUT: '3600',
     });
     const context = JSON.parse((await get(runtime, '/')).text);
     expect(context).toMatchObject({ functionName: 'users', functionVersion: 'users-00007' });
-    expect(context.remaining).toBeGreaterThan(8_000);
-    expect(context.remaining).toBeLessThanOrEqual(9_000);
+    // An hour in milliseconds, less the moments the request took: ten minutes of margin, where the 300 s
+    // default (or seconds for milliseconds) is far off.
+    expect(context.remaining).toBeGreaterThan(3_000_000);
+    expect(context.remaining).toBeLessThanOrEqual(3_600_000);
   });
 });
 
@@ -315,26 +319,36 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
   });
 
   it('a request waiting for a slot is answered 504 at its own deadline, not when an overrunning handler frees it', async () => {
+    const metricsPort = await freePort();
     const runtime = await serve('slow', {
       JUSTFN_TIMEOUT: '1',
       JUSTFN_CONCURRENCY: '1',
       JUSTFN_QUEUE: '5',
+      JUSTFN_METRICS_PORT: String(metricsPort),
     });
-    // The first runs on for 4 s past its 1 s deadline, holding the only slot.
-    const first = get(runtime, '/?ms=4000');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const sent = Date.now();
+    // The first runs on for an hour past its 1 s deadline, holding the only slot for longer than the test
+    // may run: an answer to the one waiting behind it can only come from that one's own deadline.
+    const first = get(runtime, '/?ms=3600000');
+    await expect.poll(async () => (await scrape(metricsPort)).get('justfn_invocations_in_flight')).toBe(1);
     const waiting = await get(runtime, '/?ms=1');
-    // Its deadline is a second after it arrived; the slot frees only after four.
-    expect(Date.now() - sent).toBeLessThan(3_000);
     expect(waiting.status).toBe(504);
+    const line = await runtime.waitForLog(
+      (l) => l.requestId === waiting.headers['x-request-id'] && l.msg === 'Invoke Timeout',
+    );
+    expect(line.errorMessage).toBe('Task timed out before it started: its deadline passed while it waited');
     expect((await first).status).toBe(504);
   });
 
   it('a request that waited for its slot and then timed out: the log names JUSTFN_TIMEOUT, not what was left', async () => {
-    const runtime = await serve('slow', { JUSTFN_TIMEOUT: '2', JUSTFN_CONCURRENCY: '1', JUSTFN_QUEUE: '1' });
+    const metricsPort = await freePort();
+    const runtime = await serve('slow', {
+      JUSTFN_TIMEOUT: '2',
+      JUSTFN_CONCURRENCY: '1',
+      JUSTFN_QUEUE: '1',
+      JUSTFN_METRICS_PORT: String(metricsPort),
+    });
     const first = get(runtime, '/?ms=1000');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect.poll(async () => (await scrape(metricsPort)).get('justfn_invocations_in_flight')).toBe(1);
     // Starts about a second after it arrived, with a second of its two left, and sleeps three.
     const second = await get(runtime, '/?ms=3000');
     expect([(await first).status, second.status]).toEqual([200, 504]);
@@ -393,8 +407,10 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
         l.msg === 'Unhandled Promise Rejection' &&
         (l.err as { message?: string }).message === '[object Object]',
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(runtime.logs().filter((l) => l.msg === 'Unhandled Promise Rejection')).toHaveLength(2);
+    // Both rejections, however their lines come.
+    await expect
+      .poll(() => runtime.logs().filter((l) => l.msg === 'Unhandled Promise Rejection'))
+      .toHaveLength(2);
     expect((await get(runtime, '/')).status).toBe(200);
   });
 });
