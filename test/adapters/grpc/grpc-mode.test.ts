@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { greeterDir, healthCheck, startGrpcRuntime } from '../../helpers/grpc-runtime.js';
+import { scrape } from '../../helpers/metrics.js';
+import { freePort } from '../../helpers/postgres.js';
 
 type Runtime = Awaited<ReturnType<typeof startGrpcRuntime>>;
 const started: Runtime[] = [];
@@ -34,6 +36,18 @@ const serverStream = (runtime: Runtime, method: string, request: object, options
 
 const count = (runtime: Runtime, request: object, options?: grpc.CallOptions) =>
   serverStream(runtime, 'Count', request, options);
+/** A call to `Slow` that sleeps `ms` unless the test cancels it; nothing waits for its answer. */
+const cancellableSlow = (runtime: Runtime, ms: number) =>
+  (runtime.client as unknown as Record<string, Function>).Slow!.call(
+    runtime.client,
+    { ms },
+    () => {},
+  ) as grpc.ClientUnaryCall;
+/** Resolves once `count` calls to `Slow` for `ms` have started: the fixture logs each as it starts. */
+const slowStarted = (runtime: Runtime, ms: number, count = 1) =>
+  expect
+    .poll(() => runtime.logs().filter((l) => l.msg === `slow started ${ms}`), { timeout: 10_000 })
+    .toHaveLength(count);
 /** The messages of the lines the handler logged that start with `text`. */
 const logged = (runtime: Runtime, text: string) =>
   runtime
@@ -79,12 +93,8 @@ describe('gRPC mode: each call is an invocation', () => {
 
   it('a call the client cancels aborts its context.signal, and its slot is free once the handler stops', async () => {
     const runtime = await serve({ JUSTFN_CONCURRENCY: '1' });
-    const call = (runtime.client as unknown as Record<string, Function>).Slow!.call(
-      runtime.client,
-      { ms: 30_000 },
-      () => {},
-    ) as grpc.ClientUnaryCall;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const call = cancellableSlow(runtime, 30_000);
+    await slowStarted(runtime, 30_000);
     call.cancel();
     // Aborted for the cancel, long before its 30 s sleep or its deadline.
     await runtime.process.waitForOutput('slow done, aborted: true Runtime.Cancelled');
@@ -97,22 +107,16 @@ describe('gRPC mode: each call is an invocation', () => {
     // Side by side: one long call, four the client cancels, four that pass their deadline (one batch of
     // deadline timers, armed in one of them).
     const long = runtime.unary('Slow', { ms: 1500 });
-    const calls = Array.from({ length: 4 }, () =>
-      (runtime.client as unknown as Record<string, Function>).Slow!.call(
-        runtime.client,
-        { ms: 30_000 },
-        () => {},
-      ),
-    ) as grpc.ClientUnaryCall[];
+    const calls = Array.from({ length: 4 }, () => cancellableSlow(runtime, 30_000));
     const timed = Array.from({ length: 4 }, () =>
-      runtime.unary('Slow', { ms: 30_000 }, { deadline: Date.now() + 400 }),
+      runtime.unary('Slow', { ms: 29_999 }, { deadline: Date.now() + 400 }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Cancelled once their handlers run (a call cancelled before would never start).
+    await slowStarted(runtime, 30_000, 4);
     for (const call of calls) call.cancel();
     await Promise.all([long, ...timed]);
     const heard = () => runtime.logs().filter((l) => String(l.msg).startsWith('abort heard by'));
-    for (let wait = 0; heard().length < 8 && wait < 100; wait++) await new Promise((r) => setTimeout(r, 20));
-    expect(heard()).toHaveLength(8);
+    await expect.poll(heard, { timeout: 10_000 }).toHaveLength(8);
     for (const line of heard()) {
       const [, , , id, stored] = String(line.msg).split(' ');
       expect([line.requestId, stored], String(line.msg)).toEqual([id, id]);
@@ -121,11 +125,13 @@ describe('gRPC mode: each call is an invocation', () => {
 
   it('a call whose deadline passes while it waits for a slot is never run', async () => {
     const runtime = await serve({ JUSTFN_CONCURRENCY: '1' });
-    const first = runtime.unary('Slow', { ms: 1200 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const first = cancellableSlow(runtime, 30_000);
+    await slowStarted(runtime, 30_000);
     const late = await runtime.unary('SayHello', { name: 'late' }, { deadline: Date.now() + 300 });
     expect(late.error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
-    expect((await first).value?.message).toBe('slept 1200');
+    // The slot frees only now, whatever time the late call's deadline took to pass.
+    first.cancel();
+    await runtime.process.waitForOutput('slow done, aborted: true Runtime.Cancelled');
     // Its turn came after its deadline: the call is cancelled by then, so it is dropped, not run.
     expect((await runtime.unary('SayHello', { name: 'after' })).value?.message).toBe('hello, after');
     expect(runtime.logs().filter((l) => String(l.msg).startsWith('hello late'))).toEqual([]);
@@ -133,11 +139,17 @@ describe('gRPC mode: each call is an invocation', () => {
   });
 
   it('a call refused for overload is UNAVAILABLE with a retry pushback: the handler never ran', async () => {
-    const runtime = await serve({ JUSTFN_CONCURRENCY: '1', JUSTFN_QUEUE: '1' });
-    const running = runtime.unary('Slow', { ms: 600 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const metricsPort = await freePort();
+    const runtime = await serve({
+      JUSTFN_CONCURRENCY: '1',
+      JUSTFN_QUEUE: '1',
+      JUSTFN_METRICS_PORT: String(metricsPort),
+    });
+    // The slot is held until the test lets it go, the queue's one place taken meanwhile.
+    const running = cancellableSlow(runtime, 30_000);
+    await slowStarted(runtime, 30_000);
     const queued = runtime.unary('Slow', { ms: 10 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect.poll(async () => (await scrape(metricsPort)).get('justfn_queue_depth')).toBe(1);
     const refused = await runtime.unary('SayHello', { name: 'refused' });
     expect([refused.error?.code, refused.error?.details]).toEqual([
       grpc.status.UNAVAILABLE,
@@ -145,10 +157,9 @@ describe('gRPC mode: each call is an invocation', () => {
     ]);
     expect(refused.trailer?.get('grpc-retry-pushback-ms')).toEqual(['1000']);
     expect(refused.trailer?.get('x-request-id')).toHaveLength(1);
-    expect([(await running).value?.message, (await queued).value?.message]).toEqual([
-      'slept 600',
-      'slept 10',
-    ]);
+    // The ones accepted are served: the queued one runs once the slot is free.
+    running.cancel();
+    expect((await queued).value?.message).toBe('slept 10');
     expect(runtime.logs().filter((l) => String(l.msg).startsWith('hello refused'))).toEqual([]);
   });
 
@@ -247,8 +258,10 @@ describe('gRPC mode: each call is an invocation', () => {
     const ended = await Promise.all([early.ended, throws.ended]);
     expect(ended.map((s) => s.code)).toEqual([grpc.status.DEADLINE_EXCEEDED, grpc.status.DEADLINE_EXCEEDED]);
     const timeouts = () => runtime.logs().filter((l) => l.msg === 'Invoke Error');
-    for (let wait = 0; logged(runtime, 'listen closed').length + timeouts().length < 4 && wait < 100; wait++)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    // Their lines can trail the calls' end.
+    await expect
+      .poll(() => logged(runtime, 'listen closed').length + timeouts().length, { timeout: 10_000 })
+      .toBe(4);
     expect(logged(runtime, 'listen woke')).toEqual(['listen woke, aborted: true Sandbox.Timedout']);
     expect(logged(runtime, 'listen closed')).toHaveLength(2);
     expect(timeouts().map((l) => l.errorType)).toEqual(['Sandbox.Timedout', 'Sandbox.Timedout']);
@@ -363,7 +376,7 @@ describe('gRPC mode: health and drain', () => {
     watch.on('error', () => {});
     await expect.poll(() => statuses).toEqual([1]); // SERVING
     const calls = Array.from({ length: 10 }, () => runtime.unary('Slow', { ms: 800 }));
-    await new Promise((resolve) => setTimeout(resolve, 200)); // let the calls arrive
+    await slowStarted(runtime, 800, 10);
     runtime.process.child.kill('SIGTERM');
     await runtime.process.waitForOutput('draining: finishing accepted requests');
     await expect.poll(() => statuses).toEqual([1, 2]); // then NOT_SERVING, told to the watcher
@@ -379,11 +392,17 @@ describe('gRPC mode: health and drain', () => {
 
 describe('gRPC mode: past the drain timeout', () => {
   it('a call cut off while it ran is ABORTED (not to be retried blindly), one that never ran UNAVAILABLE', async () => {
-    const runtime = await serve({ JUSTFN_DRAIN_TIMEOUT: '1', JUSTFN_CONCURRENCY: '1' });
-    const running = runtime.unary('Slow', { ms: 4000 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const metricsPort = await freePort();
+    const runtime = await serve({
+      JUSTFN_DRAIN_TIMEOUT: '1',
+      JUSTFN_CONCURRENCY: '1',
+      JUSTFN_METRICS_PORT: String(metricsPort),
+    });
+    // Runs for longer than the test may: still running whenever the drain timeout passes.
+    const running = runtime.unary('Slow', { ms: 3_600_000 });
+    await slowStarted(runtime, 3_600_000);
     const queued = runtime.unary('SayHello', { name: 'queued' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect.poll(async () => (await scrape(metricsPort)).get('justfn_queue_depth')).toBe(1);
     runtime.process.child.kill('SIGTERM');
     const answers = await Promise.all([running, queued]);
     expect(answers.map((a) => [a.error?.code, a.error?.details])).toEqual([
@@ -432,12 +451,7 @@ describe('gRPC mode: readiness follows the resources', () => {
     // What the generated liveness probe asks: alive, so not restarted for its dependency's outage.
     expect(await healthCheck(runtime.port, 'liveness')).toBe('SERVING');
     upstream.listen(port, '127.0.0.1');
-    let health: string | number = 'NOT_SERVING';
-    for (let i = 0; i < 200 && health !== 'SERVING'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      health = await healthCheck(runtime.port);
-    }
-    expect(health).toBe('SERVING');
+    await expect.poll(() => healthCheck(runtime.port), { timeout: 20_000, interval: 100 }).toBe('SERVING');
     expect((await runtime.unary('SayHello', { name: 'up' })).value?.message).toBe('hello, up');
     upstream.close();
   });
