@@ -2,6 +2,8 @@ import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { type HttpRuntime, startHttpRuntime } from '../helpers/http-runtime.js';
+import { scrape } from '../helpers/metrics.js';
+import { freePort } from '../helpers/postgres.js';
 import { reliabilityFixtures } from './soak.js';
 
 // Issue 6, point 3: a handler that throws, rejects, never settles (with the event loop busy or not), calls process.exit, blocks the event
@@ -192,9 +194,11 @@ describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
   });
 
   it('exits: process.exit ends the process with its code; what it had accepted is answered 500', async () => {
-    const own = await serve();
+    const metricsPort = await freePort();
+    // A deadline the test never reaches: the request in flight can only be answered for the exit.
+    const own = await serve({ JUSTFN_TIMEOUT: '3600', JUSTFN_METRICS_PORT: String(metricsPort) });
     const waiting = get(own, 'neverSettles');
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the first request is in by then
+    await expect.poll(async () => (await scrape(metricsPort)).get('justfn_invocations_in_flight')).toBe(1);
     const [exiting, other] = await Promise.all([get(own, 'exits'), waiting]);
     for (const reply of [exiting, other]) {
       expect([reply.status, reply.text]).toEqual([500, '{"message":"Internal Server Error"}']);
