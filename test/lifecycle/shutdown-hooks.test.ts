@@ -92,9 +92,8 @@ describe('Lambda mode: SIGTERM at shutdown', () => {
     );
     cleanup.add(() => runtime.kill());
     cleanup.add(() => fake.close());
-    await fake.waitFor((r) => r.path.endsWith('/invocation/next'));
-    // The event is handed out with the first /next; give the handler time to start waiting.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // SIGTERM once the handler listens for the abort.
+    await runtime.waitForOutput('waiting for shutdown');
     runtime.child.kill('SIGTERM');
     expect(await runtime.exited).toBe(0);
     const messages = textLines(runtime.stdout()).map((l) => l.message);
