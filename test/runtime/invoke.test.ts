@@ -80,6 +80,8 @@ describe('invoke: deadline (HTTP mode enforces it)', () => {
   it('a deadline further away than a timer can wait (24.8 days) does not abort context.signal at once', async () => {
     const context = contextFor(30 * 24 * 3600 * 1000);
     const signal = context.signal;
+    // Node runs a timer past its limit after 1 ms; one due in 20 ms, set after it, fires after it however
+    // slow the machine.
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(signal.aborted).toBe(false);
   });
@@ -209,10 +211,16 @@ describe('invoke: streaming', () => {
 
   it('a handler that fails before its first byte: a plain error, and what it writes later goes nowhere', async () => {
     const { sink, seen } = memorySink();
-    const outcome = await run('streamFailsThenWrites', {}, { openStream: () => sink });
+    // The fixture's late end() calls this back when it is done: refused (the stream was destroyed), or
+    // finished, its bytes in the sink.
+    let lateEndSettled = () => {};
+    const settled = new Promise<void>((resolve) => {
+      lateEndSettled = resolve;
+    });
+    const outcome = await run('streamFailsThenWrites', { lateEndSettled }, { openStream: () => sink });
     expect(outcome).toMatchObject({ ok: false, error: { errorType: 'RangeError' } });
     expect(outcome.ok || outcome.streamed).toBeFalsy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await settled;
     expect([seen.head, seen.body(), seen.ended]).toEqual([undefined, '', false]);
   });
 
@@ -273,7 +281,7 @@ describe('context methods are its own closures, as on AWS', () => {
 
 describe('context', () => {
   it('carries every Lambda field, memory as a string', async () => {
-    const outcome = await run('contextFields');
+    const outcome = await invoke(await kind('contextFields'), {}, contextFor(3_600_000));
     expect(outcome.ok && outcome.value).toMatchObject({
       awsRequestId: 'req-1',
       invokedFunctionArn: 'arn:fn',
@@ -285,6 +293,10 @@ describe('context', () => {
       callbackWaitsForEmptyEventLoop: true,
       hasSignal: true,
     });
-    expect(outcome.ok && (outcome.value as { remaining: number }).remaining).toBeGreaterThan(20_000);
+    // An hour in milliseconds, less the moments the call took: ten minutes of margin, where seconds (or a
+    // deadline read as a time of day) are far off.
+    const remaining = outcome.ok && (outcome.value as { remaining: number }).remaining;
+    expect(remaining).toBeGreaterThan(3_000_000);
+    expect(remaining).toBeLessThanOrEqual(3_600_000);
   });
 });
