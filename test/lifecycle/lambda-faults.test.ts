@@ -147,9 +147,12 @@ describe('Lambda mode: faults between and during invocations', () => {
     });
     expect((await lambda.invoke('auth')).failed).toBe(false);
     auth.kill();
+    // Idle past JUSTFN_REVALIDATE_AFTER: wall-clock time that must pass.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     // An invocation that does not use the service: served, after a refresh that did not wait for it.
     expect(await lambda.invoke('db')).toMatchObject({ failed: false, body: { one: 1 } });
+    // The runtime's lines come through its stdout, and can trail the answer it posted.
+    await lambda.waitForOutput(/channel failed to connect/);
     const refresh = textLines(lambda.output()).find(
       (l) => l.level === 'WARN' && l.message.includes("'auth'"),
     );
@@ -184,6 +187,7 @@ describe('Lambda mode: faults between and during invocations', () => {
     expect(after).toMatchObject({ failed: false, body: { one: 1 } });
     expect(after.body.pid).not.toBe(before.body.pid);
     expect(await lambda.invoke('auth')).toEqual({ failed: false, body: { message: 'hello lifecycle' } });
+    await lambda.waitForOutput(/re-validating before the next invocation/);
     const revalidated = textLines(lambda.output()).filter((l) => l.message.includes('re-validating'));
     expect(revalidated).toHaveLength(1);
     expect(revalidated[0]?.message).toMatch(
