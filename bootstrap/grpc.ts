@@ -62,7 +62,8 @@ export async function startGrpc(
     process.exit(1);
   }
 
-  const health = createHealthService(grpcConfig.service);
+  // Read only once the server listens, after the queue below exists.
+  const health = createHealthService(grpcConfig.service, () => source.liveness().live);
   let draining = false;
   // Every slot held by a handler running past its deadline: NOT_SERVING until one ends.
   let stuck = false;

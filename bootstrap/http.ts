@@ -105,6 +105,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
       metrics,
     }),
     readiness: () => readiness(registry.health(), options.exposeErrors, source.stuck()),
+    liveness: source.liveness,
     metrics,
     log,
   });

@@ -140,17 +140,22 @@ export function createServingQueue<I extends QueuedInvocation>(
   metrics: RecordedMetrics,
   /** Told when every slot comes to be held by a handler running past its deadline, and when no longer. */
   onStuck?: (stuck: boolean) => void,
-): QueueSource<I> & { stuck(): boolean } {
+): QueueSource<I> & { stuck(): boolean; liveness(): { live: boolean; reasons: string[] } } {
   let count = 0;
-  const stuck = () => count >= options.concurrency;
+  // Since when every slot has been held by a handler running past its deadline.
+  let stuckSince: number | undefined;
   const overruns = {
     begin() {
       count++;
-      if (count === options.concurrency) onStuck?.(true);
+      if (count !== options.concurrency) return;
+      stuckSince = Date.now();
+      onStuck?.(true);
     },
     end() {
       count--;
-      if (count === options.concurrency - 1) onStuck?.(false);
+      if (count !== options.concurrency - 1) return;
+      stuckSince = undefined;
+      onStuck?.(false);
     },
   };
   const source = createQueueSource<I>({
@@ -161,8 +166,23 @@ export function createServingQueue<I extends QueuedInvocation>(
     idle: createIdleCollector({ delayMs: 10_000 }),
     dropped: () => metrics.rejected('caller_gone'),
   });
-  /** Every slot is held by a handler running on past its deadline: nothing can be served until one ends. */
-  return Object.assign(source, { stuck });
+  return Object.assign(source, {
+    /** Every slot is held by a handler running on past its deadline: nothing can be served until one ends. */
+    stuck: () => stuckSince !== undefined,
+    /**
+     * Not live once every slot has been held past its deadline for `JUSTFN_TIMEOUT` again: nothing in the
+     * process can end those handlers (Lambda ends each at its deadline), and only a restart frees the slots.
+     */
+    liveness: () =>
+      stuckSince !== undefined && Date.now() - stuckSince > options.timeout * 1000
+        ? {
+            live: false,
+            reasons: [
+              `every slot has been held by a handler past its deadline for over ${options.timeout} s`,
+            ],
+          }
+        : { live: true, reasons: [] },
+  });
 }
 
 /**

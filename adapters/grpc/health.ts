@@ -101,19 +101,20 @@ const definition: ServiceDefinition = {
  * The standard gRPC health service (`grpc.health.v1.Health`, what Kubernetes' `grpc` probe and
  * `grpc_health_probe` call): `SERVING` while the function is ready, `NOT_SERVING` before its resources
  * are open, while one is down, and while it drains. `""` and the function's own service are known, and
- * {@link LIVENESS_SERVICE}, always `SERVING`; any other name is `NOT_FOUND` (Check) or `SERVICE_UNKNOWN`
- * (Watch).
+ * {@link LIVENESS_SERVICE}, `SERVING` while `live()` says so (read at each Check and at a Watch's start);
+ * any other name is `NOT_FOUND` (Check) or `SERVICE_UNKNOWN` (Watch).
  *
  * @example
  * const health = createHealthService('users.v1.Users');
  * server.addService(health.definition, health.implementation);
  * health.set('SERVING');
  */
-export function createHealthService(service: string) {
+export function createHealthService(service: string, live: () => boolean = () => true) {
   let current: ServingStatus = 'NOT_SERVING';
   const watchers = new Set<ServerWritableStream<HealthRequest, { status: number }>>();
   const known = (name: string) => name === '' || name === service || name === LIVENESS_SERVICE;
-  const statusOf = (name: string) => STATUS_NUMBER[name === LIVENESS_SERVICE ? 'SERVING' : current];
+  const statusOf = (name: string) =>
+    STATUS_NUMBER[name !== LIVENESS_SERVICE ? current : live() ? 'SERVING' : 'NOT_SERVING'];
   return {
     definition,
     implementation: {

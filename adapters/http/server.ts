@@ -23,6 +23,8 @@ export interface HttpServerOptions {
   invocations: ReturnType<typeof createInvocationFactory>;
   /** `GET /_/health/ready`: ready to serve, and if not, why. */
   readiness: () => { ready: boolean; reasons: string[] };
+  /** `GET /_/health/live`: worth keeping, and if not, why (a restart is what would help). */
+  liveness: () => { live: boolean; reasons: string[] };
   metrics: MetricsRecorder;
   log: { warn(fields: object, message: string): void; error(fields: object, message: string): void };
 }
@@ -118,7 +120,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.route({
     method: probe,
     url: '/_/health/live',
-    handler: (_request, reply) => reply.send({ status: 'live' }),
+    handler: (_request, reply) => {
+      const { live, reasons } = options.liveness();
+      reply.code(live ? 200 : 503).send(live ? { status: 'live' } : { status: 'not live', reasons });
+    },
   });
   app.route({
     method: probe,

@@ -438,6 +438,24 @@ describe('gRPC mode: past the drain timeout, a stream', () => {
   });
 });
 
+describe('gRPC mode: liveness', () => {
+  it('every slot held past its deadline for JUSTFN_TIMEOUT again: liveness NOT_SERVING, SERVING once it returns', async () => {
+    const runtime = await serve({ JUSTFN_TIMEOUT: '2', JUSTFN_CONCURRENCY: '1' });
+    // Answered DEADLINE_EXCEEDED at 2 s; deaf to its signal, the handler holds the only slot until 8 s.
+    const { error } = await runtime.unary('Slow', { ms: 8000, ignore_signal: true });
+    expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(await healthCheck(runtime.port)).toBe('NOT_SERVING');
+    expect(await healthCheck(runtime.port, 'liveness')).toBe('SERVING');
+    await expect
+      .poll(() => healthCheck(runtime.port, 'liveness'), { timeout: 6_000, interval: 100 })
+      .toBe('NOT_SERVING');
+    await expect
+      .poll(() => healthCheck(runtime.port, 'liveness'), { timeout: 10_000, interval: 100 })
+      .toBe('SERVING');
+    expect(await healthCheck(runtime.port)).toBe('SERVING');
+  }, 20_000);
+});
+
 describe('gRPC mode: readiness follows the resources', () => {
   it('NOT_SERVING while a resource is down, SERVING once it is up, without a restart', async () => {
     const { createServer } = await import('node:http');

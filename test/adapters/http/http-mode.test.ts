@@ -318,6 +318,24 @@ describe('HTTP mode: errors tell the caller little and the log everything', () =
     expect((await get(runtime, '/_/health/ready')).status).toBe(200);
   });
 
+  it('every slot held past its deadline for JUSTFN_TIMEOUT again: not live, so that a restart frees them; live once one returns', async () => {
+    const runtime = await serve('slow', { JUSTFN_TIMEOUT: '2', JUSTFN_CONCURRENCY: '1', JUSTFN_QUEUE: '0' });
+    const overrun = get(runtime, '/?ms=8000'); // 504 at 2 s, its slot held until 8 s
+    expect((await overrun).status).toBe(504);
+    // Held past its deadline, but not yet for the timeout again (4 s from the start): still live.
+    expect((await get(runtime, '/_/health/live')).status).toBe(200);
+    await expect
+      .poll(async () => (await get(runtime, '/_/health/live')).status, { timeout: 6_000 })
+      .toBe(503);
+    expect(JSON.parse((await get(runtime, '/_/health/live')).text)).toEqual({
+      status: 'not live',
+      reasons: ['every slot has been held by a handler past its deadline for over 2 s'],
+    });
+    await expect
+      .poll(async () => (await get(runtime, '/_/health/live')).status, { timeout: 10_000 })
+      .toBe(200);
+  }, 20_000);
+
   it('a request waiting for a slot is answered 504 at its own deadline, not when an overrunning handler frees it', async () => {
     const metricsPort = await freePort();
     const runtime = await serve('slow', {
