@@ -97,10 +97,16 @@ export interface QueuedInvocation extends Invocation {
   /** Whether the caller went away while it waited: the queue then drops it instead of running it. */
   callerGone?(): boolean;
   /**
-   * Told as the handler starts, with what aborts its `context.signal` should the caller go away then, and
-   * the context, whose deadline an answer that outlives the handler (a gRPC stream) is held to.
+   * Told as the handler starts, with what aborts its `context.signal` should the caller go away then,
+   * the context, whose deadline an answer that outlives the handler (a gRPC stream) is held to, and what
+   * to tell when such an answer was cut at its deadline while the handler's code runs on (`running`):
+   * its slot is held by an overrun, as a handler's past its deadline.
    */
-  started?(cancel: (reason: unknown) => void, context: LambdaContext<object>): void;
+  started?(
+    cancel: (reason: unknown) => void,
+    context: LambdaContext<object>,
+    overran: ((running: Promise<unknown>) => void) | undefined,
+  ): void;
   /**
    * The time it was given on arrival (`JUSTFN_TIMEOUT`, or a gRPC caller's sooner deadline), which a
    * timeout names, as AWS names the function's timeout: not what was left when a queued one started.
@@ -123,12 +129,18 @@ export type Runner<I extends QueuedInvocation = QueuedInvocation> = (invocation:
 export function createRunner<I extends QueuedInvocation>(options: LoopOptions): Runner<I> {
   const resources = options.resources ?? {};
   const { handler, functionInfo, scope, shutdown, freshness, overruns } = options;
+  const overran =
+    overruns &&
+    ((running: Promise<unknown>) => {
+      overruns.begin();
+      void running.then(overruns.end);
+    });
   const go = (invocation: I, done: () => void) => {
     const context = new LambdaContext(invocation.info, functionInfo, resources, shutdown);
     // The deadline's timer and a caller's cancel come from outside the invocation: what they set off (abort
     // listeners among it) runs in its scope, so its lines carry its request id.
     const inScope = (fn: () => void) => scope.run(invocation.info, fn);
-    invocation.started?.((reason) => inScope(() => cancelContext(context, reason)), context);
+    invocation.started?.((reason) => inScope(() => cancelContext(context, reason)), context, overran);
     const invokeOptions: InvokeOptions = {
       enforceDeadline: options.enforceDeadline === true,
       inScope,
@@ -144,10 +156,7 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
         const answering = invocation.respond(outcome);
         // A handler past its deadline that still runs keeps its slot until it ends.
         const running = outcome.ok ? undefined : outcome.running;
-        if (running && overruns) {
-          overruns.begin();
-          void running.then(overruns.end);
-        }
+        if (running) overran?.(running);
         // The invocation is over once its answer is: a gRPC stream's goes on after the handler returned,
         // and its deadline, its caller's cancel and the shutdown must reach `context.signal` until it ends.
         if (answering || running) {

@@ -86,6 +86,8 @@ interface StreamHold {
   budgetMs: number;
   /** The invocation's: its signal's timer may pass the deadline first (`pastDeadline`). */
   context: LambdaContext<object> | undefined;
+  /** Told when the stream was cut at its deadline while the handler's generator runs on. */
+  overran: ((running: Promise<unknown>) => void) | undefined;
   /** Set while the stream is written: cuts it off, with the failure to answer (the drain's `ABORTED`). */
   cut?: (failure: Failure) => void;
 }
@@ -136,6 +138,7 @@ function serve(
   // The answer is out: a unary one as it is given, a stream's with its last message or status.
   let ended = false;
   let context: LambdaContext<object> | undefined;
+  let overran: ((running: Promise<unknown>) => void) | undefined;
   let hold: StreamHold | undefined;
   // A stream's answer, settled once the handler's iterator is done.
   let streaming: Promise<void> | undefined;
@@ -156,8 +159,9 @@ function serve(
     // 'cancelled' as its stream closes, answered or not: only a call still being answered (a stream, after
     // its handler returned) has a handler to tell (an error built for every call cost a third more CPU per
     // call).
-    started: (cancel, invoked) => {
+    started: (cancel, invoked, overrun) => {
       context = invoked;
+      overran = overrun;
       call.once('cancelled', () => {
         if (!ended && cancelledByCaller())
           cancel(new JustfnError('CANCELLED', 'The caller cancelled the call'));
@@ -202,7 +206,7 @@ function serve(
         return late?.closing;
       };
       // A unary answer is written at once; a stream's takes as long as the handler keeps yielding.
-      hold = { deadlineMs: info.deadlineMs, budgetMs, context };
+      hold = { deadlineMs: info.deadlineMs, budgetMs, context, overran };
       const answering = answer(outcome, requestId, options, hold);
       if (!(answering instanceof Promise)) return count(answering);
       streaming = answering.then(count);
@@ -358,6 +362,7 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
     const cutShort = (why: NonNullable<typeof stopped>): LateFailure => {
       const closing = close();
       if (why === 'cancelled') return { thrown: undefined, cancelled: true, closing };
+      if (why === 'deadline') overranIfStill(closing, hold?.overran);
       const failure = why === 'deadline' ? timedOut(hold?.budgetMs ?? 0) : why;
       call.emit('error', toStatus(failure, options.exposeErrors, requestId));
       return { thrown: failure.thrown, error: failure.error, timedOut: failure.timedOut === true, closing };
@@ -392,6 +397,22 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
       }
     }
   };
+}
+
+/**
+ * A stream cut at its deadline whose generator has not closed a turn of the event loop later (deaf to
+ * `context.signal`, stuck in an `await`): its slot is held by an overrun, as a unary handler's past its
+ * deadline. One that heeds the signal closes in that turn and is not counted.
+ */
+function overranIfStill(closing: Promise<void>, overran: StreamHold['overran']): void {
+  if (!overran) return;
+  let closed = false;
+  void closing.then(() => {
+    closed = true;
+  });
+  setImmediate(() => {
+    if (!closed) overran(closing);
+  });
 }
 
 /** A stream past its deadline: the same timeout as a unary call's, logged and counted as one. */

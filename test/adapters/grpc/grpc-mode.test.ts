@@ -456,6 +456,32 @@ describe('gRPC mode: liveness', () => {
   }, 20_000);
 });
 
+describe('gRPC mode: a stream cut at its deadline whose handler runs on', () => {
+  it('holds its slot as an overrun: NOT_SERVING, not live past the timeout again, SERVING once it closes', async () => {
+    const runtime = await serve({ JUSTFN_TIMEOUT: '2', JUSTFN_CONCURRENCY: '1' });
+    // Yields 1, then waits 8 s deaf to its signal: cut at 2 s, its generator closes only at 8 s.
+    const { call, got, ended } = serverStream(runtime, 'Listen', { ms: 8000, after: 'deaf' });
+    call.on('error', () => {});
+    expect((await ended).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(got).toEqual([1]);
+    await expect.poll(() => healthCheck(runtime.port), { timeout: 2_000, interval: 50 }).toBe('NOT_SERVING');
+    await expect
+      .poll(() => healthCheck(runtime.port, 'liveness'), { timeout: 6_000, interval: 100 })
+      .toBe('NOT_SERVING');
+    await expect.poll(() => healthCheck(runtime.port), { timeout: 10_000, interval: 100 }).toBe('SERVING');
+    await runtime.process.waitForOutput('listen closed');
+  }, 20_000);
+
+  it('one that heeds its signal closes at once: SERVING throughout', async () => {
+    const runtime = await serve({ JUSTFN_TIMEOUT: '1', JUSTFN_CONCURRENCY: '1' });
+    const { call, ended } = serverStream(runtime, 'Listen', { ms: 8000 });
+    call.on('error', () => {});
+    expect((await ended).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await runtime.process.waitForOutput('listen closed');
+    expect(await healthCheck(runtime.port)).toBe('SERVING');
+  });
+});
+
 describe('gRPC mode: readiness follows the resources', () => {
   it('NOT_SERVING while a resource is down, SERVING once it is up, without a restart', async () => {
     const { createServer } = await import('node:http');
