@@ -88,6 +88,8 @@ interface StreamHold {
   context: LambdaContext<object> | undefined;
   /** Told when the stream was cut at its deadline while the handler's generator runs on. */
   overran: ((running: Promise<unknown>) => void) | undefined;
+  /** Whether a cancel is the caller's, not its deadline's (one in the budget's last tenth). */
+  cancelledByCaller: () => boolean;
   /** Set while the stream is written: cuts it off, with the failure to answer (the drain's `ABORTED`). */
   cut?: (failure: Failure) => void;
 }
@@ -206,7 +208,7 @@ function serve(
         return late?.closing;
       };
       // A unary answer is written at once; a stream's takes as long as the handler keeps yielding.
-      hold = { deadlineMs: info.deadlineMs, budgetMs, context, overran };
+      hold = { deadlineMs: info.deadlineMs, budgetMs, context, overran, cancelledByCaller };
       const answering = answer(outcome, requestId, options, hold);
       if (!(answering instanceof Promise)) return count(answering);
       streaming = answering.then(count);
@@ -359,8 +361,11 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
       if (hold) hold.cut = halt;
     });
     /** The stream ends before its last message: answered with why, unless nobody is left to answer. */
-    const cutShort = (why: NonNullable<typeof stopped>): LateFailure => {
+    const cutShort = (cause: NonNullable<typeof stopped>): LateFailure => {
       const closing = close();
+      // A client (or grpc-js, at the grpc-timeout it was sent) cancels at its own deadline, which can come
+      // before this side's timer: that is the deadline's, as for a unary call.
+      const why = cause === 'cancelled' && hold?.cancelledByCaller() === false ? 'deadline' : cause;
       if (why === 'cancelled') return { thrown: undefined, cancelled: true, closing };
       if (why === 'deadline') overranIfStill(closing, hold?.overran);
       const failure = why === 'deadline' ? timedOut(hold?.budgetMs ?? 0) : why;

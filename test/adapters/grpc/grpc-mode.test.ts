@@ -472,6 +472,22 @@ describe('gRPC mode: a stream cut at its deadline whose handler runs on', () => 
     await runtime.process.waitForOutput('listen closed');
   }, 20_000);
 
+  it("a cancel in the budget's last tenth is the deadline's: a timeout, logged as one (a client cancels at its own deadline)", async () => {
+    const runtime = await serve();
+    const { call, ended } = serverStream(
+      runtime,
+      'Listen',
+      { ms: 3000, after: 'deaf' },
+      { deadline: Date.now() + 1000 },
+    );
+    call.on('error', () => {});
+    setTimeout(() => call.cancel(), 950);
+    expect((await ended).code).toBe(grpc.status.CANCELLED);
+    await expect
+      .poll(() => runtime.logs().find((l) => l.msg === 'Invoke Error'), { timeout: 5_000 })
+      .toMatchObject({ method: 'Listen', errorType: 'Sandbox.Timedout' });
+  });
+
   it('one that heeds its signal closes at once: SERVING throughout', async () => {
     const runtime = await serve({ JUSTFN_TIMEOUT: '1', JUSTFN_CONCURRENCY: '1' });
     const { call, ended } = serverStream(runtime, 'Listen', { ms: 8000 });
