@@ -346,8 +346,11 @@ describe('uncaught exceptions on the wire', () => {
       errorType: 'Runtime.UnhandledPromiseRejection',
       errorMessage: 'Error: rejected in sloppy',
     });
-    // Its handler finished later: its result is not posted after the error.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Its handler finished later: its result is not posted after the error. Each loop asks for its next
+    // invocation once it is done with the last one: three at the start, then calm's and sloppy's.
+    const nexts = () =>
+      fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/invocation/next')).length;
+    await expect.poll(nexts).toBe(5);
     expect(posts(fake, '/sloppy/response')).toEqual([]);
     expect(posts(fake, '/calm/response').map((r) => r.body.toString())).toEqual(['"finished"']);
     expect(runtime.child.exitCode).toBeNull();
