@@ -43,7 +43,8 @@ export async function startGrpcRuntime(
       (scope, name) => scope[name] as grpc.GrpcObject,
       definition,
     ) as unknown as grpc.ServiceClientConstructor;
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const connect = () => new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = connect();
   const unary = (
     method: string,
     request: object,
@@ -82,6 +83,8 @@ export async function startGrpcRuntime(
     port,
     process: spawned,
     client,
+    /** Another client of its own (a channel, its own connection): close it when done. */
+    connect,
     unary,
     logs,
     async stop() {

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest';
-import { expectEachAnsweredOnce, soakHttp, soakLambda } from './soak.js';
+import { expectEachAnsweredOnce, soakGrpc, soakHttp, soakLambda } from './soak.js';
 
 // The soak of `npm run soak` (test/soak/), small enough for every test run: the same load, the same
 // exactly-once and file descriptor assertions. Memory drift is asserted only by the long soak, where
@@ -14,5 +14,9 @@ describe('soak, small', () => {
 
   it('HTTP with 50 concurrent clients: 2,000 requests, each answered once, fds back', async () => {
     expectEachAnsweredOnce(await soakHttp({ ...small, clients: 50 }));
+  });
+
+  it('gRPC with 50 concurrent callers: 2,000 unary calls, each answered once, fds back', async () => {
+    expectEachAnsweredOnce(await soakGrpc({ ...small, clients: 50 }));
   });
 });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { expect } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
+import { startGrpcRuntime } from '../helpers/grpc-runtime.js';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
 import { fixtures } from '../helpers/process.js';
 import { createLedger, type Ledger } from './ledger.js';
@@ -42,11 +43,41 @@ export interface SoakFigures {
 }
 
 interface Target {
-  origin: string;
   pid(): number | undefined;
-  request(n: number): { method: 'GET' | 'POST'; path: string; body?: string };
+  /**
+   * Sends requests `from` to `from + count - 1` from `clients` concurrent callers and records each answer
+   * in the ledger. Its connections close at the end, so that the runtime's descriptors can go back.
+   */
+  load(from: number, count: number, clients: number, ledger: Ledger): Promise<void>;
+}
+
+/** An HTTP target: numbered requests over a pool of `clients` keep-alive connections. */
+function overHttp(
+  origin: string,
+  pid: () => number | undefined,
+  request: (n: number) => { method: 'GET' | 'POST'; path: string; body?: string },
   /** Checks one answer and records it in the ledger. */
-  check(answer: Answered, ledger: Ledger): void;
+  check: (answer: Answered, ledger: Ledger) => void,
+): Target {
+  return {
+    pid,
+    async load(from, count, clients, ledger) {
+      const pool = new Pool(origin, { connections: clients, pipelining: 1 });
+      await runLoad(
+        {
+          origin,
+          from,
+          count,
+          clients,
+          request,
+          onAnswer: (answer) => check(answer, ledger),
+          onError: (n, error) => ledger.failed(n, `no answer: ${error.message}`),
+        },
+        pool,
+      );
+      await pool.close();
+    },
+  };
 }
 
 async function soak(source: string, target: Target, options: SoakOptions): Promise<SoakFigures> {
@@ -55,21 +86,7 @@ async function soak(source: string, target: Target, options: SoakOptions): Promi
   const fdsStart = openFds(pidStart);
   const started = performance.now();
   const phase = async (from: number, count: number) => {
-    // A pool per phase: its connections close at the end, so the runtime's count can go back.
-    const pool = new Pool(target.origin, { connections: options.clients, pipelining: 1 });
-    await runLoad(
-      {
-        origin: target.origin,
-        from,
-        count,
-        clients: options.clients,
-        request: target.request,
-        onAnswer: (answer) => target.check(answer, ledger),
-        onError: (n, error) => ledger.failed(n, `no answer: ${error.message}`),
-      },
-      pool,
-    );
-    await pool.close();
+    await target.load(from, count, options.clients, ledger);
     await pause(options.settleMs);
   };
   const first = Math.min(options.checkpoint, options.count);
@@ -111,18 +128,18 @@ export async function soakLambda(options: SoakOptions): Promise<SoakFigures> {
     const url = new URL(emulator.emulator.invokeUrl);
     const figures = await soak(
       'Lambda (justfn emulate)',
-      {
-        origin: url.origin,
-        pid: () => emulator.emulator.runtimePid(),
-        request: (n) => ({ method: 'POST', path: url.pathname, body: `{"n":${n}}` }),
-        check(answer, ledger) {
+      overHttp(
+        url.origin,
+        () => emulator.emulator.runtimePid(),
+        (n) => ({ method: 'POST', path: url.pathname, body: `{"n":${n}}` }),
+        (answer, ledger) => {
           const body = json(answer.body);
           if (answer.status !== 200 || answer.headers['x-amz-function-error'] || body?.n !== answer.n) {
             return ledger.failed(answer.n, `${answer.status} ${answer.body.slice(0, 200)}`);
           }
           ledger.answered(answer.n, String(body.requestId), Number(body.invocations));
         },
-      },
+      ),
       options,
     );
     // The emulator's own record: one START and one END per invocation.
@@ -146,17 +163,67 @@ export async function soakHttp(options: SoakOptions): Promise<SoakFigures> {
   try {
     return await soak(
       'HTTP',
-      {
-        origin: runtime.url,
-        pid: () => runtime.process.child.pid,
-        request: (n) => ({ method: 'GET', path: `/soak?n=${n}` }),
-        check(answer, ledger) {
+      overHttp(
+        runtime.url,
+        () => runtime.process.child.pid,
+        (n) => ({ method: 'GET', path: `/soak?n=${n}` }),
+        (answer, ledger) => {
           const body = json(answer.body);
           const id = answer.headers['x-request-id'];
           if (answer.status !== 200 || body?.n !== answer.n || body.requestId !== id) {
             return ledger.failed(answer.n, `${answer.status} ${answer.body.slice(0, 200)}`);
           }
           ledger.answered(answer.n, String(id), Number(body.invocations));
+        },
+      ),
+      options,
+    );
+  } finally {
+    await runtime.stop();
+  }
+}
+
+/**
+ * gRPC mode: the real bootstrap serving unary calls, `clients` concurrent callers on one channel (one
+ * HTTP/2 connection, as a gRPC client keeps); each answer names its number, the handler's running count
+ * and the request id the `x-request-id` trailer carries.
+ */
+export async function soakGrpc(options: SoakOptions): Promise<SoakFigures> {
+  const runtime = await startGrpcRuntime({}, path.join(reliabilityFixtures, 'grpc-mode'));
+  try {
+    return await soak(
+      'gRPC',
+      {
+        pid: () => runtime.process.child.pid,
+        async load(from, count, clients, ledger) {
+          const client = runtime.connect();
+          const call = (n: number) =>
+            new Promise<void>((resolve) => {
+              let reply: { message?: string; request_id?: string } | undefined;
+              const call = (client.SayHello as Function).call(
+                client,
+                { name: String(n) },
+                (error: Error | null, value: typeof reply) => {
+                  if (error) ledger.failed(n, `no answer: ${error.message}`);
+                  reply = value;
+                },
+              );
+              call.on('status', (status: { metadata: { get(key: string): unknown[] } }) => {
+                const [number, invocations] = (reply?.message ?? '').split(' ').map(Number);
+                const id = status.metadata.get('x-request-id')[0];
+                if (reply && number === n && reply.request_id === id) {
+                  ledger.answered(n, String(id), Number(invocations));
+                } else if (reply)
+                  ledger.failed(n, `answered ${JSON.stringify(reply)} with x-request-id ${id}`);
+                resolve();
+              });
+            });
+          let next = from;
+          const caller = async () => {
+            while (next < from + count) await call(next++);
+          };
+          await Promise.all(Array.from({ length: clients }, caller));
+          client.close();
         },
       },
       options,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { expectEachAnsweredOnce, type SoakFigures, soakHttp, soakLambda } from '../reliability/soak.js';
+import {
+  expectEachAnsweredOnce,
+  type SoakFigures,
+  soakGrpc,
+  soakHttp,
+  soakLambda,
+} from '../reliability/soak.js';
 
 // Issue 6, point 1: 100,000 invocations through each source. Zero lost, zero duplicated, memory at the
 // end within a few MiB of memory after the first 10,000, file descriptors back to their starting count.
@@ -22,5 +28,9 @@ describe(`soak: ${COUNT} through each source`, () => {
 
   it('HTTP with 50 concurrent clients', async () => {
     expectNoLossNoLeak(await soakHttp({ ...long, clients: 50 }));
+  });
+
+  it('gRPC with 50 concurrent callers', async () => {
+    expectNoLossNoLeak(await soakGrpc({ ...long, clients: 50 }));
   });
 });
