@@ -1,5 +1,5 @@
 // Turns a suite's raw samples into a summary (medians, per-round comparisons, verdicts) and a markdown table.
-import { median, meets, paired, range } from './stats.mjs';
+import { median, medianInterval, meets, paired, range } from './stats.mjs';
 
 /**
  * @param suite the suite's description (name, title, subject, baseline, metrics, comparisons). A comparison
@@ -26,13 +26,20 @@ export function summarise(suite, result) {
       byRuntime[name] = {
         median: median(perRound),
         range: range(perRound),
+        interval: medianInterval(perRound),
         perRound,
         rounds: perRound.filter(Number.isFinite).length,
       };
     }
     const value = byRuntime[suite.subject].median;
     const pass = comparison.target === undefined || meets(value, comparison.target);
-    return { ...comparison, baseline: baselineName, byRuntime, value, pass };
+    // Whether the verdict would stand anywhere in the median's 95 % interval, or the rounds leave it open.
+    const [low, high] = byRuntime[suite.subject].interval;
+    const settled =
+      comparison.target === undefined || !Number.isFinite(low)
+        ? undefined
+        : meets(low, comparison.target) === meets(high, comparison.target);
+    return { ...comparison, baseline: baselineName, byRuntime, value, pass, settled };
   });
   return {
     suite: suite.name,
@@ -76,18 +83,18 @@ export function toMarkdown(summary) {
     }),
   ]);
 
-  const spread = summary.comparisons.map((c) => {
-    const [low, high] = c.byRuntime[subject].range;
-    return [
-      c.label,
-      c.kind === 'value' ? '—' : c.baseline,
-      formatComparison(c.kind, c.value),
-      `${formatComparison(c.kind, low)} … ${formatComparison(c.kind, high)}`,
-      c.byRuntime[subject].rounds,
-      targetText(c.target),
-      verdict(c),
-    ];
-  });
+  const between = (kind, [low, high]) =>
+    Number.isFinite(low) ? `${formatComparison(kind, low)} … ${formatComparison(kind, high)}` : '—';
+  const spread = summary.comparisons.map((c) => [
+    c.label,
+    c.kind === 'value' ? '—' : c.baseline,
+    formatComparison(c.kind, c.value),
+    between(c.kind, c.byRuntime[subject].interval),
+    between(c.kind, c.byRuntime[subject].range),
+    c.byRuntime[subject].rounds,
+    targetText(c.target),
+    c.settled === undefined ? verdict(c) : `${verdict(c)} ${c.settled ? 'settled' : 'open'}`,
+  ]);
   const baselines = [
     ...new Set(summary.comparisons.filter((c) => c.kind !== 'value').map((c) => c.baseline)),
   ];
@@ -104,7 +111,22 @@ export function toMarkdown(summary) {
     '',
     `${subject}, per round:`,
     '',
-    table(['comparison', 'vs', 'median', 'range over rounds', 'rounds', 'target', ''], spread),
+    table(
+      [
+        'comparison',
+        'vs',
+        'median',
+        '95 % interval of the median',
+        'range over rounds',
+        'rounds',
+        'target',
+        '',
+      ],
+      spread,
+    ),
+    '',
+    'The interval is distribution-free (order statistics of the rounds); a verdict is *settled* when the ' +
+      'whole interval falls on its side of the target, *open* when the rounds cannot tell.',
     '',
     ...summary.notes.map((note) => `- ${note}`),
     '',

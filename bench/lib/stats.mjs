@@ -13,6 +13,31 @@ export function range(values) {
   return finite.length ? [Math.min(...finite), Math.max(...finite)] : [Number.NaN, Number.NaN];
 }
 
+/**
+ * A distribution-free interval for the median (order statistics, binomial tails): the k-th smallest and
+ * k-th largest value, with k the largest rank whose two tails together hold at most 1 − `confidence`.
+ * It assumes nothing of the rounds' distribution, only that they are independent. Fewer than 6 values give
+ * none at 95 % (even min … max is not that sure).
+ */
+export function medianInterval(values, confidence = 0.95) {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const n = sorted.length;
+  let k = 0;
+  let tail = 0; // P(X < rank), X ~ Binomial(n, 1/2)
+  for (let rank = 1; rank <= n >> 1; rank++) {
+    tail += binomial(n, rank - 1) / 2 ** n;
+    if (2 * tail > 1 - confidence) break;
+    k = rank;
+  }
+  return k === 0 ? [Number.NaN, Number.NaN] : [sorted[k - 1], sorted[n - k]];
+}
+
+function binomial(n, k) {
+  let result = 1;
+  for (let i = 1; i <= k; i++) result = (result * (n - k + i)) / i;
+  return result;
+}
+
 /** Per-round `subject / baseline` (kind 'ratio') or `subject - baseline` (kind 'delta'). */
 export function paired(subject, baseline, kind) {
   return subject.map((value, round) =>
