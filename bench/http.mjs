@@ -210,7 +210,7 @@ export const suite = {
       rounds: { start: options.startRounds, load: options.loadRounds, slices: turns },
       samples,
       notes: [
-        `Start: ${options.startRounds} interleaved rounds (order rotated each round), one fresh process each, ` +
+        `Start: ${options.startRounds} interleaved rounds (the order a balanced Latin square: each runtime in each place, after each other, alike), one fresh process each, ` +
           'unpinned; spawn → the first 200 to `GET /` (a refused connection is retried after 1 ms).',
         `Load: ${options.loadRounds} rounds; each starts every server on CPU ${serverCpu} (taskset) with autocannon ` +
           `in the bench driver on CPU ${loadCpu}, then drives them in turn, each time ${options.warmupMs} ms of warm-up ` +

@@ -141,7 +141,7 @@ export const suite = {
       },
       samples,
       notes: [
-        `Start: ${options.startRounds} interleaved rounds (order rotated each round), one fresh process each, ` +
+        `Start: ${options.startRounds} interleaved rounds (the order a balanced Latin square: each runtime in each place, after each other, alike), one fresh process each, ` +
           'the first event handed out as soon as /next arrives (the clock read just before it is written); ' +
           `then ${options.startRounds} more with the driver and the runtime on one CPU, whose figures carry the verdicts: ` +
           "a Lambda function of up to 1,769 MB has at most one vCPU's worth of time for all its threads.",

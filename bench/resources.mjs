@@ -125,7 +125,7 @@ export const suite = {
       const slowestSingle = deriveInit(samples, options.startRounds);
 
       const shared = [
-        `${options.startRounds} interleaved rounds (order rotated each round), one fresh process each, in Lambda ` +
+        `${options.startRounds} interleaved rounds (the order a balanced Latin square: each runtime in each place, after each other, alike), one fresh process each, in Lambda ` +
           'mode against the mock Runtime API, unpinned; the first event is handed out as soon as /next arrives.',
         `Shared machine: ${quiet.summary()}.`,
       ];

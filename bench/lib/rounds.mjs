@@ -1,6 +1,7 @@
 // Interleaved rounds: every round measures every runtime once, so slow and fast spells of the machine fall
-// on all of them alike. The order rotates from round to round (A B C, B C A, C A B, ...) so that no runtime
-// always runs right after the same neighbour (a cold cache, or a CPU that has just clocked up).
+// on all of them alike. The order changes from round to round as a balanced Latin square (below): each
+// runtime takes each place once every n rounds and follows each other runtime equally often, so that none
+// always runs first, or always right after the same neighbour (a cold cache, a CPU that has just clocked up).
 
 /**
  * @param {number} rounds
@@ -32,7 +33,17 @@ function short(value) {
   return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2);
 }
 
-/** The items in the order of turn `turn`: A B C, then B C A, then C A B, ... */
+/**
+ * The items in the order of turn `turn`: the rows of a Williams design (a balanced Latin square). Row 0 is
+ * 0, 1, n−1, 2, n−2, …; row t adds t to each (mod n). With n even, every n turns each item takes each
+ * place once and follows each other item once (A B D C, B C A D, C D B A, D A C B); with n odd, the next n
+ * turns run the rows backwards, which balances who follows whom over 2n.
+ */
 export function rotated(items, turn) {
-  return items.map((_, i) => items[(i + turn) % items.length]);
+  const n = items.length;
+  const row = [];
+  for (let i = 0, low = 1, high = n - 1; i < n; i++)
+    row.push(((i === 0 ? 0 : i % 2 ? low++ : high--) + turn) % n);
+  if (n % 2 === 1 && Math.floor(turn / n) % 2 === 1) row.reverse();
+  return row.map((j) => items[j]);
 }
