@@ -83,7 +83,8 @@ export function toMarkdown(summary) {
     }),
   ]);
 
-  const between = (kind, [low, high]) =>
+  // A section kept from an earlier run may have no interval.
+  const between = (kind, [low, high] = []) =>
     Number.isFinite(low) ? `${formatComparison(kind, low)} … ${formatComparison(kind, high)}` : '—';
   const spread = summary.comparisons.map((c) => [
     c.label,
