@@ -5,7 +5,6 @@ import { toGrpcHandler } from '../adapters/grpc/grpc-handler.js';
 import { createHealthService } from '../adapters/grpc/health.js';
 import { serverDefinition } from '../adapters/grpc/messages.js';
 import { resolveExport } from '../runtime/handler-loader.js';
-import { createMetricsRecorder } from '../runtime/metrics-recorder.js';
 import { loadGrpcService } from '../runtime/resources/grpc.js';
 import type { RegistryHealth } from '../runtime/resources/resource-registry.js';
 import type { InvocationScope } from '../runtime/scope.js';
@@ -13,14 +12,11 @@ import { createRuntimeLog } from './runtime-log.js';
 import type { Service, ServiceStart } from './service.js';
 import {
   cannotListen,
-  createServingQueue,
   describeFunction,
-  drainOnSignals,
-  openInBackground,
+  localArn,
+  openServing,
   ownErrorPayload,
   readiness,
-  serveMetrics,
-  warnIfExposed,
 } from './serving.js';
 
 /** As the HTTP port's keep-alive: how long a connection may stay without a call in flight. */
@@ -70,23 +66,17 @@ export async function startGrpc(
   const serving = (state: RegistryHealth) => {
     if (!draining) health.set(readiness(state, false, stuck).ready ? 'SERVING' : 'NOT_SERVING');
   };
-  const resources = await openInBackground(service, log, serving);
-  const { registry } = resources;
-  const shutdown = new AbortController();
-  const metrics = createMetricsRecorder();
-  const source = createServingQueue(
-    options,
+  const { registry, source, metrics, serve } = await openServing(
+    service,
+    log,
+    { handler, functionInfo, scope },
     {
-      handler,
-      functionInfo,
-      scope,
-      resources: registry.resources,
-      shutdown: shutdown.signal,
-    },
-    metrics,
-    (now) => {
-      stuck = now;
-      serving(registry.health());
+      onState: serving,
+      // Called only once calls run, after `registry` is set.
+      onStuck: (now) => {
+        stuck = now;
+        serving(registry.health());
+      },
     },
   );
   const server = new Server({
@@ -106,7 +96,7 @@ export async function startGrpc(
     createGrpcCalls(definition, {
       service: grpcConfig.service,
       timeout: options.timeout,
-      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionInfo.functionName}`,
+      invokedFunctionArn: localArn(functionInfo.functionName),
       exposeErrors: options.exposeErrors,
       scope,
       log,
@@ -140,20 +130,11 @@ export async function startGrpc(
     },
     `justfn is serving gRPC ${grpcConfig.service} (${handler.name}) on ${options.host}:${port}`,
   );
-  warnIfExposed(options, log, 'grpc');
-  const closeMetrics = serveMetrics(options, service, registry, source, metrics, log, resources.readyAt);
   let closed: Promise<void> = Promise.resolve();
   // Streams cut off at the drain timeout, until their handlers' iterators have closed (their `finally` run).
   const cut: Promise<void>[] = [];
-
-  drainOnSignals({
-    log,
-    source,
-    scope,
+  serve('grpc', {
     onExit: 'the calls accepted end with the connections (their callers see UNAVAILABLE)',
-    fatal: resources.fatal,
-    drainTimeout: options.drainTimeout,
-    shutdown,
     stopAccepting: () => {
       draining = true;
       health.set('NOT_SERVING');
@@ -180,8 +161,6 @@ export async function startGrpc(
         new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
       ]);
       server.forceShutdown();
-      await resources.close();
-      await closeMetrics();
     },
   });
 }

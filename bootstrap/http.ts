@@ -7,22 +7,18 @@ import type { HttpEventFormat } from '../adapters/http/request.js';
 import { createHttpServer } from '../adapters/http/server.js';
 import { JustfnError } from '../runtime/errors.js';
 import { loadHandler } from '../runtime/handler-loader.js';
-import { createMetricsRecorder } from '../runtime/metrics-recorder.js';
 import { createConcurrentScope } from '../runtime/scope.js';
 import { installAwslambda } from '../runtime/streaming.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { ServiceStart } from './service.js';
 import {
   cannotListen,
-  createServingQueue,
   describeFunction,
-  drainOnSignals,
-  openInBackground,
+  localArn,
+  openServing,
   ownErrorPayload,
   readiness,
   resolveOrExit,
-  serveMetrics,
-  warnIfExposed,
 } from './serving.js';
 
 const neverRan = new JustfnError('DRAINING', 'The instance shut down before the request started');
@@ -71,21 +67,11 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     process.exit(1);
   }
 
-  const resources = await openInBackground(service, log);
-  const { registry } = resources;
-  const shutdown = new AbortController();
-  const metrics = createMetricsRecorder();
-  const source = createServingQueue<HttpInvocation>(
-    options,
-    {
-      handler,
-      functionInfo,
-      scope,
-      resources: registry.resources,
-      shutdown: shutdown.signal,
-    },
-    metrics,
-  );
+  const { registry, source, metrics, serve } = await openServing<HttpInvocation>(service, log, {
+    handler,
+    functionInfo,
+    scope,
+  });
   const app = createHttpServer({
     maxBody: options.maxBody,
     bodyTimeout: options.bodyTimeout,
@@ -96,7 +82,7 @@ export async function startHttp(start: ServiceStart): Promise<void> {
       formatName: options.httpEvent,
       formatOptions: options.httpEvent === 'alb' ? { multiValueHeaders: options.albMultiValue } : {},
       timeout: options.timeout,
-      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionInfo.functionName}`,
+      invokedFunctionArn: localArn(functionInfo.functionName),
       exposeErrors: options.exposeErrors,
       replySource: service.config?.config.http?.replySource ?? `urn:justfn:${functionInfo.functionName}`,
       replyType: service.config?.config.http?.replyType,
@@ -125,17 +111,8 @@ export async function startHttp(start: ServiceStart): Promise<void> {
     },
     `justfn is serving ${handler.name} on ${options.host}:${port}`,
   );
-  warnIfExposed(options, log, 'http');
-  const closeMetrics = serveMetrics(options, service, registry, source, metrics, log, resources.readyAt);
-
-  drainOnSignals({
-    log,
-    source,
-    scope,
+  serve('http', {
     onExit: 'answering what was accepted',
-    fatal: resources.fatal,
-    drainTimeout: options.drainTimeout,
-    shutdown,
     // The listener closes; open connections stay until the drain ends, so that a request already on its
     // way on one gets the draining 503 (`Connection: close`, safe to retry) rather than a reset. (http's
     // own close() would also close the idle ones at once: net's closes the listener only.)
@@ -155,8 +132,6 @@ export async function startHttp(start: ServiceStart): Promise<void> {
       ),
     async cleanUp() {
       app.server.closeAllConnections();
-      await resources.close();
-      await closeMetrics();
     },
   });
 }

@@ -5,7 +5,7 @@ import type { FunctionInfo } from '../runtime/context.js';
 import { type ErrorPayload, JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { runShutdownHooks } from '../runtime/hooks.js';
 import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtime/loop.js';
-import type { RecordedMetrics } from '../runtime/metrics-recorder.js';
+import { createMetricsRecorder, type RecordedMetrics } from '../runtime/metrics-recorder.js';
 import { createQueueSource, type QueueSource } from '../runtime/queue-source.js';
 import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { withTimeout } from '../runtime/resources/timing.js';
@@ -47,7 +47,7 @@ export async function resolveOrExit(start: ServiceStart, log: RuntimeLog): Promi
  * One warning line for each setting meant for local work that is on where others can connect: the raw
  * invoke endpoint (`JUSTFN_INVOKE_API`, HTTP mode) and error details in answers (`JUSTFN_EXPOSE_ERRORS`).
  */
-export function warnIfExposed(options: Options, log: RuntimeLog, mode: 'http' | 'grpc'): void {
+function warnIfExposed(options: Options, log: RuntimeLog, mode: 'http' | 'grpc'): void {
   if (['127.0.0.1', '::1', 'localhost'].includes(options.host)) return;
   const on = [
     ...(mode === 'http' && options.invokeApi ? ['JUSTFN_INVOKE_API=1 serves the raw invoke endpoint'] : []),
@@ -62,6 +62,63 @@ export function describeFunction(options: Options): FunctionInfo {
   return functionInfoOf({ ...options, memorySize: options.memorySize ?? cgroupMemoryLimitMb() });
 }
 
+/** The ARN a server mode gives `context.invokedFunctionArn`: Lambda's shape, in a `local` region. */
+export function localArn(functionName: string): string {
+  return `arn:aws:lambda:local:000000000000:function:${functionName}`;
+}
+
+/**
+ * What both server modes run on, made before they listen: the resources opening in the background
+ * (`onState` is told each change of their health), the queue every request or call goes through (`onStuck`
+ * as {@link createServingQueue}'s), its metrics recorder and the shutdown signal its contexts see. Once the
+ * mode listens, `serve` warns of what is exposed, serves the metrics and drains on signals: the mode's
+ * `cleanUp` first, then the resources close, then the metrics.
+ */
+export async function openServing<I extends QueuedInvocation>(
+  service: Service,
+  log: RuntimeLog,
+  loop: Pick<LoopOptions, 'handler' | 'functionInfo' | 'scope'>,
+  on: { onState?: (health: RegistryHealth) => void; onStuck?: (stuck: boolean) => void } = {},
+) {
+  const { options } = service;
+  const resources = await openInBackground(service, log, on.onState);
+  const { registry } = resources;
+  const shutdown = new AbortController();
+  const metrics = createMetricsRecorder();
+  const source = createServingQueue<I>(
+    options,
+    { ...loop, resources: registry.resources, shutdown: shutdown.signal },
+    metrics,
+    on.onStuck,
+  );
+  return {
+    registry,
+    source,
+    metrics,
+    serve(
+      mode: 'http' | 'grpc',
+      plan: Pick<DrainPlan<I>, 'onExit' | 'stopAccepting' | 'abandon' | 'cleanUp'>,
+    ) {
+      warnIfExposed(options, log, mode);
+      const closeMetrics = serveMetrics(options, service, registry, source, metrics, log, resources.readyAt);
+      drainOnSignals({
+        ...plan,
+        log,
+        source,
+        scope: loop.scope,
+        fatal: resources.fatal,
+        drainTimeout: options.drainTimeout,
+        shutdown,
+        async cleanUp() {
+          await plan.cleanUp();
+          await resources.close();
+          await closeMetrics();
+        },
+      });
+    },
+  };
+}
+
 /**
  * The resources open in the background, retried with backoff: the server listens at once and readiness
  * waits for them; every 5 s a real round trip keeps readiness true to their state — every second while
@@ -69,7 +126,7 @@ export function describeFunction(options: Options): FunctionInfo {
  * retrying cannot mend (a `.proto` that does not parse, a service not in it) resolves `fatal`: the instance
  * would never be ready, so it drains and exits 1, and the orchestrator sees it fail.
  */
-export async function openInBackground(
+async function openInBackground(
   service: Service,
   log: RuntimeLog,
   onState?: (health: RegistryHealth) => void,
@@ -242,11 +299,11 @@ export function readiness(
  * invocation was answered, on the first scrape, or after a second — whichever comes first — and reads
  * the recorder's counts, kept from the start, at each scrape. Returns the function that stops them.
  */
-export function serveMetrics(
+function serveMetrics(
   options: Options,
   service: Service,
   registry: ResourceRegistry,
-  source: QueueSource<QueuedInvocation>,
+  source: Pick<QueueSource, 'running' | 'queued'>,
   recorded: RecordedMetrics,
   log: RuntimeLog,
   resourcesReadyAt: () => number | undefined,
@@ -306,7 +363,7 @@ function resourceStates(
   );
 }
 
-export interface DrainPlan<I extends QueuedInvocation> {
+interface DrainPlan<I extends QueuedInvocation> {
   log: RuntimeLog;
   source: QueueSource<I>;
   /** Which invocation the code running now belongs to: an uncaught error is laid at its door. */
@@ -366,7 +423,7 @@ async function shutdownHooks(log: RuntimeLog, ms: number): Promise<void> {
  * at once, as on Lambda: what it had accepted is answered as the process goes (`Runtime.ExitError`), not
  * left to a reset connection.
  */
-export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): void {
+function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): void {
   const { log, source, scope } = plan;
   // The invocation the code running now belongs to, while it is still unanswered.
   const culprit = (): I | undefined => {
