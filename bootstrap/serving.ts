@@ -4,7 +4,7 @@ import { startMetricsServer } from '../adapters/http/metrics-server.js';
 import type { FunctionInfo } from '../runtime/context.js';
 import { type ErrorPayload, JustfnError, safeString, toErrorPayload } from '../runtime/errors.js';
 import { runShutdownHooks } from '../runtime/hooks.js';
-import { createRunner, type LoopOptions, type QueuedInvocation } from '../runtime/loop.js';
+import { createRunner, type HandlerOptions, type QueuedInvocation } from '../runtime/loop.js';
 import { createMetricsRecorder, type RecordedMetrics } from '../runtime/metrics-recorder.js';
 import { createQueueSource, type QueueSource } from '../runtime/queue-source.js';
 import type { RegistryHealth, ResourceRegistry } from '../runtime/resources/resource-registry.js';
@@ -77,7 +77,7 @@ export function localArn(functionName: string): string {
 export async function openServing<I extends QueuedInvocation>(
   service: Service,
   log: RuntimeLog,
-  loop: Pick<LoopOptions, 'handler' | 'functionInfo' | 'scope'>,
+  loop: Pick<HandlerOptions, 'handler' | 'functionInfo' | 'scope'>,
   on: { onState?: (health: RegistryHealth) => void; onStuck?: (stuck: boolean) => void } = {},
 ) {
   const { options } = service;
@@ -193,7 +193,7 @@ async function openInBackground(
  */
 export function createServingQueue<I extends QueuedInvocation>(
   options: Options,
-  loop: LoopOptions,
+  loop: HandlerOptions,
   metrics: RecordedMetrics,
   /** Told when every slot comes to be held by a handler running past its deadline, and when no longer. */
   onStuck?: (stuck: boolean) => void,
@@ -218,8 +218,7 @@ export function createServingQueue<I extends QueuedInvocation>(
   const source = createQueueSource<I>({
     concurrency: options.concurrency,
     queue: options.queue,
-    // The server modes answer an invocation at its deadline themselves; on Lambda the platform does.
-    run: createRunner<I>({ ...loop, enforceDeadline: true, overruns }),
+    run: createRunner<I>({ ...loop, overruns }),
     idle: createIdleCollector({ delayMs: 10_000 }),
     dropped: () => metrics.rejected('caller_gone'),
   });

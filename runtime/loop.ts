@@ -27,7 +27,8 @@ export interface Source<I extends Invocation = Invocation> {
   openStream?(invocation: I): StreamSink;
 }
 
-export interface LoopOptions {
+/** The handler, and what each of its contexts is made of: what {@link runLoop} and {@link createRunner} share. */
+export interface HandlerOptions {
   handler: LoadedHandler;
   functionInfo: FunctionInfo;
   scope: InvocationScope;
@@ -35,8 +36,10 @@ export interface LoopOptions {
   resources?: object;
   /** Aborts every `context.signal` when the process shuts down. */
   shutdown?: AbortSignal;
-  /** Server modes: answer an invocation as timed out at its deadline, without waiting for the handler. */
-  enforceDeadline?: boolean;
+}
+
+/** {@link runLoop}'s: Lambda mode's, and the warm-up's. */
+export interface LoopOptions extends HandlerOptions {
   /**
    * Runs around each invocation: the resources are re-validated before it after an idle gap (a Lambda
    * thaw), and marked used after it.
@@ -47,7 +50,11 @@ export interface LoopOptions {
    * an invocation the event loop drains under, as AWS's client does (`endDrained`).
    */
   current?: (context: LambdaContext<object> | undefined) => void;
-  /** Server modes: told when a handler runs on past its deadline (holding its slot), and when it ends. */
+}
+
+/** {@link createRunner}'s: the server modes'. */
+export interface RunnerOptions extends HandlerOptions {
+  /** Told when a handler runs on past its deadline (holding its slot), and when it ends. */
   overruns?: { begin(): void; end(): void };
 }
 
@@ -76,10 +83,12 @@ async function runOne<I extends Invocation>(
   if (options.freshness) await options.freshness.before();
   const context = new LambdaContext(invocation.info, options.functionInfo, resources, options.shutdown);
   options.current?.(context);
-  const outcome = await invoke(options.handler, invocation.event, context, {
-    ...(source.openStream ? { openStream: () => source.openStream!(invocation) } : {}),
-    ...(options.enforceDeadline && { enforceDeadline: true }),
-  });
+  const outcome = await invoke(
+    options.handler,
+    invocation.event,
+    context,
+    source.openStream ? { openStream: () => source.openStream!(invocation) } : {},
+  );
   options.current?.(undefined);
   options.freshness?.after();
   await source.complete(invocation, outcome);
@@ -120,15 +129,17 @@ export type Runner<I extends QueuedInvocation = QueuedInvocation> = (invocation:
 /**
  * The loop for sources that push work instead of being pulled (HTTP requests, gRPC calls): the same
  * steps as {@link runLoop} — a context, the handler, the answer — without a promise per step, since the
- * server modes run under AsyncLocalStorage, where every promise costs an async hook.
+ * server modes run under AsyncLocalStorage, where every promise costs an async hook. An invocation is
+ * answered as timed out at its deadline, without waiting for the handler: the server modes answer their
+ * callers themselves, where on Lambda the platform does.
  *
  * @example
- * const run = createRunner({ handler, functionInfo, scope, enforceDeadline: true });
+ * const run = createRunner({ handler, functionInfo, scope });
  * run(invocation, () => slots.release());
  */
-export function createRunner<I extends QueuedInvocation>(options: LoopOptions): Runner<I> {
+export function createRunner<I extends QueuedInvocation>(options: RunnerOptions): Runner<I> {
   const resources = options.resources ?? {};
-  const { handler, functionInfo, scope, shutdown, freshness, overruns } = options;
+  const { handler, functionInfo, scope, shutdown, overruns } = options;
   const overran =
     overruns &&
     ((running: Promise<unknown>) => {
@@ -142,7 +153,7 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
     const inScope = (fn: () => void) => scope.run(invocation.info, fn);
     invocation.started?.((reason) => inScope(() => cancelContext(context, reason)), context, overran);
     const invokeOptions: InvokeOptions = {
-      enforceDeadline: options.enforceDeadline === true,
+      enforceDeadline: true,
       inScope,
       budgetMs: invocation.budgetMs,
     };
@@ -150,7 +161,6 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
       invokeOptions.openStream = () => invocation.openStream!();
     }
     invokeThen(handler, invocation.event, context, invokeOptions, (outcome) => {
-      freshness?.after();
       let waiting = false;
       try {
         const answering = invocation.respond(outcome);
@@ -175,9 +185,5 @@ export function createRunner<I extends QueuedInvocation>(options: LoopOptions): 
       }
     });
   };
-  return (invocation, done) =>
-    scope.run(invocation.info, () => {
-      if (freshness) void freshness.before().then(() => go(invocation, done));
-      else go(invocation, done);
-    });
+  return (invocation, done) => scope.run(invocation.info, () => go(invocation, done));
 }
