@@ -8,16 +8,10 @@ import { resolveExport } from '../runtime/handler-loader.js';
 import { loadGrpcService } from '../runtime/resources/grpc.js';
 import type { RegistryHealth } from '../runtime/resources/resource-registry.js';
 import type { InvocationScope } from '../runtime/scope.js';
+import { ownErrorPayload } from './drain.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { Service, ServiceStart } from './service.js';
-import {
-  cannotListen,
-  describeFunction,
-  localArn,
-  openServing,
-  ownErrorPayload,
-  readiness,
-} from './serving.js';
+import { cannotListen, describeFunction, localArn, openServing, readiness } from './serving.js';
 
 /** As the HTTP port's keep-alive: how long a connection may stay without a call in flight. */
 const IDLE_CONNECTION_MS = 65_000;

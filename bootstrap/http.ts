@@ -9,6 +9,7 @@ import { JustfnError } from '../runtime/errors.js';
 import { loadHandler } from '../runtime/handler-loader.js';
 import { createConcurrentScope } from '../runtime/scope.js';
 import { installAwslambda } from '../runtime/streaming.js';
+import { ownErrorPayload } from './drain.js';
 import { createRuntimeLog } from './runtime-log.js';
 import type { ServiceStart } from './service.js';
 import {
@@ -16,7 +17,6 @@ import {
   describeFunction,
   localArn,
   openServing,
-  ownErrorPayload,
   readiness,
   resolveOrExit,
 } from './serving.js';
