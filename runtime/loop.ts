@@ -17,8 +17,9 @@ export interface Invocation {
 }
 
 /**
- * Where invocations come from and where their outcomes go: the Lambda Runtime API, or HTTP requests.
- * `next()` resolves `undefined` when the source is done (drained, closed).
+ * Where invocations come from and where their outcomes go, pulled by {@link runLoop}: the Lambda Runtime
+ * API (Lambda mode, the build's warm-up). `next()` resolves `undefined` when the source is done (drained,
+ * closed). The server modes' requests and calls are pushed to a {@link createRunner} instead.
  */
 export interface Source<I extends Invocation = Invocation> {
   next(): Promise<I | undefined>;
@@ -60,10 +61,10 @@ export interface RunnerOptions extends HandlerOptions {
 
 /**
  * The loop: take the next invocation, run the handler, hand the outcome back. Nothing else: one plain
- * `for` over `await`, shared by every source.
+ * `for` over `await`, for every {@link Source}.
  *
  * @example
- * await runLoop(createLambdaSource(api, options), { handler, functionInfo, scope });
+ * await runLoop(createLambdaSource({ api, log }), { handler, functionInfo, scope });
  */
 export async function runLoop<I extends Invocation>(source: Source<I>, options: LoopOptions): Promise<void> {
   const resources = options.resources ?? {};

@@ -44,16 +44,6 @@ const CLOSE_GRACE_MS = 1_000;
 /** How an invocation ended, for the invoke endpoint's answer. */
 type InvokedResult = InvokeResult & { requestId: string; timedOut: () => boolean };
 
-/**
- * A local Lambda: the Runtime API, the RIE's invoke endpoint (`POST /2015-03-31/functions/function/
- * invocations`) and the function's runtime as a child process in Lambda mode, started at once and again
- * after it exits. Answers follow Lambda's: 200, with `X-Amz-Function-Error: Unhandled` and the error
- * body for a function error, an init error, a crash, a timeout or a result over 6 MB.
- *
- * @example
- * const emulator = await startEmulator({ handler: 'index.handler', taskRoot: 'examples/hello', command });
- * await fetch(emulator.invokeUrl, { method: 'POST', body: '{}' });
- */
 /** AWS's Runtime Interface Emulator's defaults: `justfn emulate`'s, and `justfn/testing`'s context's. */
 export const EMULATOR_DEFAULTS = {
   functionName: 'test_function',
@@ -67,6 +57,16 @@ export function emulatorArn(functionName: string): string {
   return `arn:aws:lambda:us-east-1:012345678912:function:${functionName}`;
 }
 
+/**
+ * A local Lambda: the Runtime API, the RIE's invoke endpoint (`POST /2015-03-31/functions/function/
+ * invocations`) and the function's runtime as a child process in Lambda mode, started at once and again
+ * after it exits. Answers follow Lambda's: 200, with `X-Amz-Function-Error: Unhandled` and the error
+ * body for a function error, an init error, a crash, a timeout or a result over 6 MB.
+ *
+ * @example
+ * const emulator = await startEmulator({ handler: 'index.handler', taskRoot: 'examples/hello', command });
+ * await fetch(emulator.invokeUrl, { method: 'POST', body: '{}' });
+ */
 export async function startEmulator(options: EmulatorOptions) {
   const timeout = options.timeout ?? 300;
   const functionName = options.functionName ?? EMULATOR_DEFAULTS.functionName;
