@@ -178,23 +178,8 @@ function serve(
         return streaming;
       }
       answered = true;
-      // A status the handler threw on purpose for the caller's fault (NOT_FOUND, INVALID_ARGUMENT, …) is
-      // an answer, as an HTTP handler's 404: counted a success and logged without alarm. A failure after
-      // the caller cancelled is most likely the cancel itself: one line, no stack.
-      let refused: number | undefined;
-      if (!outcome.ok) {
-        refused = callerFault(outcome);
-        const { errorType, errorMessage } = outcome.error;
-        if (refused !== undefined) {
-          const code = status[refused];
-          logQuietly(options, info, method, `Invoke answered ${code}`, { code, message: errorMessage });
-        } else if (cancelledByCaller()) {
-          logQuietly(options, info, method, 'Invoke ended after the caller cancelled', {
-            errorType,
-            message: errorMessage,
-          });
-        } else logFailure(options, info, method, outcome.thrown, outcome.error);
-      }
+      // A status the handler threw on purpose for the caller's fault is counted a success.
+      const refused = outcome.ok ? undefined : logFailed(options, info, method, outcome, cancelledByCaller);
       const count = (late: LateFailure | undefined) => {
         ended = true;
         let label = outcome.ok || refused !== undefined ? 'success' : outcome.timedOut ? 'timeout' : 'error';
@@ -231,6 +216,33 @@ function serve(
       options,
     );
   }
+}
+
+/**
+ * Logs a failed outcome as what it is, and returns the status when the handler threw it on purpose for
+ * the caller's fault (NOT_FOUND, INVALID_ARGUMENT, …): that is an answer, as an HTTP handler's 404, logged
+ * without alarm. A failure after the caller cancelled is most likely the cancel itself: one line, no
+ * stack. Anything else is an `Invoke Error`.
+ */
+function logFailed(
+  options: GrpcCallOptions,
+  info: InvocationInfo,
+  method: string,
+  outcome: Failure,
+  cancelledByCaller: () => boolean,
+): number | undefined {
+  const refused = callerFault(outcome);
+  const { errorType, errorMessage } = outcome.error;
+  if (refused !== undefined) {
+    const code = status[refused];
+    logQuietly(options, info, method, `Invoke answered ${code}`, { code, message: errorMessage });
+  } else if (cancelledByCaller()) {
+    logQuietly(options, info, method, 'Invoke ended after the caller cancelled', {
+      errorType,
+      message: errorMessage,
+    });
+  } else logFailure(options, info, method, outcome.thrown, outcome.error);
+  return refused;
 }
 
 function logFailure(
