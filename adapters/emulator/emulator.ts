@@ -188,7 +188,13 @@ export async function startEmulator(options: EmulatorOptions) {
           current.child.kill('SIGKILL');
         }, ms);
       waiting();
-      pending = api.enqueue(body, timeout * 1000, headers, settle, () => {
+      // Its timer stops once it has ended, a streamed response's once the stream has.
+      const ended = (outcome: InvokeResult) => {
+        if (outcome.kind === 'stream') outcome.response.once('close', () => clearTimeout(timer));
+        else clearTimeout(timer);
+        settle(outcome);
+      };
+      pending = api.enqueue(body, timeout * 1000, headers, ended, () => {
         owner = runtime;
         started = performance.now();
         arm(() => {
@@ -199,12 +205,6 @@ export async function startEmulator(options: EmulatorOptions) {
         });
       });
       options.report?.(`START RequestId: ${pending.requestId} Version: ${env.AWS_LAMBDA_FUNCTION_VERSION}`);
-      const original = pending.settle;
-      pending.settle = (outcome) => {
-        if (outcome.kind === 'stream') outcome.response.once('close', () => clearTimeout(timer));
-        else clearTimeout(timer);
-        original(outcome);
-      };
     });
     const requestId = pending!.requestId;
     const current = owner;
