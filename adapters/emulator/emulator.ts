@@ -269,7 +269,7 @@ export async function startEmulator(options: EmulatorOptions) {
   spawnRuntime();
 
   return {
-    invokeUrl: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : (options.host ?? '127.0.0.1')}:${port}/2015-03-31/functions/function/invocations`,
+    invokeUrl: `http://${urlHost(options.host)}:${port}/2015-03-31/functions/function/invocations`,
     port,
     runtimeApi: api.address,
     /** The current runtime process, if one is running. */
@@ -449,6 +449,14 @@ function isJson(body: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+/** The host of a URL that reaches a server listening on `host`: a wildcard is reached on loopback. */
+function urlHost(host = '127.0.0.1'): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  // An IPv6 address goes in brackets, or its colons read as the port's.
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 function definedOnly(env: Record<string, string | undefined>): Record<string, string> {

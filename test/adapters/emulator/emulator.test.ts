@@ -346,6 +346,19 @@ describe('justfn emulate: streaming', () => {
   });
 });
 
+describe('justfn emulate: its address', () => {
+  it('an IPv6 host (--host ::1) gives an invoke URL that works', async (test) => {
+    const lambda = await emulate('kinds/index.echo', { host: '::1' }).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT') test.skip(); // no IPv6 here
+        throw error;
+      },
+    );
+    expect(lambda.emulator.invokeUrl).toMatch(/^http:\/\/\[::1\]:\d+\//);
+    expect((await lambda.invoke('{"v":6}')).text).toBe('{"v":6}');
+  });
+});
+
 describe('justfn emulate: stopping', () => {
   it('answers what it had accepted: the running invocation as its runtime ended, the queued one as never run', async () => {
     const lambda = await startTestEmulator('kinds/index.sleep', { timeout: 60 });
