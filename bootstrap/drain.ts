@@ -62,10 +62,9 @@ async function shutdownHooks(log: RuntimeLog, ms: number): Promise<void> {
  * uncaught exception is logged and drains too, then exits 1 (one during a drain leaves the drain to
  * finish); an unhandled rejection is logged and the server goes on. Either, thrown from an invocation's
  * work (its async context), fails that invocation at once, as a handler's throw would: a handler that
- * died with an uncaught exception will not finish,
- * so its slot goes to the next waiting invocation. A handler that calls `process.exit` ends the instance
- * at once, as on Lambda: what it had accepted is answered as the process goes (`Runtime.ExitError`), not
- * left to a reset connection.
+ * died with an uncaught exception will not finish, so its slot goes to the next waiting invocation. A
+ * handler that calls `process.exit` ends the instance at once, as on Lambda: what it had accepted is
+ * answered as the process goes (`Runtime.ExitError`), not left to a reset connection.
  */
 export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): void {
   const { log, source, scope } = plan;
