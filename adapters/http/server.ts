@@ -129,14 +129,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     method: probe,
     url: '/_/health/ready',
     handler: (_request, reply) => {
+      if (source.closed) return reply.code(503).send({ status: 'not ready', reasons: ['draining'] });
       const { ready, reasons } = options.readiness();
-      reply
-        .code(ready && !source.closed ? 200 : 503)
-        .send(
-          ready && !source.closed
-            ? { status: 'ready' }
-            : { status: 'not ready', reasons: source.closed ? ['draining'] : reasons },
-        );
+      reply.code(ready ? 200 : 503).send(ready ? { status: 'ready' } : { status: 'not ready', reasons });
     },
   });
   app.all('/_/*', (request, reply) => reserved(request, reply));
