@@ -80,10 +80,15 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
   // threw: run there, its lines (and the shutdown hooks') would carry that invocation's request id.
   const outside = new AsyncResource('justfn.drain');
   let draining = false;
+  // The drain's exit code: 0 for a signal, 1 once anything failed (an uncaught exception, a resource).
+  let code = 0;
+  // Whether a signal came: a second one exits at once, one during a crash's drain is the first.
+  let signalled = false;
   const drain = async (reason: string, exitCode: number) => {
     // A process whose event loop empties during the drain (the server closed, a handler waiting on nothing)
-    // ends with this code too, not 0; a failure during a drain (an uncaught exception) makes it 1.
-    process.exitCode = Math.max(Number(process.exitCode ?? 0), exitCode);
+    // ends with this code too, not with one a handler left in process.exitCode.
+    code = Math.max(code, exitCode);
+    process.exitCode = code;
     if (draining) return;
     draining = true;
     log.info(
@@ -100,13 +105,14 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
     await shutdownHooks(log, Math.min(plan.drainTimeout, SHUTDOWN_HOOKS_SECONDS) * 1000);
     await plan.cleanUp();
     log.info({ reason }, 'drained: exiting');
-    process.exit();
+    process.exit(code);
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (draining) {
+    if (signalled) {
       log.warn({ reason: signal }, 'second signal: exiting now');
       process.exit(1);
     }
+    signalled = true;
     void drain(signal, 0);
   };
   process.once('exit', (code) => {

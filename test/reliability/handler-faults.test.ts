@@ -180,6 +180,24 @@ describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
     expect(own.logs().map((l) => l.msg)).not.toContain('second signal: exiting now');
   });
 
+  it("SIGTERM during an uncaught exception's drain is the first signal, not a second: the drain goes on", async () => {
+    const own = await serve({ JUSTFN_TIMEOUT: '60', JUSTFN_DRAIN_TIMEOUT: '60' });
+    const finishing = get(own, 'countsAfterStop');
+    await own.waitForLog((l) => l.msg === 'started');
+    expect((await get(own, 'throwsUncaught')).status).toBe(500);
+    own.process.child.kill('SIGTERM');
+    expect((await finishing).status).toBe(200);
+    expect(await own.process.exited).toBe(1);
+    expect(own.logs().map((l) => l.msg)).not.toContain('second signal: exiting now');
+  });
+
+  it('a drain after SIGTERM exits 0 whatever process.exitCode a handler left', async () => {
+    const own = await serve();
+    expect((await get(own, 'setsExitCode')).status).toBe(200);
+    own.process.child.kill('SIGTERM');
+    expect(await own.process.exited).toBe(0);
+  });
+
   it('a rejection nothing handles fails its invocation at once; the server goes on', async () => {
     const own = await serve({ JUSTFN_TIMEOUT: '60', JUSTFN_EXPOSE_ERRORS: '1' });
     const reply = await get(own, 'rejectsWhileRunning');
