@@ -378,8 +378,12 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
       // A client (or grpc-js, at the grpc-timeout it was sent) cancels at its own deadline, which can come
       // before this side's timer: that is the deadline's, as for a unary call.
       const why = cause === 'cancelled' && hold?.cancelledByCaller() === false ? 'deadline' : cause;
+      // A generator still closing past the deadline holds its slot as an overrun (a caller's cancel
+      // first gives it until the deadline, as a unary handler gets).
+      if (why === 'cancelled' || why === 'deadline') {
+        overranIfStill(closing, hold?.overran, Math.max(deadlineMs - Date.now(), 0));
+      }
       if (why === 'cancelled') return { thrown: undefined, cancelled: true, closing };
-      if (why === 'deadline') overranIfStill(closing, hold?.overran);
       const failure = why === 'deadline' ? timedOut(hold?.budgetMs ?? 0) : why;
       call.emit('error', toStatus(failure, options.exposeErrors, requestId));
       return { thrown: failure.thrown, error: failure.error, timedOut: failure.timedOut === true, closing };
@@ -416,20 +420,27 @@ function streamTo(call: ServerWritableStream<unknown, unknown>, encode: Encode):
   };
 }
 
+/** How long a cut stream's generator has to close (its `finally` may await a little) before it counts. */
+const CLOSING_GRACE_MS = 100;
+
 /**
- * A stream cut at its deadline whose generator has not closed a turn of the event loop later (deaf to
+ * A stream cut short whose generator has not closed `CLOSING_GRACE_MS` past the deadline (deaf to
  * `context.signal`, stuck in an `await`): its slot is held by an overrun, as a unary handler's past its
- * deadline. One that heeds the signal closes in that turn and is not counted.
+ * deadline. One that heeds the signal closes in time and is not counted.
  */
-function overranIfStill(closing: Promise<void>, overran: StreamHold['overran']): void {
+function overranIfStill(
+  closing: Promise<void>,
+  overran: StreamHold['overran'],
+  untilDeadlineMs: number,
+): void {
   if (!overran) return;
   let closed = false;
   void closing.then(() => {
     closed = true;
   });
-  setImmediate(() => {
+  setTimeout(() => {
     if (!closed) overran(closing);
-  });
+  }, untilDeadlineMs + CLOSING_GRACE_MS).unref();
 }
 
 /** A stream past its deadline: the same timeout as a unary call's, logged and counted as one. */

@@ -488,6 +488,17 @@ describe('gRPC mode: a stream cut at its deadline whose handler runs on', () => 
       .toMatchObject({ method: 'Listen', errorType: 'Sandbox.Timedout' });
   });
 
+  it("one its caller cancelled early, deaf to its signal: an overrun from its deadline, as a unary call's", async () => {
+    const runtime = await serve({ JUSTFN_TIMEOUT: '2', JUSTFN_CONCURRENCY: '1' });
+    const { call, got, ended } = serverStream(runtime, 'Listen', { ms: 6000, after: 'deaf' });
+    call.on('error', () => {});
+    await expect.poll(() => got).toEqual([1]); // the stream runs, its generator now deaf for 6 s
+    call.cancel();
+    expect((await ended).code).toBe(grpc.status.CANCELLED);
+    await expect.poll(() => healthCheck(runtime.port), { timeout: 4_000, interval: 100 }).toBe('NOT_SERVING');
+    await expect.poll(() => healthCheck(runtime.port), { timeout: 8_000, interval: 100 }).toBe('SERVING');
+  }, 20_000);
+
   it('one that heeds its signal closes at once: SERVING throughout', async () => {
     const runtime = await serve({ JUSTFN_TIMEOUT: '1', JUSTFN_CONCURRENCY: '1' });
     const { call, ended } = serverStream(runtime, 'Listen', { ms: 8000 });
