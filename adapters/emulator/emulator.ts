@@ -148,7 +148,8 @@ export async function startEmulator(options: EmulatorOptions) {
       // invocations waiting for it fail now; the next invoke starts a new runtime, as Lambda retries init.
       const diedInInit = current.initMs === undefined;
       const failed = initError;
-      for (const pending of api.queued()) {
+      // Stopping: close() answers what waits, as never run.
+      for (const pending of closing ? [] : api.queued()) {
         if (failed) api.abandon(pending.requestId, { kind: 'init-error', ...failed });
         else if (diedInInit) api.abandon(pending.requestId, exited(pending.requestId));
       }
@@ -253,6 +254,14 @@ export async function startEmulator(options: EmulatorOptions) {
           return sendJson(res, 400, {
             errorType: 'InvalidRequestContentException',
             errorMessage: headers.message,
+          });
+        }
+        // Stopping: a request on a connection kept alive is refused, not run on a runtime spawned for it.
+        if (closing) {
+          res.setHeader('connection', 'close');
+          return sendJson(res, 503, {
+            errorType: 'ServiceException',
+            errorMessage: 'justfn emulate is stopping',
           });
         }
         const result = await invoke(body.length === 0 ? Buffer.from('{}') : body, headers);

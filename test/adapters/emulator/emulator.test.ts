@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { Pool, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../../helpers/emulator.js';
 
@@ -360,6 +360,29 @@ describe('justfn emulate: its address', () => {
 });
 
 describe('justfn emulate: stopping', () => {
+  it('an invoke on a kept-alive connection while it stops is refused, not run on a new runtime', async () => {
+    const lambda = await startTestEmulator('kinds/index.sleep');
+    const url = new URL(lambda.emulator.invokeUrl);
+    const pool = new Pool(url.origin, { connections: 1 });
+    const invoke = async (body: string) => {
+      const answer = await pool.request({ method: 'POST', path: url.pathname, body });
+      return { status: answer.statusCode, body: (await answer.body.json()) as Record<string, unknown> };
+    };
+    const running = invoke('{"ms":60000}');
+    await expect.poll(() => lambda.reports.filter((line) => line.startsWith('START')).length).toBe(1);
+    const closing = lambda.close();
+    // Answered as its runtime ended; its connection, kept alive, stays open while the emulator closes.
+    expect((await running).body.errorType).toBe('Runtime.ExitError');
+    const late = await invoke('{"ms":1}');
+    await closing;
+    await pool.close();
+    expect(late).toEqual({
+      status: 503,
+      body: { errorType: 'ServiceException', errorMessage: 'justfn emulate is stopping' },
+    });
+    expect(lambda.emulator.runtimePid()).toBeUndefined();
+  });
+
   it('answers what it had accepted: the running invocation as its runtime ended, the queued one as never run', async () => {
     const lambda = await startTestEmulator('kinds/index.sleep', { timeout: 60 });
     const running = lambda.invoke('{"ms":60000}');
