@@ -3,6 +3,7 @@ import { JustfnError, toErrorPayload } from '../../runtime/errors.js';
 import type { Invocation, Source } from '../../runtime/loop.js';
 import { stringifyResult } from '../../runtime/result.js';
 import type { InvocationScope } from '../../runtime/scope.js';
+import { masked } from '../../runtime/secrets.js';
 import { AnswerCutError, type ApiAnswer, type RuntimeApiClient } from './runtime-api-client.js';
 import { createLambdaStreamSink } from './stream-sink.js';
 
@@ -49,7 +50,8 @@ const RETRIES = 3;
 export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaInvocation> {
   const { api, log } = options;
   const verbose = options.verbose ?? 0;
-  const rapid = (message: string) => log.info(`RUNTIME RAPID ${message}`);
+  // Masked as every log line: a header or a handler string may carry a value from a ${VAR}.
+  const rapid = (message: string) => log.info(masked(`RUNTIME RAPID ${message}`));
 
   const call = async (what: string, send: () => Promise<ApiAnswer>): Promise<ApiAnswer> => {
     for (let attempt = 1; ; attempt++) {
@@ -98,7 +100,11 @@ export function createLambdaSource(options: LambdaSourceOptions): Source<LambdaI
         options.received?.();
         if (verbose >= 2) {
           const id = answer.headers['lambda-runtime-aws-request-id'];
-          rapid(`GET /next: ${id}${verbose >= 3 ? ` ${JSON.stringify(answer.headers)}` : ''}`);
+          const line = `GET /next: ${id}${verbose >= 3 ? ` ${JSON.stringify(answer.headers)}` : ''}`;
+          // Under the invocation's request id, as the exchanges that follow.
+          if (options.scope && typeof id === 'string')
+            options.scope.run({ requestId: id }, () => rapid(line));
+          else rapid(line);
         }
         const invocation = toInvocation(answer);
         options.setTraceId?.(invocation.info.traceId);

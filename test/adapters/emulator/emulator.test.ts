@@ -1,6 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
 import { Pool, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../../helpers/emulator.js';
+import { tempDir } from '../../helpers/temp.js';
 
 type TestEmulator = Awaited<ReturnType<typeof startTestEmulator>>;
 const opened: TestEmulator[] = [];
@@ -288,6 +292,31 @@ describe('justfn emulate: AWS_LAMBDA_RUNTIME_VERBOSE', () => {
     const id = /^RUNTIME RAPID GET \/next: ([0-9a-f-]{36}) \{/.exec(rapid[0]![3]!)![1];
     expect(rapid[0]![3]).toContain('"lambda-runtime-trace-id":"Root=1-5759e988-bd862e3fe1be46a994272793"');
     expect(rapid[1]).toEqual([expect.any(String), id, 'INFO', 'RUNTIME RAPID POST /response: 202']);
+  });
+
+  it('3: a value that came from a variable in justfn.yaml is masked in those lines too', async () => {
+    const upstream = http.createServer((_request, response) => response.end('ok'));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+    const dir = tempDir('verbose-secret');
+    writeFileSync(path.join(dir, 'index.mjs'), 'export const echo = async (event) => event;\n');
+    writeFileSync(
+      path.join(dir, 'justfn.yaml'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: justfn.yaml's own ${...} syntax.
+      'name: verbose\nhandler: index.echo\nresources:\n  api: { kind: http, origin: "${API_ORIGIN}" }\n',
+    );
+    const { invoke, output, waitForOutput } = await emulate('index.echo', {
+      taskRoot: dir,
+      env: { AWS_LAMBDA_RUNTIME_VERBOSE: '3', API_ORIGIN: origin },
+    });
+    // The caller's client context happens to carry the same value.
+    const clientContext = Buffer.from(JSON.stringify({ custom: { k: origin } })).toString('base64');
+    await invoke('{}', { 'x-amz-client-context': clientContext });
+    await waitForOutput(/RUNTIME RAPID POST \/response/);
+    upstream.close();
+    const next = runtimeLines(output()).find((fields) => fields[3]!.startsWith('RUNTIME RAPID GET /next'));
+    expect(next?.[3]).toContain('lambda-runtime-client-context');
+    expect(output()).not.toContain(origin);
   });
 
   it('0, the default: no RUNTIME line', async () => {
