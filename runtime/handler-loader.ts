@@ -146,11 +146,22 @@ function importOrStuck(
           `${file}: its top-level await never finished: it awaits a promise that nothing is left to settle`,
         ),
       );
-    process.once('beforeExit', stuck);
+    // One `beforeExit` listener for every import pending (many at once: justfn/testing's invokeHandler).
+    if (pendingImports.size === 0) process.on('beforeExit', failPendingImports);
+    pendingImports.add(stuck);
     importModule(pathToFileURL(file).href)
       .then(resolve, reject)
-      .finally(() => process.off('beforeExit', stuck));
+      .finally(() => {
+        pendingImports.delete(stuck);
+        if (pendingImports.size === 0) process.off('beforeExit', failPendingImports);
+      });
   });
+}
+
+const pendingImports = new Set<() => void>();
+
+function failPendingImports(): void {
+  for (const stuck of pendingImports) stuck();
 }
 
 const TYPESCRIPT = ['.ts', '.mts', '.cts', '.tsx'];

@@ -17,6 +17,19 @@ describe('justfn/testing', () => {
     expect(outcome).toEqual({ ok: true, value: { doubled: 42, name: 'unit' } });
   });
 
+  it('invokeHandler many times at once on an ES module with a top-level await: each answered, no listener warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, () => invokeHandler('tla/index.handler', {}, { taskRoot: handlers })),
+    );
+    process.off('warning', onWarning);
+    expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(30);
+    expect(warnings).toEqual([]);
+    expect(process.listenerCount('beforeExit')).toBe(0);
+  });
+
   it("invokeHandler's context has justfn emulate's defaults, the ARN following a given name", async () => {
     const context = async (_event: unknown, c: Record<string, unknown>) => ({ ...c });
     expect(await invokeHandler(context, {})).toMatchObject({
