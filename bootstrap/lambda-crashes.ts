@@ -106,13 +106,18 @@ export function reportCrashes(
     crash(phase === 'restore' ? 'Restore Error' : 'Init Error', error, EXIT_UNCAUGHT_EXCEPTION);
   // The event loop ran dry during init: the handler module's top-level await, a SnapStart hook or a
   // resource awaits a promise nothing can settle. Said so, rather than a silent exit 0.
+  // A turn later, so that a more precise failure the same moment sets off goes first: the handler
+  // loader's own (`Runtime.ImportModuleError`, naming the module whose top-level await is stuck).
   const neverFinished = () =>
-    void failed(
-      new JustfnError(
-        'EXIT',
-        `Runtime exited with error: ${phase} never finished: it awaits a promise that nothing is left to settle`,
-      ),
-    );
+    setImmediate(() => {
+      if (crashed) return;
+      void failed(
+        new JustfnError(
+          'EXIT',
+          `Runtime exited with error: ${phase} never finished: it awaits a promise that nothing is left to settle`,
+        ),
+      );
+    });
   process.once('beforeExit', neverFinished);
   process.on('unhandledRejection', (reason, promise) => {
     const error = Object.assign(new JustfnError('UNHANDLED_REJECTION', safeString(reason)), {

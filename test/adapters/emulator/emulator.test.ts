@@ -72,8 +72,10 @@ describe('justfn emulate: results and errors as Lambda answers them', () => {
     ['kinds/index.nope', 'Runtime.HandlerNotFound', 'kinds/index.nope is undefined or not exported'],
     [
       'tla-never/index.handler',
-      'Runtime.ExitError',
-      'Runtime exited with error: init never finished: it awaits a promise that nothing is left to settle',
+      'Runtime.ImportModuleError',
+      expect.stringMatching(
+        /tla-never\/index\.mjs: its top-level await never finished: it awaits a promise that nothing is left to settle$/,
+      ),
     ],
   ])('%s answers its error', async (handler, errorType, errorMessage) => {
     const { invoke } = await emulate(handler);
