@@ -89,15 +89,16 @@ export async function startEmulator(options: EmulatorOptions) {
   });
 
   const env: Record<string, string> = {
-    AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_FUNCTION_VERSION: options.functionVersion ?? '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? EMULATOR_DEFAULTS.memorySize),
-    AWS_LAMBDA_FUNCTION_TIMEOUT: String(timeout),
     AWS_LAMBDA_LOG_GROUP_NAME: EMULATOR_DEFAULTS.logGroupName,
     AWS_LAMBDA_LOG_STREAM_NAME: EMULATOR_DEFAULTS.logStreamName,
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1',
     ...definedOnly(options.env ?? {}),
+    // What the emulated function is (--timeout over AWS_LAMBDA_FUNCTION_TIMEOUT, say): what its code reads.
+    AWS_LAMBDA_FUNCTION_NAME: functionName,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? EMULATOR_DEFAULTS.memorySize),
+    AWS_LAMBDA_FUNCTION_TIMEOUT: String(timeout),
     AWS_LAMBDA_RUNTIME_API: api.address,
     _HANDLER: options.handler,
     LAMBDA_TASK_ROOT: options.taskRoot,
