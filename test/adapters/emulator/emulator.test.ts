@@ -33,6 +33,18 @@ describe('justfn emulate: the environment Lambda gives a function', () => {
     });
   });
 
+  it("the emulated name and memory are what the function reads, over the caller's environment", async () => {
+    const { invoke } = await emulate('kinds/index.contextFields', {
+      functionName: 'emulated',
+      memorySize: 256,
+      env: { AWS_LAMBDA_FUNCTION_NAME: 'other', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' },
+    });
+    expect(JSON.parse((await invoke('{}')).text)).toMatchObject({
+      functionName: 'emulated',
+      memoryLimitInMB: '256',
+    });
+  });
+
   it('AWS_EXECUTION_ENV as Lambda set it, where it did (AWS_Lambda_Image for an image)', async () => {
     const { invoke } = await emulate('kinds/index.lambdaEnv', {
       env: { AWS_EXECUTION_ENV: 'AWS_Lambda_Image' },
@@ -391,6 +403,22 @@ describe('justfn emulate: its address', () => {
 });
 
 describe('justfn emulate: stopping', () => {
+  it('an invoke waiting while the runtime is still in its init is answered as never run', async () => {
+    const dir = tempDir('slow-init');
+    writeFileSync(
+      path.join(dir, 'index.mjs'),
+      'await new Promise((resolve) => setTimeout(resolve, 30_000));\nexport const handler = async () => 1;\n',
+    );
+    const lambda = await startTestEmulator('index.handler', { taskRoot: dir });
+    const waiting = lambda.invoke('{}');
+    await expect.poll(() => lambda.emulator.queued()).toBe(1);
+    await lambda.close();
+    expect(JSON.parse((await waiting).text)).toMatchObject({
+      errorType: 'Runtime.ExitError',
+      errorMessage: expect.stringMatching(/justfn emulate stopped before the invocation ran$/),
+    });
+  });
+
   it('an invoke on a kept-alive connection while it stops is refused, not run on a new runtime', async () => {
     const lambda = await startTestEmulator('kinds/index.sleep');
     const url = new URL(lambda.emulator.invokeUrl);
