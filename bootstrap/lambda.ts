@@ -19,7 +19,6 @@ import {
 import { type LoopOptions, runLoop, type Source } from '../runtime/loop.js';
 import type { ResourceRegistry } from '../runtime/resources/resource-registry.js';
 import { createConcurrentScope, createSequentialScope, type InvocationScope } from '../runtime/scope.js';
-import { masked } from '../runtime/secrets.js';
 import { installAwslambda } from '../runtime/streaming.js';
 import { type CrashReporter, reportCrashes } from './lambda-crashes.js';
 import { createIdleCollector, precompileHttpParser, tuneV8 } from './memory.js';
@@ -79,7 +78,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
       importModule: start.importModule,
     });
     if (verbose >= 1)
-      log.info(masked(`RUNTIME LOADER ${service.handler}: a ${handler.kind} handler in ${service.taskRoot}`));
+      log.info(`RUNTIME LOADER ${service.handler}: a ${handler.kind} handler in ${service.taskRoot}`);
     await registry.open();
     if (verbose >= 1)
       log.info(`RUNTIME INIT done: ${Math.round(process.uptime() * 1000)} ms after the process started`);
