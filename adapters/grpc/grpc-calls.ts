@@ -186,7 +186,8 @@ function serve(
         if (late) {
           label = late.timedOut ? 'timeout' : 'error';
           if (!late.cancelled) {
-            logFailure(options, info, method, late.thrown, late.error ?? toErrorPayload(late.thrown));
+            const error = late.error ?? toErrorPayload(late.thrown);
+            logFailure(options, info, method, { thrown: late.thrown, error, timedOut: late.timedOut });
           }
         }
         options.metrics.invocation('grpc', label, (Date.now() - receivedAt) / 1000, method);
@@ -222,7 +223,7 @@ function serve(
  * Logs a failed outcome as what it is, and returns the status when the handler threw it on purpose for
  * the caller's fault (NOT_FOUND, INVALID_ARGUMENT, …): that is an answer, as an HTTP handler's 404, logged
  * without alarm. A failure after the caller cancelled is most likely the cancel itself: one line, no
- * stack. Anything else is an `Invoke Error`.
+ * stack. Anything else is an `Invoke Error`, or an `Invoke Timeout` past the deadline.
  */
 function logFailed(
   options: GrpcCallOptions,
@@ -241,19 +242,22 @@ function logFailed(
       errorType,
       message: errorMessage,
     });
-  } else logFailure(options, info, method, outcome.thrown, outcome.error);
+  } else logFailure(options, info, method, outcome);
   return refused;
 }
 
+/** A server error's line, named as HTTP mode names it: `Invoke Timeout` past the deadline. */
 function logFailure(
   options: GrpcCallOptions,
   info: InvocationInfo,
   method: string,
-  thrown: unknown,
-  error: ErrorPayload,
+  { thrown, error, timedOut }: { thrown: unknown; error: ErrorPayload; timedOut?: boolean },
 ): void {
   options.scope.run(info, () =>
-    options.log.error({ requestId: info.requestId, method, ...failureFields(thrown, error) }, 'Invoke Error'),
+    options.log.error(
+      { requestId: info.requestId, method, ...failureFields(thrown, error) },
+      timedOut ? 'Invoke Timeout' : 'Invoke Error',
+    ),
   );
 }
 

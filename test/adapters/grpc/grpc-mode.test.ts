@@ -198,12 +198,13 @@ describe('gRPC mode: each call is an invocation', () => {
     expect(stream.got).toEqual([1, 2]);
     await runtime.process.waitForOutput('count closed');
     expect((await runtime.unary('SayHello', { name: 'after' })).value?.message).toBe('hello, after');
-    // Logged as a unary call's timeout is (the same JUSTFN_TIMEOUT here).
+    // Logged as a unary call's timeout is (the same JUSTFN_TIMEOUT here), and as HTTP mode logs one.
     expect((await runtime.unary('Slow', { ms: 3000 })).error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     await runtime.process.waitForOutput(
-      /"method":"Slow".*"msg":"Invoke Error"|"msg":"Invoke Error".*"method":"Slow"/,
+      /"method":"Slow".*"msg":"Invoke Timeout"|"msg":"Invoke Timeout".*"method":"Slow"/,
     );
-    const timeouts = runtime.logs().filter((l) => l.msg === 'Invoke Error');
+    expect(runtime.logs().filter((l) => l.msg === 'Invoke Error')).toEqual([]);
+    const timeouts = runtime.logs().filter((l) => l.msg === 'Invoke Timeout');
     expect(timeouts.map((l) => [l.method, l.errorType, l.errorMessage, l.err])).toEqual([
       ['Count', 'Sandbox.Timedout', 'Task timed out after 1.00 seconds', undefined],
       ['Slow', 'Sandbox.Timedout', 'Task timed out after 1.00 seconds', undefined],
@@ -257,7 +258,7 @@ describe('gRPC mode: each call is an invocation', () => {
     for (const stream of [early, throws]) stream.call.on('error', () => {});
     const ended = await Promise.all([early.ended, throws.ended]);
     expect(ended.map((s) => s.code)).toEqual([grpc.status.DEADLINE_EXCEEDED, grpc.status.DEADLINE_EXCEEDED]);
-    const timeouts = () => runtime.logs().filter((l) => l.msg === 'Invoke Error');
+    const timeouts = () => runtime.logs().filter((l) => l.msg === 'Invoke Timeout');
     // Their lines can trail the calls' end.
     await expect
       .poll(() => logged(runtime, 'listen closed').length + timeouts().length, { timeout: 10_000 })
@@ -484,7 +485,7 @@ describe('gRPC mode: a stream cut at its deadline whose handler runs on', () => 
     setTimeout(() => call.cancel(), 950);
     expect((await ended).code).toBe(grpc.status.CANCELLED);
     await expect
-      .poll(() => runtime.logs().find((l) => l.msg === 'Invoke Error'), { timeout: 5_000 })
+      .poll(() => runtime.logs().find((l) => l.msg === 'Invoke Timeout'), { timeout: 5_000 })
       .toMatchObject({ method: 'Listen', errorType: 'Sandbox.Timedout' });
   });
 
