@@ -127,7 +127,13 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.on('uncaughtException', (error) => {
-    log.fatal({ err: error }, 'Uncaught Exception: draining, then exiting');
+    // One during a drain does not start another: the line says what follows.
+    log.fatal(
+      { err: error },
+      draining
+        ? 'Uncaught Exception: the drain goes on, then exits 1'
+        : 'Uncaught Exception: draining, then exiting',
+    );
     const invocation = culprit();
     if (invocation) {
       fail(invocation, error);

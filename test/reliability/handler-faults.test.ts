@@ -177,7 +177,12 @@ describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
       requestId: crashed.id,
       errorMessage: 'thrown during the drain',
     });
-    expect(own.logs().map((l) => l.msg)).not.toContain('second signal: exiting now');
+    const messages = own.logs().map((l) => l.msg);
+    expect(messages).not.toContain('second signal: exiting now');
+    expect(messages).toContain('Uncaught Exception: the drain goes on, then exits 1');
+    expect(messages.filter((msg) => String(msg).startsWith('draining'))).toEqual([
+      'draining: finishing accepted requests',
+    ]);
   });
 
   it("SIGTERM during an uncaught exception's drain is the first signal, not a second: the drain goes on", async () => {
