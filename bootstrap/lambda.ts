@@ -94,7 +94,7 @@ export async function startLambda(start: ServiceStart): Promise<never> {
   // SnapStart restores a snapshot whose extension connection is gone: no SIGTERM there.
   const shutdown = new AbortController();
   if (sigterm && options.initializationType !== 'snap-start') {
-    closeOnSigterm(registry, log, shutdown, crashes);
+    closeOnSigterm({ registry, log, scope, shutdown, crashes });
     await api.requestSigterm().catch((error: unknown) => {
       log.warn(`no SIGTERM at shutdown: ${error instanceof Error ? error.message : safeString(error)}`);
     });
@@ -203,12 +203,19 @@ const SHUTDOWN_BUDGET_MS = 400;
  * cleanly instead of being left to the server's timeouts —, exit 0; within the budget, or exit 0 anyway,
  * naming each invocation left unanswered. A second signal exits at once.
  */
-function closeOnSigterm(
-  registry: ResourceRegistry,
-  log: LambdaLog,
-  shutdown: AbortController,
-  crashes: CrashReporter,
-): void {
+function closeOnSigterm({
+  registry,
+  log,
+  scope,
+  shutdown,
+  crashes,
+}: {
+  registry: ResourceRegistry;
+  log: LambdaLog;
+  scope: InvocationScope;
+  shutdown: AbortController;
+  crashes: CrashReporter;
+}): void {
   process.once('SIGTERM', async () => {
     // A crash being reported: the environment goes anyway, with the crash's code, not a clean 0.
     const crashCode = crashes.crashCode();
@@ -229,6 +236,8 @@ function closeOnSigterm(
     await Promise.race([crashes.settled(), half]);
     for (const requestId of crashes.inFlight())
       log.warn(`shutdown: closing before ${requestId} was answered`);
+    // The hooks' and the resources' lines are no invocation's (the last one's id would stay on them).
+    scope.forget();
     log.info('SIGTERM: running the shutdown hooks, closing the resources');
     await runShutdownHooks((error) => log.logError('Shutdown Hook Error', error));
     await registry.close();

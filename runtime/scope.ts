@@ -14,6 +14,11 @@ export interface ScopeEntry {
 export interface InvocationScope {
   run<T>(entry: ScopeEntry, fn: () => T): T;
   current(): ScopeEntry | undefined;
+  /**
+   * No invocation starts from here on (the environment shuts down): what is written now is the runtime's
+   * and the shutdown hooks', no invocation's.
+   */
+  forget(): void;
 }
 
 /**
@@ -28,6 +33,9 @@ export function createSequentialScope(): InvocationScope {
       return fn();
     },
     current: () => current,
+    forget() {
+      current = undefined;
+    },
   };
 }
 
@@ -37,5 +45,7 @@ export function createConcurrentScope(): InvocationScope {
   return {
     run: (entry, fn) => storage.run(entry, fn),
     current: () => storage.getStore(),
+    // A signal's listener runs outside every invocation's store already; those in flight keep theirs.
+    forget() {},
   };
 }
