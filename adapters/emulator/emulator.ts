@@ -88,28 +88,7 @@ export async function startEmulator(options: EmulatorOptions) {
     },
   });
 
-  const env: Record<string, string> = {
-    AWS_LAMBDA_FUNCTION_VERSION: options.functionVersion ?? '$LATEST',
-    AWS_LAMBDA_LOG_GROUP_NAME: EMULATOR_DEFAULTS.logGroupName,
-    AWS_LAMBDA_LOG_STREAM_NAME: EMULATOR_DEFAULTS.logStreamName,
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    ...definedOnly(options.env ?? {}),
-    // What the emulated function is (--timeout over AWS_LAMBDA_FUNCTION_TIMEOUT, say): what its code reads.
-    AWS_LAMBDA_FUNCTION_NAME: functionName,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? EMULATOR_DEFAULTS.memorySize),
-    AWS_LAMBDA_FUNCTION_TIMEOUT: String(timeout),
-    AWS_LAMBDA_RUNTIME_API: api.address,
-    _HANDLER: options.handler,
-    LAMBDA_TASK_ROOT: options.taskRoot,
-    ...(options.maxConcurrency ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.maxConcurrency) } : {}),
-    // As Lambda sets it: libraries read it to tell a cold start (Powertools' cold_start field).
-    AWS_LAMBDA_INITIALIZATION_TYPE: options.snapStart
-      ? 'snap-start'
-      : options.maxConcurrency
-        ? 'lambda-managed-instances'
-        : 'on-demand',
-  };
+  const env = emulatedEnv(options, { functionName, timeout, runtimeApi: api.address });
 
   let runtime:
     | { child: ChildProcess; startedAt: number; initMs?: number; reported: boolean; sigterm?: boolean }
@@ -227,50 +206,13 @@ export async function startEmulator(options: EmulatorOptions) {
     return Object.assign(result, { requestId, timedOut: () => timedOut });
   };
 
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'POST' || !INVOKE_PATH.test(req.url ?? '')) {
-      req.resume();
-      return sendJson(res, 404, {
-        errorType: 'ResourceNotFoundException',
-        errorMessage: 'Function not found',
-      });
-    }
-    readBody(req, MAX_PAYLOAD).then(
-      async (body) => {
-        if (body === undefined) {
-          return sendJson(res, 413, {
-            errorType: 'RequestEntityTooLarge',
-            errorMessage: `Request must be smaller than ${MAX_PAYLOAD} bytes for the InvokeFunction operation`,
-          });
-        }
-        if (body.length > 0 && !isJson(body)) {
-          // As Lambda's Invoke API: the runtime only ever receives JSON.
-          return sendJson(res, 400, {
-            errorType: 'InvalidRequestContentException',
-            errorMessage: 'Could not parse request body into json: the payload is not valid JSON',
-          });
-        }
-        const headers = invokeHeaders(req, arn);
-        if (headers instanceof Error) {
-          return sendJson(res, 400, {
-            errorType: 'InvalidRequestContentException',
-            errorMessage: headers.message,
-          });
-        }
-        // Stopping: a request on a connection kept alive is refused, not run on a runtime spawned for it.
-        if (closing) {
-          res.setHeader('connection', 'close');
-          return sendJson(res, 503, {
-            errorType: 'ServiceException',
-            errorMessage: 'justfn emulate is stopping',
-          });
-        }
-        const result = await invoke(body.length === 0 ? Buffer.from('{}') : body, headers);
-        respond(res, result, timeout);
-      },
-      () => res.destroy(),
-    );
-  });
+  const server = http.createServer(
+    invokeEndpoint({
+      arn,
+      closing: () => closing,
+      invoke: async (body, headers, res) => respond(res, await invoke(body, headers), timeout),
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', resolve);
@@ -324,6 +266,90 @@ export async function startEmulator(options: EmulatorOptions) {
 }
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+
+/** The function's environment: the caller's, then what Lambda sets (what the emulated function is wins). */
+function emulatedEnv(
+  options: EmulatorOptions,
+  { functionName, timeout, runtimeApi }: { functionName: string; timeout: number; runtimeApi: string },
+): Record<string, string> {
+  return {
+    AWS_LAMBDA_FUNCTION_VERSION: options.functionVersion ?? '$LATEST',
+    AWS_LAMBDA_LOG_GROUP_NAME: EMULATOR_DEFAULTS.logGroupName,
+    AWS_LAMBDA_LOG_STREAM_NAME: EMULATOR_DEFAULTS.logStreamName,
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    ...definedOnly(options.env ?? {}),
+    // What the emulated function is (--timeout over AWS_LAMBDA_FUNCTION_TIMEOUT, say): what its code reads.
+    AWS_LAMBDA_FUNCTION_NAME: functionName,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? EMULATOR_DEFAULTS.memorySize),
+    AWS_LAMBDA_FUNCTION_TIMEOUT: String(timeout),
+    AWS_LAMBDA_RUNTIME_API: runtimeApi,
+    _HANDLER: options.handler,
+    LAMBDA_TASK_ROOT: options.taskRoot,
+    ...(options.maxConcurrency ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.maxConcurrency) } : {}),
+    // As Lambda sets it: libraries read it to tell a cold start (Powertools' cold_start field).
+    AWS_LAMBDA_INITIALIZATION_TYPE: options.snapStart
+      ? 'snap-start'
+      : options.maxConcurrency
+        ? 'lambda-managed-instances'
+        : 'on-demand',
+  };
+}
+
+/**
+ * The RIE's invoke endpoint: what Lambda's Invoke API refuses (a body over 6 MB, one that is not JSON, a
+ * bad client context) is answered as it answers, and so is an invoke while the emulator stops; the rest
+ * is one invocation (an empty body is `{}`).
+ */
+function invokeEndpoint(endpoint: {
+  arn: string;
+  closing: () => boolean;
+  invoke(body: Buffer, headers: Record<string, string>, res: http.ServerResponse): Promise<void>;
+}): http.RequestListener {
+  return (req, res) => {
+    if (req.method !== 'POST' || !INVOKE_PATH.test(req.url ?? '')) {
+      req.resume();
+      return sendJson(res, 404, {
+        errorType: 'ResourceNotFoundException',
+        errorMessage: 'Function not found',
+      });
+    }
+    readBody(req, MAX_PAYLOAD).then(
+      async (body) => {
+        if (body === undefined) {
+          return sendJson(res, 413, {
+            errorType: 'RequestEntityTooLarge',
+            errorMessage: `Request must be smaller than ${MAX_PAYLOAD} bytes for the InvokeFunction operation`,
+          });
+        }
+        if (body.length > 0 && !isJson(body)) {
+          // As Lambda's Invoke API: the runtime only ever receives JSON.
+          return sendJson(res, 400, {
+            errorType: 'InvalidRequestContentException',
+            errorMessage: 'Could not parse request body into json: the payload is not valid JSON',
+          });
+        }
+        const headers = invokeHeaders(req, endpoint.arn);
+        if (headers instanceof Error) {
+          return sendJson(res, 400, {
+            errorType: 'InvalidRequestContentException',
+            errorMessage: headers.message,
+          });
+        }
+        // Stopping: a request on a connection kept alive is refused, not run on a runtime spawned for it.
+        if (endpoint.closing()) {
+          res.setHeader('connection', 'close');
+          return sendJson(res, 503, {
+            errorType: 'ServiceException',
+            errorMessage: 'justfn emulate is stopping',
+          });
+        }
+        await endpoint.invoke(body.length === 0 ? Buffer.from('{}') : body, headers, res);
+      },
+      () => res.destroy(),
+    );
+  };
+}
 
 /** What the invoke request says becomes the Runtime API's invoke headers (as the RIE maps them). */
 function invokeHeaders(req: http.IncomingMessage, arn: string): Record<string, string> | Error {
