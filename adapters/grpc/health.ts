@@ -101,8 +101,9 @@ const definition: ServiceDefinition = {
  * The standard gRPC health service (`grpc.health.v1.Health`, what Kubernetes' `grpc` probe and
  * `grpc_health_probe` call): `SERVING` while the function is ready, `NOT_SERVING` before its resources
  * are open, while one is down, and while it drains. `""` and the function's own service are known, and
- * {@link LIVENESS_SERVICE}, `SERVING` while `live()` says so (read at each Check and at a Watch's start);
- * any other name is `NOT_FOUND` (Check) or `SERVICE_UNKNOWN` (Watch).
+ * {@link LIVENESS_SERVICE}, `SERVING` while `live()` says so (read at each Check, at a Watch's start and
+ * whenever `livenessChanged()` is called); any other name is `NOT_FOUND` (Check) or `SERVICE_UNKNOWN`
+ * (Watch). A Watch is sent each change of its service's status.
  *
  * @example
  * const health = createHealthService('users.v1.Users');
@@ -111,7 +112,13 @@ const definition: ServiceDefinition = {
  */
 export function createHealthService(service: string, live: () => boolean = () => true) {
   let current: ServingStatus = 'NOT_SERVING';
-  const watchers = new Set<ServerWritableStream<HealthRequest, { status: number }>>();
+  // Each Watch, with the status it was sent last.
+  const watchers = new Map<ServerWritableStream<HealthRequest, { status: number }>, number>();
+  const tell = (watcher: ServerWritableStream<HealthRequest, { status: number }>, status: number) => {
+    if (watchers.get(watcher) === status) return;
+    watchers.set(watcher, status);
+    watcher.write({ status });
+  };
   const known = (name: string) => name === '' || name === service || name === LIVENESS_SERVICE;
   const statusOf = (name: string) =>
     STATUS_NUMBER[name !== LIVENESS_SERVICE ? current : live() ? 'SERVING' : 'NOT_SERVING'];
@@ -131,8 +138,9 @@ export function createHealthService(service: string, live: () => boolean = () =>
           call.write({ status: STATUS_NUMBER.SERVICE_UNKNOWN });
           return;
         }
-        call.write({ status: statusOf(call.request.service) });
-        watchers.add(call);
+        const status = statusOf(call.request.service);
+        call.write({ status });
+        watchers.set(call, status);
         call.on('cancelled', () => watchers.delete(call));
         call.on('close', () => watchers.delete(call));
       },
@@ -141,13 +149,19 @@ export function createHealthService(service: string, live: () => boolean = () =>
     set(next: ServingStatus) {
       if (next === current) return;
       current = next;
-      for (const watcher of watchers) {
-        if (watcher.request.service !== LIVENESS_SERVICE) watcher.write({ status: STATUS_NUMBER[next] });
+      for (const watcher of watchers.keys()) {
+        if (watcher.request.service !== LIVENESS_SERVICE) tell(watcher, STATUS_NUMBER[next]);
+      }
+    },
+    /** `live()` may say otherwise now: the Watches of {@link LIVENESS_SERVICE} are told if it does. */
+    livenessChanged() {
+      for (const watcher of watchers.keys()) {
+        if (watcher.request.service === LIVENESS_SERVICE) tell(watcher, statusOf(LIVENESS_SERVICE));
       }
     },
     /** Ends every Watch stream (at shutdown). */
     close() {
-      for (const watcher of watchers) watcher.end();
+      for (const watcher of watchers.keys()) watcher.end();
       watchers.clear();
     },
   };

@@ -112,3 +112,29 @@ export function healthCheck(port: number, service = ''): Promise<string | number
     );
   });
 }
+
+/**
+ * `grpc.health.v1.Health/Watch` through a generic client: every status it is sent, as numbers (1
+ * SERVING, 2 NOT_SERVING, 3 SERVICE_UNKNOWN).
+ */
+export function watchHealth(port: number, service = ''): { statuses: number[]; close(): void } {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  // A HealthCheckRequest is field 1, a string; each HealthCheckResponse field 1, a varint: [0x08, status].
+  const watch = client.makeServerStreamRequest(
+    '/grpc.health.v1.Health/Watch',
+    (value: { service: string }) =>
+      Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(value.service)]), Buffer.from(value.service)]),
+    (bytes: Buffer) => bytes[1] ?? 0,
+    { service },
+  );
+  const statuses: number[] = [];
+  watch.on('data', (status: number) => statuses.push(status));
+  watch.on('error', () => {});
+  return {
+    statuses,
+    close() {
+      watch.cancel();
+      client.close();
+    },
+  };
+}

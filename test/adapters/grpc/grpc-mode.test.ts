@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { greeterDir, healthCheck, startGrpcRuntime } from '../../helpers/grpc-runtime.js';
+import { greeterDir, healthCheck, startGrpcRuntime, watchHealth } from '../../helpers/grpc-runtime.js';
 import { scrape } from '../../helpers/metrics.js';
 import { freePort } from '../../helpers/postgres.js';
 
@@ -364,17 +364,8 @@ describe('gRPC mode: health and drain', () => {
 
   it('SIGTERM with calls in flight: they complete, health turns NOT_SERVING, exit 0', async () => {
     const runtime = await startGrpcRuntime({ JUSTFN_DRAIN_TIMEOUT: '20' });
-    const watcher = new grpc.Client(`127.0.0.1:${runtime.port}`, grpc.credentials.createInsecure());
-    // An empty HealthCheckRequest (service ""); each HealthCheckResponse is field 1, a varint: [0x08, status].
-    const watch = watcher.makeServerStreamRequest(
-      '/grpc.health.v1.Health/Watch',
-      () => Buffer.alloc(0),
-      (bytes: Buffer) => bytes[1],
-      {},
-    );
-    const statuses: unknown[] = [];
-    watch.on('data', (status) => statuses.push(status));
-    watch.on('error', () => {});
+    const watcher = watchHealth(runtime.port);
+    const { statuses } = watcher;
     await expect.poll(() => statuses).toEqual([1]); // SERVING
     const calls = Array.from({ length: 10 }, () => runtime.unary('Slow', { ms: 800 }));
     await slowStarted(runtime, 800, 10);
@@ -442,6 +433,8 @@ describe('gRPC mode: past the drain timeout, a stream', () => {
 describe('gRPC mode: liveness', () => {
   it('every slot held past its deadline for JUSTFN_TIMEOUT again: liveness NOT_SERVING, SERVING once it returns', async () => {
     const runtime = await serve({ JUSTFN_TIMEOUT: '2', JUSTFN_CONCURRENCY: '1' });
+    const watcher = watchHealth(runtime.port, 'liveness');
+    await expect.poll(() => watcher.statuses).toEqual([1]);
     // Answered DEADLINE_EXCEEDED at 2 s; deaf to its signal, the handler holds the only slot until 8 s.
     const { error } = await runtime.unary('Slow', { ms: 8000, ignore_signal: true });
     expect(error?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
@@ -454,6 +447,9 @@ describe('gRPC mode: liveness', () => {
       .poll(() => healthCheck(runtime.port, 'liveness'), { timeout: 10_000, interval: 100 })
       .toBe('SERVING');
     expect(await healthCheck(runtime.port)).toBe('SERVING');
+    // A Watch of it was told each change, as it came: NOT_SERVING, then SERVING.
+    await expect.poll(() => watcher.statuses).toEqual([1, 2, 1]);
+    watcher.close();
   }, 20_000);
 });
 
