@@ -485,6 +485,19 @@ describe('gRPC mode: a stream cut at its deadline whose handler runs on', () => 
       .toMatchObject({ method: 'Listen', errorType: 'Sandbox.Timedout' });
   });
 
+  it('one that heeds its signal but closes past the grace of 100 ms is an overrun until it has closed', async () => {
+    const runtime = await serve({ JUSTFN_TIMEOUT: '1', JUSTFN_CONCURRENCY: '1' });
+    const watcher = watchHealth(runtime.port);
+    await expect.poll(() => watcher.statuses).toEqual([1]);
+    const { call, ended } = serverStream(runtime, 'Listen', { ms: 5000, after: 'slowclose' });
+    call.on('error', () => {});
+    expect((await ended).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await runtime.process.waitForOutput('listen closed');
+    // NOT_SERVING from 100 ms past the deadline until its `finally` ended, 400 ms after it.
+    await expect.poll(() => watcher.statuses).toEqual([1, 2, 1]);
+    watcher.close();
+  });
+
   it("one its caller cancelled early, deaf to its signal: an overrun from its deadline, as a unary call's", async () => {
     const runtime = await serve({ JUSTFN_TIMEOUT: '2', JUSTFN_CONCURRENCY: '1' });
     const { call, got, ended } = serverStream(runtime, 'Listen', { ms: 6000, after: 'deaf' });
