@@ -159,6 +159,12 @@ export const optionTable = {
     parse: integer(0, 3_600),
     doc: 'seconds to finish in-flight work after SIGTERM',
   },
+  idleGc: {
+    env: ['JUSTFN_IDLE_GC'],
+    default: 10,
+    parse: integer(0, 86_400),
+    doc: 'seconds without a request (HTTP) or call (gRPC) after which the memory a burst grew is given back to the system (a full garbage collection, then one more 6 s later); 0 turns it off, for a service whose next burst must find the young generation still grown',
+  },
   metricsPort: {
     env: ['JUSTFN_METRICS_PORT'],
     default: 9464,

@@ -216,7 +216,7 @@ export function createServingQueue<I extends QueuedInvocation>(
     concurrency: options.concurrency,
     queue: options.queue,
     run: createRunner<I>({ ...loop, overruns }),
-    idle: createIdleCollector({ delayMs: 10_000 }),
+    idle: options.idleGc > 0 ? createIdleCollector({ delayMs: options.idleGc * 1000 }) : undefined,
     dropped: () => metrics.rejected('caller_gone'),
   });
   return Object.assign(source, {

@@ -607,3 +607,17 @@ describe('HTTP mode: health and the invoke endpoint', () => {
     expect(JSON.parse(error.text)).toMatchObject({ errorType: 'TypeError' });
   });
 });
+
+describe('HTTP mode: memory after a quiet spell', () => {
+  const majorCollections = async (port: number) =>
+    (await scrape(port)).get('nodejs_gc_duration_seconds_count{kind="major"}') ?? 0;
+
+  it('JUSTFN_IDLE_GC sets the quiet spell after which it collects (a major collection in the metrics)', async () => {
+    const metricsPort = await freePort();
+    const runtime = await serve('status', { JUSTFN_IDLE_GC: '1', JUSTFN_METRICS_PORT: String(metricsPort) });
+    expect((await get(runtime, '/')).status).toBe(200);
+    const before = await majorCollections(metricsPort);
+    // After 1 s of quiet, not the default 10 s.
+    await expect.poll(() => majorCollections(metricsPort), { timeout: 5_000 }).toBeGreaterThan(before);
+  });
+});
