@@ -37,7 +37,12 @@ export interface InvokeHandlerOptions {
    * `Runtime.ResourceNotDeclared`, as in the runtime.
    */
   resources?: Record<string, unknown>;
-  /** Seconds before the invocation is answered as timed out (default 300). */
+  /**
+   * Seconds before the invocation is answered as timed out (default 300). A handler string's ES module
+   * gets as long again to load: one whose top-level await has not finished by then rejects with
+   * `Runtime.ImportModuleError`. A test runner keeps the event loop busy, so without it such a module would
+   * hang the test until the runner's own timeout: give one below the runner's (5 s in vitest and Jest).
+   */
   timeout?: number;
 }
 
@@ -50,7 +55,8 @@ export type TestOutcome =
  * streaming, the deadline, the global `awslambda`, `context.resources` refusing undeclared names, and the
  * result as Lambda would send it (`undefined` is `null`; one `JSON.stringify` refuses is
  * `Runtime.JSONStringifyError`). For unit tests of a function. A handler string's `justfn.yaml` is not
- * read: `timeout` and `context` set what it would.
+ * read: `timeout` and `context` set what it would. A handler string that does not load rejects with the
+ * error Lambda's init would report (`Runtime.UserCodeSyntaxError`, `Runtime.ImportModuleError`, …).
  *
  * @example
  * import { invokeHandler } from 'justfn/testing';
@@ -63,11 +69,11 @@ export async function invokeHandler(
   options: InvokeHandlerOptions = {},
 ): Promise<TestOutcome> {
   const taskRoot = path.resolve(options.taskRoot ?? process.cwd());
+  const timeout = options.timeout ?? 300;
   const loaded =
     typeof handler === 'string'
-      ? await loadHandler(handler, { taskRoot })
+      ? await loadHandler(handler, { taskRoot, importTimeoutMs: timeout * 1000 })
       : describeHandler(handler as (...args: unknown[]) => unknown, handler.name || 'handler');
-  const timeout = options.timeout ?? 300;
   const overrides = options.context ?? {};
   // `justfn emulate`'s defaults, which are AWS's emulator's.
   const functionName = overrides.functionName ?? EMULATOR_DEFAULTS.functionName;

@@ -25,6 +25,11 @@ export interface LoadOptions {
    * cache, where a bare `import()` has no module loader behind it, so the caller passes its own.
    */
   importModule?: (specifier: string) => Promise<unknown>;
+  /**
+   * Fail an ES module import still pending after this many milliseconds (`justfn/testing`): a test
+   * runner keeps the event loop busy, so the `beforeExit` that reports a stuck top-level await never comes.
+   */
+  importTimeoutMs?: number;
 }
 
 export const STREAMING_SYMBOL = Symbol.for('aws.lambda.runtime.handler.streaming');
@@ -55,12 +60,10 @@ export async function resolveExport(handlerString: string, options: LoadOptions)
   const moduleName = base.slice(0, dot);
   const exportPath = base.slice(dot + 1);
 
-  const loaded = await loadModule(
-    options.taskRoot,
-    moduleRoot,
-    moduleName,
-    options.importModule ?? defaultImport,
-  );
+  const loaded = await loadModule(options.taskRoot, moduleRoot, moduleName, {
+    importModule: options.importModule ?? defaultImport,
+    importTimeoutMs: options.importTimeoutMs,
+  });
   const fn = exportPath
     .split('.')
     .reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], loaded);
@@ -102,14 +105,14 @@ async function loadModule(
   taskRoot: string,
   moduleRoot: string,
   moduleName: string,
-  importModule: (specifier: string) => Promise<unknown>,
+  imports: { importModule: (specifier: string) => Promise<unknown>; importTimeoutMs: number | undefined },
 ): Promise<unknown> {
   // The name a "Require stack" shows: no file of the function's, the lookup itself.
   const require = createRequire(path.join(taskRoot, '(justfn handler lookup)'));
   const file = path.resolve(taskRoot, moduleRoot, moduleName);
   const tryRequire = (candidate: string) => (existsSync(candidate) ? require(candidate) : undefined);
   const tryImport = async (candidate: string) =>
-    existsSync(candidate) ? await importOrStuck(importModule, candidate) : undefined;
+    existsSync(candidate) ? await importOrStuck(imports, candidate) : undefined;
   try {
     const asIs = tryRequire(file);
     if (asIs) return asIs;
@@ -132,29 +135,38 @@ async function loadModule(
 /**
  * An ES module whose top-level await nothing can settle leaves its import pending once the event loop
  * has run dry, and Node would exit 0 without a word (`justfn start`, `check`, `invoke`). The import fails
- * then instead, with an error that says why.
+ * then instead, with an error that says why; or after `importTimeoutMs`, where the event loop never runs
+ * dry (a test runner's worker).
  */
 function importOrStuck(
-  importModule: (specifier: string) => Promise<unknown>,
+  { importModule, importTimeoutMs }: Parameters<typeof loadModule>[3],
   file: string,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    // The import, `beforeExit` or the timer: whichever comes first answers, and the others stand down.
+    const end = () => {
+      clearTimeout(timer);
+      pendingImports.delete(stuck);
+      if (pendingImports.size === 0) process.off('beforeExit', failPendingImports);
+    };
+    const fail = (message: string) => {
+      end();
+      reject(new JustfnError('IMPORT_MODULE', `${file}: ${message}`));
+    };
     const stuck = () =>
-      reject(
-        new JustfnError(
-          'IMPORT_MODULE',
-          `${file}: its top-level await never finished: it awaits a promise that nothing is left to settle`,
-        ),
-      );
+      fail('its top-level await never finished: it awaits a promise that nothing is left to settle');
     // One `beforeExit` listener for every import pending (many at once: justfn/testing's invokeHandler).
     if (pendingImports.size === 0) process.on('beforeExit', failPendingImports);
     pendingImports.add(stuck);
-    importModule(pathToFileURL(file).href)
-      .then(resolve, reject)
-      .finally(() => {
-        pendingImports.delete(stuck);
-        if (pendingImports.size === 0) process.off('beforeExit', failPendingImports);
-      });
+    // Unref'd: where nothing else is left, `beforeExit` says so at once, without waiting for this.
+    const timer =
+      importTimeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => fail(`its top-level await did not finish within ${importTimeoutMs / 1000} s`),
+            importTimeoutMs,
+          ).unref();
+    importModule(pathToFileURL(file).href).then(resolve, reject).finally(end);
   });
 }
 

@@ -30,6 +30,25 @@ describe('justfn/testing', () => {
     expect(process.listenerCount('beforeExit')).toBe(0);
   });
 
+  it('invokeHandler on an ES module whose top-level await never finishes rejects within its timeout, naming it', async () => {
+    // Under a test runner the event loop never runs dry: only the timeout can end such an import.
+    await expect(
+      invokeHandler('tla-never/index.handler', {}, { taskRoot: handlers, timeout: 0.2 }),
+    ).rejects.toMatchObject({
+      name: 'Runtime.ImportModuleError',
+      message: `${path.join(handlers, 'tla-never', 'index.mjs')}: its top-level await did not finish within 0.2 s`,
+    });
+    expect(process.listenerCount('beforeExit')).toBe(0);
+  });
+
+  it('invokeHandler on a handler string that does not load rejects with the error init would report', async () => {
+    await expect(
+      invokeHandler('syntax-error/index.handler', {}, { taskRoot: handlers }),
+    ).rejects.toMatchObject({
+      name: 'Runtime.UserCodeSyntaxError',
+    });
+  });
+
   it("invokeHandler's context has justfn emulate's defaults, the ARN following a given name", async () => {
     const context = async (_event: unknown, c: Record<string, unknown>) => ({ ...c });
     expect(await invokeHandler(context, {})).toMatchObject({
