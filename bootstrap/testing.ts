@@ -30,8 +30,12 @@ if (
 export interface InvokeHandlerOptions {
   /** Where a handler string is resolved from (default: the working directory). */
   taskRoot?: string;
-  /** Overrides of the context's fields. */
-  context?: Partial<FunctionInfo & InvocationInfo>;
+  /**
+   * Overrides of the context's fields (`awsRequestId`, `functionName`, `memoryLimitInMB`, `xRayTraceId`,
+   * …) and of the invocation's `deadlineMs`. `requestId` and `traceId` are the first and the last under
+   * the names the runtime gives them.
+   */
+  context?: Partial<FunctionInfo & InvocationInfo & { awsRequestId: string; xRayTraceId: string }>;
   /**
    * `context.resources`: the clients (or test doubles) by name. Reading a name not given throws
    * `Runtime.ResourceNotDeclared`, as in the runtime.
@@ -78,10 +82,10 @@ export async function invokeHandler(
   // `justfn emulate`'s defaults, which are AWS's emulator's.
   const functionName = overrides.functionName ?? EMULATOR_DEFAULTS.functionName;
   const info: InvocationInfo = {
-    requestId: overrides.requestId ?? crypto.randomUUID(),
+    requestId: overrides.awsRequestId ?? overrides.requestId ?? crypto.randomUUID(),
     deadlineMs: overrides.deadlineMs ?? Date.now() + timeout * 1000,
     invokedFunctionArn: overrides.invokedFunctionArn ?? emulatorArn(functionName),
-    traceId: overrides.traceId,
+    traceId: overrides.xRayTraceId ?? overrides.traceId,
     clientContext: overrides.clientContext,
     identity: overrides.identity,
     tenantId: overrides.tenantId,

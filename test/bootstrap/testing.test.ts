@@ -49,6 +49,20 @@ describe('justfn/testing', () => {
     });
   });
 
+  it("invokeHandler's context overrides take the context's own field names", async () => {
+    const ids = async (_event: unknown, c: { awsRequestId: string; xRayTraceId?: string }) => [
+      c.awsRequestId,
+      c.xRayTraceId,
+    ];
+    expect(
+      await invokeHandler(ids, {}, { context: { awsRequestId: 'req-1', xRayTraceId: 'Root=1-2-3' } }),
+    ).toEqual({ ok: true, value: ['req-1', 'Root=1-2-3'] });
+    expect(await invokeHandler(ids, {}, { context: { requestId: 'req-2', traceId: 'Root=4' } })).toEqual({
+      ok: true,
+      value: ['req-2', 'Root=4'],
+    });
+  });
+
   it("invokeHandler's context has justfn emulate's defaults, the ARN following a given name", async () => {
     const context = async (_event: unknown, c: Record<string, unknown>) => ({ ...c });
     expect(await invokeHandler(context, {})).toMatchObject({
