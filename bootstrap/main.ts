@@ -53,6 +53,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     // where justfn's layer runs; libraries read it to know they run on Lambda (Powertools Tracer turns
     // itself off without it; the AWS SDK names it in its user agent). As the managed runtime of this Node.
     env.AWS_EXECUTION_ENV ||= `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`;
+    endWithEmulator();
     const bundle = loadBundle<{ startLambda: typeof startLambda }>(path.join(__dirname, 'lambda.cjs'));
     await bundle.startLambda({ options, env, handlerArg: target.handler, taskRoot, importModule });
     return;
@@ -62,6 +63,24 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
 }
 
 if (require.main === module) void start(process.argv.slice(2));
+
+/**
+ * Started by `justfn emulate` (or `startLocalLambda`), which gives an IPC channel: when it goes, the
+ * emulator's process died without ending this one (killed, or a test runner's worker torn down), and
+ * nothing is left to answer to. End as the emulator's close() would have: SIGTERM, which runs the
+ * shutdown hooks when the function has them and otherwise ends the process at once, then SIGKILL.
+ * Unref'd, so that the channel does not keep the event loop from running dry (a handler that never
+ * finishes, a stuck init).
+ */
+function endWithEmulator(): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.once('disconnect', () => {
+    process.kill(process.pid, 'SIGTERM');
+    // As close() gives a runtime that asked for SIGTERM, should something keep this one from exiting.
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 500).unref();
+  });
+}
 
 /**
  * On Lambda, a variable that does not parse (`Runtime.InvalidConfig`) or a command line that names no

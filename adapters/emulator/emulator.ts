@@ -102,9 +102,15 @@ export async function startEmulator(options: EmulatorOptions) {
       // A process group of its own: a terminal's Ctrl-C reaches the emulator alone, which then ends the
       // runtime as Lambda does (SIGTERM to one that asked for it) instead of the signal killing it.
       detached: true,
+      // And a channel it ends with: a process that dies without close() (a test runner's worker, killed
+      // while an invocation runs) would otherwise leave the runtime behind, holding the inherited output.
       stdio:
-        options.output === 'inherit' || options.output === undefined ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+        options.output === 'inherit' || options.output === undefined
+          ? ['inherit', 'inherit', 'inherit', 'ipc']
+          : ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    // The channel must not keep this process alive longer than the runtime itself does.
+    child.channel?.unref();
     const output = options.output;
     if (output !== undefined && output !== 'inherit') {
       child.stdout?.on('data', output.stdout);

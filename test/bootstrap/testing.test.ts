@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { invokeHandler, startLocalLambda } from '../../bootstrap/testing.js';
 import { awslambda } from '../../runtime/streaming.js';
-import { cleanEnv, fixtures, handlers, runtimeCommand } from '../helpers/process.js';
+import { cleanEnv, fixtures, handlers, repoRoot, runtimeCommand, spawnCaptured } from '../helpers/process.js';
 
 describe('justfn/testing', () => {
   it('invokeHandler runs a function with the runtime semantics', async () => {
@@ -182,4 +183,49 @@ describe('justfn/testing', () => {
       await lambda.close();
     }
   });
+
+  it("startLocalLambda: the runtime's channel to it does not keep its event loop from running dry", async () => {
+    const lambda = await startLocalLambda({
+      handler: 'kinds/index.asyncNeverSettles',
+      taskRoot: handlers,
+      command: runtimeCommand,
+      env: cleanEnv(),
+      output: { stdout: () => {}, stderr: () => {} },
+    });
+    try {
+      const response = await fetch(lambda.invokeUrl, { method: 'POST', body: '{}' });
+      expect(await response.json()).toMatchObject({ errorType: 'Runtime.NodeJsExit' });
+    } finally {
+      await lambda.close();
+    }
+  });
+
+  it('startLocalLambda in a process that dies without close(), an invocation running: the runtime ends too', async () => {
+    // A test runner's worker torn down mid-test. The runtime inherits its output, as by default.
+    const script = `import { startLocalLambda } from ${JSON.stringify(path.join(repoRoot, 'dist', 'testing.js'))};
+const lambda = await startLocalLambda({
+  taskRoot: ${JSON.stringify(handlers)},
+  handler: 'kinds/index.sleep',
+  report: (line) => line.startsWith('START') && setTimeout(() => console.log('runtime', lambda.runtimePid()), 200),
 });
+await fetch(lambda.invokeUrl, { method: 'POST', body: '{"ms":60000}' });`;
+    const host = spawnCaptured(['node', '--input-type=module', '-e', script], cleanEnv());
+    await host.waitForOutput(/runtime \d+/);
+    const pid = Number(/runtime (\d+)/.exec(host.stdout())![1]);
+    await host.kill('SIGKILL');
+    try {
+      await vi.waitFor(() => expect(running(pid)).toBe(false), { timeout: 5000, interval: 50 });
+    } finally {
+      if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
+
+/** Is the process there, and not a zombie its new parent has yet to reap? */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
