@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   EMULATOR_DEFAULTS,
+  type Emulator,
   type EmulatorOptions,
   emulatorArn,
   startEmulator,
@@ -134,6 +135,16 @@ function resourcesOf(given: Record<string, unknown>): object {
   return createResourcesObject(Object.keys(given), (name) => given[name]);
 }
 
+/**
+ * What {@link startLocalLambda} gives, for a variable a test's `beforeAll` sets and its `afterAll` closes.
+ *
+ * @example
+ * let lambda: LocalLambda;
+ * beforeAll(async () => (lambda = await startLocalLambda({ taskRoot: import.meta.dirname })));
+ * afterAll(() => lambda.close());
+ */
+export type LocalLambda = Emulator;
+
 /** What {@link startLocalLambda} takes: the emulator's options, each with the default `justfn emulate` uses. */
 export type LocalLambdaOptions = Partial<EmulatorOptions> & { taskRoot: string };
 
@@ -148,7 +159,7 @@ export type LocalLambdaOptions = Partial<EmulatorOptions> & { taskRoot: string }
  * const res = await fetch(lambda.invokeUrl, { method: 'POST', body: '{}' });
  * await lambda.close();
  */
-export async function startLocalLambda(options: LocalLambdaOptions): ReturnType<typeof startEmulator> {
+export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
   const taskRoot = path.resolve(options.taskRoot);
   if (!statSync(taskRoot, { throwIfNoEntry: false })?.isDirectory()) {
     throw new Error(`startLocalLambda: taskRoot ${taskRoot}: no such directory`);

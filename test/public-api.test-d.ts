@@ -1,6 +1,7 @@
 import type * as aws from 'aws-lambda';
 import type { Pool } from 'pg';
 import { describe, expectTypeOf, it } from 'vitest';
+import { type LocalLambda, startLocalLambda } from '../bootstrap/testing.js';
 import type {
   ClientContext,
   CloudEvent,
@@ -97,5 +98,13 @@ describe('the types of AWS functions', () => {
     expectTypeOf(passes).toBeFunction();
     expectTypeOf<Context['identity']>().toEqualTypeOf<CognitoIdentity | undefined>();
     expectTypeOf<Context['clientContext']>().toEqualTypeOf<ClientContext | undefined>();
+  });
+});
+
+describe('justfn/testing', () => {
+  it('names what startLocalLambda gives, for a variable set in beforeAll', () => {
+    expectTypeOf(startLocalLambda).returns.resolves.toEqualTypeOf<LocalLambda>();
+    expectTypeOf<LocalLambda['invokeUrl']>().toEqualTypeOf<string>();
+    expectTypeOf<LocalLambda['close']>().returns.toEqualTypeOf<Promise<void>>();
   });
 });
