@@ -132,7 +132,7 @@ export async function invokeHandler(
 }
 
 function resourcesOf(given: Record<string, unknown>): object {
-  return createResourcesObject(Object.keys(given), (name) => given[name]);
+  return createResourcesObject(Object.keys(given), (name) => given[name], "invokeHandler's resources");
 }
 
 /**

@@ -18,6 +18,8 @@ const probed = new Set<string>(['then', 'toJSON', 'constructor', 'asymmetricMatc
 export function createResourcesObject<R extends object>(
   names: readonly string[],
   clientOf: (name: string) => unknown,
+  /** Where the names come from, as the error for another one says it. */
+  declaredIn = 'justfn.yaml',
 ): R {
   const target: Record<string, unknown> = {};
   for (const name of names) {
@@ -31,7 +33,7 @@ export function createResourcesObject<R extends object>(
         return Reflect.get(object, key, receiver);
       throw new JustfnError(
         'RESOURCE_NOT_DECLARED',
-        `context.resources.${key}: no resource '${key}' is declared in justfn.yaml (${declared})`,
+        `context.resources.${key}: no resource '${key}' is declared in ${declaredIn} (${declared})`,
       );
     },
   }) as R;

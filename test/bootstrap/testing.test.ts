@@ -136,7 +136,9 @@ describe('justfn/testing', () => {
       ok: false,
       error: {
         errorType: 'Runtime.ResourceNotDeclared',
-        errorMessage: "context.resources.nope: no resource 'nope' is declared in justfn.yaml (declared: db)",
+        // The same error type, the message naming where a test declares them.
+        errorMessage:
+          "context.resources.nope: no resource 'nope' is declared in invokeHandler's resources (declared: db)",
       },
     });
   });
