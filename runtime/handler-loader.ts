@@ -105,7 +105,7 @@ async function loadModule(
   taskRoot: string,
   moduleRoot: string,
   moduleName: string,
-  imports: { importModule: (specifier: string) => Promise<unknown>; importTimeoutMs: number | undefined },
+  imports: ModuleImport,
 ): Promise<unknown> {
   // The name a "Require stack" shows: no file of the function's, the lookup itself.
   const require = createRequire(path.join(taskRoot, '(justfn handler lookup)'));
@@ -132,16 +132,19 @@ async function loadModule(
   }
 }
 
+/** How an ES module is imported: by whom, and for how long at most. */
+interface ModuleImport {
+  importModule: (specifier: string) => Promise<unknown>;
+  importTimeoutMs: number | undefined;
+}
+
 /**
  * An ES module whose top-level await nothing can settle leaves its import pending once the event loop
  * has run dry, and Node would exit 0 without a word (`justfn start`, `check`, `invoke`). The import fails
  * then instead, with an error that says why; or after `importTimeoutMs`, where the event loop never runs
  * dry (a test runner's worker).
  */
-function importOrStuck(
-  { importModule, importTimeoutMs }: Parameters<typeof loadModule>[3],
-  file: string,
-): Promise<unknown> {
+function importOrStuck({ importModule, importTimeoutMs }: ModuleImport, file: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     // The import, `beforeExit` or the timer: whichever comes first answers, and the others stand down.
     const end = () => {
