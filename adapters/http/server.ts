@@ -414,6 +414,14 @@ function toRequestError(error: { code?: string; message: string }): {
 /** Errors Node's HTTP parser raises before fastify sees a request: answered here, in JSON. */
 function answerClientError(error: Error & { code?: string }, socket: Socket, metrics: MetricsRecorder): void {
   if (error.code === 'ECONNRESET' || !socket.writable) return;
+  // The client closed its side (a FIN) before its request was whole: it has gone, as one that sends a FIN
+  // after its request has (http.md), and as one that resets. Nobody reads an answer, and a request given
+  // up on is not a malformed one (counted `bad_request`, every upload a client aborted looked like an
+  // attack). Node leaves the half-open socket to this handler.
+  if (error.code === 'HPE_INVALID_EOF_STATE') {
+    socket.destroy();
+    return;
+  }
   const [status, reason, response] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? [

@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -95,6 +97,34 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
     const samples = await scrape(metricsPort);
     expect(samples.get('justfn_requests_rejected_total{reason="caller_gone"}')).toBe(1);
     expect(samples.get('justfn_invocations_total{event="apigw-v2",outcome="success",method=""}')).toBe(2);
+  });
+
+  it('a client that closes its connection in the middle of its request has gone: no answer, no refusal counted', async () => {
+    const metricsPort = await freePort();
+    const runtime = await startHttpRuntime('http/index.metered', {
+      JUSTFN_METRICS_PORT: String(metricsPort),
+    });
+    stops.push(runtime.stop);
+    // A FIN (what a client's destroy() sends with nothing left to write) halfway through the body, and
+    // halfway through the headers: an upload given up on, not a malformed request.
+    const cut = [
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nabc',
+      'GET / HTTP/1.1\r\nHost: x\r\nX-Half: ',
+    ];
+    for (const bytes of cut) {
+      const socket = net.connect(runtime.port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+      });
+      socket.on('error', () => {});
+      socket.end(bytes);
+      await once(socket, 'close');
+      expect(received).toBe('');
+    }
+    expect(await status(`${runtime.url}/`)).toBe(200);
+    const samples = await scrape(metricsPort);
+    expect(samples.get('justfn_requests_rejected_total{reason="bad_request"}')).toBeUndefined();
   });
 
   it('init duration and the cold start are counted once the process is ready, not before', async () => {
