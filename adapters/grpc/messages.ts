@@ -27,6 +27,7 @@ export function serverDefinition(definition: ServiceDefinition): ServiceDefiniti
         ...spec,
         requestDeserialize: (bytes: Buffer) => {
           try {
+            checkFieldLengths(bytes);
             return spec.requestDeserialize(bytes);
           } catch (error) {
             return { [MALFORMED]: (error as Error).message };
@@ -37,6 +38,40 @@ export function serverDefinition(definition: ServiceDefinition): ServiceDefiniti
       },
     ]),
   );
+}
+
+/**
+ * Throws when a top-level field runs past the end of the message. protobufjs reads a string field of a
+ * Node `Buffer` up to the end of what is there (`BufferReader#string` clamps its length to the buffer's),
+ * so a message cut short (`0a 50 41`: 80 bytes announced, one sent) decoded as a shorter one and the
+ * handler ran on it. A cut anywhere leaves the top-level field around it running past the end, so the
+ * top level is enough; the message is protobufjs's own for the same fault elsewhere.
+ */
+function checkFieldLengths(bytes: Buffer): void {
+  let at = 0;
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      const byte = bytes[at++];
+      if (byte === undefined) return Number.POSITIVE_INFINITY;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+  while (at < bytes.length) {
+    const wireType = varint() % 8;
+    // Varints and groups have no length to check; an invalid wire type is protobufjs's to refuse.
+    const length = wireType === 1 ? 8 : wireType === 5 ? 4 : wireType === 2 ? varint() : 0;
+    if (wireType === 0) varint();
+    else if (wireType > 5) return;
+    // A varint that never ends, likewise.
+    if (!Number.isFinite(length)) return;
+    if (at + length > bytes.length) {
+      throw new Error(`index out of range: ${at} + ${length} > ${bytes.length}`);
+    }
+    at += length;
+  }
 }
 
 /** Why a request did not decode, or `undefined` for a request that did. */

@@ -65,6 +65,12 @@ describe('gRPC mode: hostile request messages', () => {
   it.each([
     ['a varint that never ends', Buffer.from([0x08, 0xff, 0xff, 0xff]), grpc.status.INVALID_ARGUMENT],
     ['an invalid wire type', Buffer.from([0x0f]), grpc.status.INVALID_ARGUMENT],
+    // protobufjs alone decodes it as `name: "A"`: the handler ran on a message cut short.
+    [
+      'a string field cut short (80 bytes announced, 1 sent)',
+      Buffer.from([0x0a, 0x50, 0x41]),
+      grpc.status.INVALID_ARGUMENT,
+    ],
     [
       'a message of exactly the limit, padded with unknown fields',
       Buffer.concat([Buffer.from([0x12, 0xfa, 0xff, 0x03]), Buffer.alloc(65530, 0x41)]),
