@@ -33,7 +33,11 @@ export interface InvocationFactoryOptions {
   replySource?: string | undefined;
   replyType?: string | undefined;
   scope: InvocationScope;
-  log: { error(fields: object, message: string): void; warn(fields: object, message: string): void };
+  log: {
+    info(fields: object, message: string): void;
+    warn(fields: object, message: string): void;
+    error(fields: object, message: string): void;
+  };
   metrics: MetricsRecorder;
 }
 
@@ -98,6 +102,18 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
         if (!outcome.ok) {
           const label = outcome.timedOut ? 'timeout' : 'error';
           metrics.invocation(kind, label, seconds);
+          // A stream whose client went away fails with the write that found it gone (or with what its
+          // handler made of that): the client's doing, one line without a stack, as gRPC's cancelled stream.
+          const { errorType, errorMessage } = outcome.error;
+          if (streaming && !outcome.timedOut && reply.raw.destroyed) {
+            scope.run(info, () =>
+              log.info(
+                { requestId: info.requestId, errorType, message: errorMessage },
+                'Invoke ended after the client went away',
+              ),
+            );
+            return onAnswer(undefined);
+          }
           scope.run(info, () =>
             log.error(
               { requestId: info.requestId, ...failureFields(outcome.thrown, outcome.error) },

@@ -549,6 +549,21 @@ describe('HTTP mode: streaming', () => {
     },
   );
 
+  it('a client that goes away mid-stream: one info line, no Invoke Error with a stack', async () => {
+    const runtime = await serve('slowStream');
+    const response = await request(`${runtime.url}/?n=100&ms=20`);
+    await new Promise((resolve) => response.body.once('data', resolve));
+    response.body.destroy();
+    const line = await runtime.waitForLog((l) => l.msg === 'Invoke ended after the client went away');
+    expect(line).toMatchObject({
+      level: 'info',
+      errorType: 'Error',
+      message: 'The client closed the connection',
+    });
+    expect(line.err).toBeUndefined();
+    expect(runtime.logs().filter((l) => l.msg === 'Invoke Error')).toEqual([]);
+  });
+
   it('a prelude cannot set the framing headers: the body stays chunked', async () => {
     const runtime = await serve('streamPrelude');
     const response = await request(`${runtime.url}/?prelude=framing`);
