@@ -146,8 +146,10 @@ export function drainOnSignals<I extends QueuedInvocation>(plan: DrainPlan<I>): 
       { err: reason instanceof Error ? reason : new Error(safeString(reason)) },
       'Unhandled Promise Rejection',
     );
-    // Node runs this in the async context of the promise that nothing handled. Its invocation fails, as
-    // on Lambda (where the whole process would go); its handler keeps its slot until it ends, as one
+    // Node runs this in an async context of the promise that nothing handled: the one it was made in with
+    // async hooks, the one it was rejected in with --experimental-async-context-frame (the image's Node 22,
+    // Node 24's default); the same invocation's, unless code of another settles it. Its invocation fails,
+    // as on Lambda (where the whole process would go); its handler keeps its slot until it ends, as one
     // that overran its deadline does.
     const invocation = culprit();
     if (invocation) {

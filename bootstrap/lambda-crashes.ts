@@ -29,7 +29,8 @@ const CRASH_REPORT_MS = 2_000;
  * On managed instances, where invocations run side by side, an uncaught exception is the invocation's in
  * whose asynchronous context it was thrown; the others in flight end with `Runtime.ExitError`, since the
  * process exits under them, and never with another invocation's error. An unhandled rejection after init
- * fails the invocation whose promise it was (Node reports it in that promise's context) and the process
+ * fails the invocation whose promise it was (Node reports it in the context the promise was made in, or
+ * with --experimental-async-context-frame the one it was rejected in: see drain.ts) and the process
  * goes on, as HTTP mode does: the others run on. One that no invocation in flight owns is logged.
  */
 export function reportCrashes(
@@ -127,7 +128,8 @@ export function reportCrashes(
     if (closing) log.logError('Unhandled Promise Rejection', error);
     else if (managed && phase === 'running') {
       log.logError('Unhandled Promise Rejection', error);
-      // Node reports it in the context of the promise that nothing handled: that invocation fails.
+      // Node reports it in the context of the promise that nothing handled (made or rejected in, as in
+      // drain.ts): that invocation fails.
       const culprit = scope.current()?.requestId;
       const invocation = [...current].find((one) => one.info.requestId === culprit);
       if (invocation) {

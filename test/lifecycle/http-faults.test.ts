@@ -113,6 +113,34 @@ describe('HTTP mode: faults cost only the requests they hit', () => {
   });
 });
 
+// Settled from a resource's connection, which init opened. In the image (Node 22 with
+// --experimental-async-context-frame, bootstrap/node-flags) Node reports a rejection nothing handles in the
+// async context it was rejected in, no longer the one its promise was made in: a resource client that
+// settled it from its connection's own callbacks would leave it to no invocation (answered 200, its line
+// without a request id). pg and grpc-js settle it in continuations of the call, which carry its context.
+describe("HTTP mode: a rejection nothing handles, settled by a resource's connection", () => {
+  it.each([
+    ['lostQuery', 'error: column "no_such_column" does not exist'],
+    ['lostCall', 'Error: rejected on the reply'],
+  ])('%s fails the invocation that made it, and its lines carry its request id', async (action, message) => {
+    const { runtime, becomes, authOpen } = await serve(undefined, { JUSTFN_EXPOSE_ERRORS: '1' });
+    await becomes(200);
+    await authOpen();
+    const reply = await request(`${runtime.url}/${action}`);
+    const id = reply.headers['x-request-id'];
+    expect([reply.statusCode, JSON.parse(await reply.body.text())]).toEqual([
+      500,
+      expect.objectContaining({ errorType: 'Runtime.UnhandledPromiseRejection', errorMessage: message }),
+    ]);
+    const logged = await runtime.waitForLog((l) => l.msg === 'Unhandled Promise Rejection');
+    expect(logged.requestId).toBe(id);
+    if (action === 'lostCall') {
+      const said = await runtime.waitForLog((l) => l.msg === 'the reply came');
+      expect(said.requestId).toBe(id);
+    }
+  });
+});
+
 describe('HTTP mode: SIGTERM', () => {
   it('in-flight work finishes on open resources, then they close in reverse order, exit 0', async () => {
     const { runtime, becomes } = await serve();
