@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { JustfnError } from '../../runtime/errors.js';
 import type { MetricsRecorder } from '../../runtime/metrics-recorder.js';
@@ -402,7 +402,8 @@ function closeLingering(raw: IncomingMessage): void {
   // What Node calls once a `Connection: close` answer is written: end (FIN), then destroy.
   socket.destroySoon = () => {
     socket.end();
-    const close = () => socket.destroy();
+    // Node's own, at last: destroyed once the FIN after the 413 is out.
+    const close = () => Socket.prototype.destroySoon.call(socket);
     if (raw.complete) return close();
     raw.once('end', close);
     const timer = setTimeout(close, LINGER_MS).unref();
