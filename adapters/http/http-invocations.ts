@@ -89,6 +89,8 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
     };
     let answered = false;
     let streaming = false;
+    // The response was already gone when the stream failed: the client's doing, not the failure's own cut.
+    let clientLeft = false;
     const invocation: HttpInvocation = {
       event,
       info,
@@ -105,7 +107,7 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
           // A stream whose client went away fails with the write that found it gone (or with what its
           // handler made of that): the client's doing, one line without a stack, as gRPC's cancelled stream.
           const { errorType, errorMessage } = outcome.error;
-          if (streaming && !outcome.timedOut && reply.raw.destroyed) {
+          if (streaming && !outcome.timedOut && clientLeft) {
             scope.run(info, () =>
               log.info(
                 { requestId: info.requestId, errorType, message: errorMessage },
@@ -147,6 +149,11 @@ export function createInvocationFactory(options: InvocationFactoryOptions) {
       const sink = createHttpStreamSink(reply.raw, req.requestId);
       return {
         ...sink,
+        // A failure after the head cuts the response (the only way left to say it), before `respond`.
+        fail(error) {
+          clientLeft = reply.raw.destroyed;
+          return sink.fail(error);
+        },
         start(head) {
           // Throws, before writing anything, for a prelude the wire cannot carry: the invocation then
           // fails with a whole answer (a 502) instead of a cut connection.

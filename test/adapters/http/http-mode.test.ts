@@ -564,6 +564,17 @@ describe('HTTP mode: streaming', () => {
     expect(runtime.logs().filter((l) => l.msg === 'Invoke Error')).toEqual([]);
   });
 
+  it('a handler that fails mid-stream, its client still there: an Invoke Error with a stack', async () => {
+    // The failure cuts the response itself (the only way left to say it): that cut is not the client's.
+    const runtime = await serve('streamThrows');
+    const response = await request(`${runtime.url}/`);
+    await expect(response.body.text()).rejects.toThrow();
+    const line = await runtime.waitForLog((l) => l.msg === 'Invoke Error');
+    expect(line).toMatchObject({ level: 'error', errorType: 'TypeError' });
+    expect((line.err as { stack?: string }).stack).toContain('failed after the first chunk');
+    expect(runtime.logs().filter((l) => l.msg === 'Invoke ended after the client went away')).toEqual([]);
+  });
+
   it('a prelude cannot set the framing headers: the body stays chunked', async () => {
     const runtime = await serve('streamPrelude');
     const response = await request(`${runtime.url}/?prelude=framing`);
