@@ -402,18 +402,22 @@ function closeLingering(raw: IncomingMessage): void {
   // What Node calls once a `Connection: close` answer is written: end (FIN), then destroy.
   socket.destroySoon = () => {
     socket.end();
-    // Node's own, at last: destroyed once the FIN after the 413 is out.
-    const close = () => Socket.prototype.destroySoon.call(socket);
+    // Node's own, at last, once: destroyed once the FIN after the 413 is out.
+    let closing = false;
+    const close = () => {
+      if (closing) return;
+      closing = true;
+      Socket.prototype.destroySoon.call(socket);
+    };
     if (raw.complete) return close();
     raw.once('end', close);
     const timer = setTimeout(close, LINGER_MS).unref();
-    const watch = setInterval(() => {
+    // Counted as each chunk comes (a polled `bytesRead` let a fast client send twice `LINGER_BYTES` between
+    // two looks). A 'data' listener takes the socket off Node's native parsing: one about to close can spare it.
+    socket.on('data', () => {
       if (socket.bytesRead - from > LINGER_BYTES) close();
-    }, 10).unref();
-    socket.once('close', () => {
-      clearTimeout(timer);
-      clearInterval(watch);
     });
+    socket.once('close', () => clearTimeout(timer));
   };
 }
 

@@ -1,11 +1,13 @@
 import { once } from 'node:events';
 import net from 'node:net';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type HttpRuntime, startHttpRuntime } from '../helpers/http-runtime.js';
 import { freePort } from '../helpers/postgres.js';
+import { fixtures } from '../helpers/process.js';
 import {
   expectAlive,
   expectNoLeak,
@@ -401,6 +403,38 @@ describe('connections that take without giving', () => {
     }
     expect(answers).toEqual(Array(30).fill(413));
   }, 30_000);
+});
+
+describe('the lingering close after a 413', () => {
+  it('reads at most 8 MiB more of a body that keeps coming as fast as the client can send it', async () => {
+    const runtime = await startHttpRuntime('http/index.echoEvent', {
+      JUSTFN_MAX_BODY: String(MAX_BODY),
+      NODE_OPTIONS: `--require ${path.join(fixtures, 'reliability/preload/bytes-read.cjs')}`,
+    });
+    try {
+      // Half-open as a client still sending is: the server's FIN does not end the upload.
+      const socket = net.connect({ port: runtime.port, host: '127.0.0.1', allowHalfOpen: true });
+      await once(socket, 'connect');
+      socket.resume();
+      socket.on('error', () => {}); // ECONNRESET once the server has had enough
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.write(head('POST', '/', [['transfer-encoding', 'chunked']]));
+      const chunk = Buffer.concat([
+        Buffer.from('10000\r\n'),
+        Buffer.alloc(64 * 1024, 0x61),
+        Buffer.from('\r\n'),
+      ]);
+      for (let sent = 0; !socket.destroyed && sent < 256 * 1024 * 1024; sent += chunk.length) {
+        if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once('drain', r)), closed]);
+      }
+      await closed;
+      const read = await vi.waitUntil(() => runtime.process.stderr().match(/bytesRead (\d+)/)?.[1]);
+      // The body up to the limit, then 8 MiB and at most a chunk or two more.
+      expect(Number(read)).toBeLessThan(8 * 1024 * 1024 + 256 * 1024);
+    } finally {
+      await runtime.stop();
+    }
+  }, 15_000);
 });
 
 describe('bytes that are not HTTP', () => {
