@@ -57,12 +57,6 @@ export async function startGrpc(
   let draining = false;
   // Every slot held by a handler running past its deadline: NOT_SERVING until one ends.
   let stuck = false;
-  // Not live once stuck for the timeout again: a Watch of `liveness` is told then, and when it ends.
-  let notLive: NodeJS.Timeout | undefined;
-  const livenessChanged = () => {
-    if (stuck && source.liveness().live) notLive = setTimeout(livenessChanged, 50).unref();
-    else health.livenessChanged();
-  };
   const serving = (state: RegistryHealth) => {
     if (!draining) health.set(readiness(state, false, stuck).ready ? 'SERVING' : 'NOT_SERVING');
   };
@@ -76,10 +70,9 @@ export async function startGrpc(
       onStuck: (now) => {
         stuck = now;
         serving(registry.health());
-        clearTimeout(notLive);
-        if (now) notLive = setTimeout(livenessChanged, options.timeout * 1000).unref();
-        else livenessChanged();
       },
+      // A Watch of `liveness` is told as it turns.
+      onLiveness: () => health.livenessChanged(),
     },
   );
   const server = new Server({

@@ -67,7 +67,7 @@ export function localArn(functionName: string): string {
 /**
  * What both server modes run on, made before they listen: the resources opening in the background
  * (`onState` is told each change of their health), the queue every request or call goes through (`onStuck`
- * as {@link createServingQueue}'s), its metrics recorder and the shutdown signal its contexts see. Once the
+ * and `onLiveness` as {@link createServingQueue}'s), its metrics recorder and the shutdown signal its contexts see. Once the
  * mode listens, `serve` warns of what is exposed, serves the metrics and drains on signals: the mode's
  * `cleanUp` first, then the resources close, then the metrics.
  */
@@ -75,7 +75,7 @@ export async function openServing<I extends QueuedInvocation>(
   service: Service,
   log: RuntimeLog,
   loop: Pick<HandlerOptions, 'handler' | 'functionInfo' | 'scope'>,
-  on: { onState?: (health: RegistryHealth) => void; onStuck?: (stuck: boolean) => void } = {},
+  on: { onState?: (health: RegistryHealth) => void } & QueueWatch = {},
 ) {
   const { options } = service;
   const resources = await openInBackground(service, log, on.onState);
@@ -86,7 +86,7 @@ export async function openServing<I extends QueuedInvocation>(
     options,
     { ...loop, resources: registry.resources, shutdown: shutdown.signal },
     metrics,
-    on.onStuck,
+    on,
   );
   return {
     registry,
@@ -181,10 +181,19 @@ async function openInBackground(
   };
 }
 
+/** What {@link createServingQueue} tells of its slots held by handlers running past their deadlines. */
+interface QueueWatch {
+  /** Every slot has come to be held so, or no longer is. */
+  onStuck?: (stuck: boolean) => void;
+  /** `liveness()` has changed: held so for `JUSTFN_TIMEOUT` again, or a slot came free. */
+  onLiveness?: () => void;
+}
+
 /**
  * The queue every request or call goes through: `JUSTFN_CONCURRENCY` invocations at once, `JUSTFN_QUEUE`
- * more waiting. Once nothing has run for 10 s, the idle collector gives a burst's garbage back (a full
- * collection costs a few milliseconds of an otherwise idle process). Not sooner: on Node 22 the collection
+ * more waiting. Once nothing has run for `JUSTFN_IDLE_GC` seconds (10 by default), the idle collector gives
+ * a burst's garbage back (a full collection costs a few milliseconds of an otherwise idle process). Not
+ * sooner: on Node 22 the collection
  * that returns memory also shrinks the young generation to its minimum, and a burst that follows pays for
  * regrowing it — 4 µs a gRPC call over the next seconds, measured with one second of quiet between bursts.
  */
@@ -192,26 +201,45 @@ export function createServingQueue<I extends QueuedInvocation>(
   options: Options,
   loop: HandlerOptions,
   metrics: RecordedMetrics,
-  /** Told when every slot comes to be held by a handler running past its deadline, and when no longer. */
-  onStuck?: (stuck: boolean) => void,
+  { onStuck, onLiveness }: QueueWatch = {},
 ): QueueSource<I> & { stuck(): boolean; liveness(): { live: boolean; reasons: string[] } } {
   let count = 0;
   // Since when every slot has been held by a handler running past its deadline.
   let stuckSince: number | undefined;
+  // Until liveness turns; looked at again a moment later should the timer come before the clock says so.
+  let notLive: NodeJS.Timeout | undefined;
+  const turned = () => {
+    if (liveness().live) notLive = setTimeout(turned, 50).unref();
+    else onLiveness?.();
+  };
   const overruns = {
     begin() {
       count++;
       if (count !== options.concurrency) return;
       stuckSince = Date.now();
       onStuck?.(true);
+      if (onLiveness) notLive = setTimeout(turned, options.timeout * 1000).unref();
     },
     end() {
       count--;
       if (count !== options.concurrency - 1) return;
       stuckSince = undefined;
+      clearTimeout(notLive);
       onStuck?.(false);
+      onLiveness?.();
     },
   };
+  /**
+   * Not live once every slot has been held past its deadline for `JUSTFN_TIMEOUT` again: nothing in the
+   * process can end those handlers (Lambda ends each at its deadline), and only a restart frees the slots.
+   */
+  const liveness = () =>
+    stuckSince !== undefined && Date.now() - stuckSince > options.timeout * 1000
+      ? {
+          live: false,
+          reasons: [`every slot has been held by a handler past its deadline for over ${options.timeout} s`],
+        }
+      : { live: true, reasons: [] };
   const source = createQueueSource<I>({
     concurrency: options.concurrency,
     queue: options.queue,
@@ -222,19 +250,7 @@ export function createServingQueue<I extends QueuedInvocation>(
   return Object.assign(source, {
     /** Every slot is held by a handler running on past its deadline: nothing can be served until one ends. */
     stuck: () => stuckSince !== undefined,
-    /**
-     * Not live once every slot has been held past its deadline for `JUSTFN_TIMEOUT` again: nothing in the
-     * process can end those handlers (Lambda ends each at its deadline), and only a restart frees the slots.
-     */
-    liveness: () =>
-      stuckSince !== undefined && Date.now() - stuckSince > options.timeout * 1000
-        ? {
-            live: false,
-            reasons: [
-              `every slot has been held by a handler past its deadline for over ${options.timeout} s`,
-            ],
-          }
-        : { live: true, reasons: [] },
+    liveness,
   });
 }
 

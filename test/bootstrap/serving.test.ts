@@ -31,7 +31,7 @@ describe('the serving queue', () => {
         scope: createConcurrentScope(),
       },
       createMetricsRecorder(),
-      (stuck) => changes.push(stuck),
+      { onStuck: (stuck) => changes.push(stuck) },
     );
     const answers: boolean[] = [];
     source.submit({

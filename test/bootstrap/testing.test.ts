@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { invokeHandler, startLocalLambda } from '../../bootstrap/testing.js';
+import {
+  invokeHandler,
+  type LocalLambda,
+  type LocalLambdaOptions,
+  startLocalLambda,
+} from '../../bootstrap/testing.js';
 import { awslambda } from '../../runtime/streaming.js';
 import { cleanEnv, fixtures, handlers, repoRoot, runtimeCommand, spawnCaptured } from '../helpers/process.js';
 
@@ -151,11 +156,9 @@ describe('justfn/testing', () => {
   });
 
   it('startLocalLambda runs the function as justfn.yaml says: its handler, name, memory and timeout', async () => {
-    const lambda = await startLocalLambda({
+    const lambda = await localLambda({
       taskRoot: path.join(fixtures, 'lifecycle', 'local-lambda'),
-      command: runtimeCommand,
       env: cleanEnv({ FOO: 'bar' }),
-      output: { stdout: () => {}, stderr: () => {} },
     });
     try {
       const response = await fetch(lambda.invokeUrl, { method: 'POST', body: '{}' });
@@ -171,13 +174,7 @@ describe('justfn/testing', () => {
   });
 
   it('startLocalLambda serves the invoke endpoint', async () => {
-    const lambda = await startLocalLambda({
-      handler: 'kinds/index.echo',
-      taskRoot: handlers,
-      command: runtimeCommand,
-      env: cleanEnv(),
-      output: { stdout: () => {}, stderr: () => {} },
-    });
+    const lambda = await localLambda({ handler: 'kinds/index.echo', taskRoot: handlers });
     try {
       const response = await fetch(lambda.invokeUrl, { method: 'POST', body: '{"x":1}' });
       expect(await response.json()).toEqual({ x: 1 });
@@ -187,13 +184,7 @@ describe('justfn/testing', () => {
   });
 
   it("startLocalLambda: the runtime's channel to it does not keep its event loop from running dry", async () => {
-    const lambda = await startLocalLambda({
-      handler: 'kinds/index.asyncNeverSettles',
-      taskRoot: handlers,
-      command: runtimeCommand,
-      env: cleanEnv(),
-      output: { stdout: () => {}, stderr: () => {} },
-    });
+    const lambda = await localLambda({ handler: 'kinds/index.asyncNeverSettles', taskRoot: handlers });
     try {
       const response = await fetch(lambda.invokeUrl, { method: 'POST', body: '{}' });
       expect(await response.json()).toMatchObject({ errorType: 'Runtime.NodeJsExit' });
@@ -222,6 +213,16 @@ await fetch(lambda.invokeUrl, { method: 'POST', body: '{"ms":60000}' });`;
     }
   });
 });
+
+/** A local Lambda on this checkout's runtime, its output kept out of the test's. */
+function localLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
+  return startLocalLambda({
+    command: runtimeCommand,
+    env: cleanEnv(),
+    output: { stdout: () => {}, stderr: () => {} },
+    ...options,
+  });
+}
 
 /** Is the process there, and not a zombie its new parent has yet to reap? */
 function running(pid: number): boolean {
