@@ -28,6 +28,11 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     LAMBDA_TASK_ROOT=/var/task \
     PORT=8080
+# tini, for when the bootstrap is the container's PID 1 (`docker run` without --init, a Kubernetes pod): it
+# reaps the orphans a function's child processes leave and passes signals on (bootstrap/bootstrap).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
 # Only what a function runs: not the CLI (cli.cjs, bin/), the ES-module library builds, the editor
 # schema or code caches written by another Node. The code caches are written here, by this image's own
 # Node: V8 refuses a cache another version wrote.

@@ -9,6 +9,8 @@ const last = Math.max(...dockerfile.map((i) => i.stage));
 const final = dockerfile.filter((i) => i.stage === last);
 const only = (instructions: Instruction[], keyword: string) =>
   instructions.filter((i) => i.keyword === keyword);
+// The final stage's RUN that installs justfn: the one with the build stage's package mounted.
+const install = runParts(only(final, 'RUN').find((i) => i.args.includes('--mount='))!.args);
 
 describe('Dockerfile: the base image contract', () => {
   it('builds in one stage and runs from a second, on an official Node 22 slim image', () => {
@@ -36,17 +38,24 @@ describe('Dockerfile: the base image contract', () => {
     expect(final.indexOf(user)).toBeGreaterThan(final.indexOf(runs.at(-1)!));
   });
 
+  it("installs tini, the bootstrap's init as PID 1, from Debian, leaving no package lists behind", () => {
+    const system = only(final, 'RUN').find((i) => i.args.startsWith('apt-get'))!;
+    expect(system.args).toMatch(
+      /apt-get install -y --no-install-recommends tini\s+&& rm -rf \/var\/lib\/apt\/lists\/\*$/,
+    );
+    expect(final.indexOf(system)).toBeLessThan(final.indexOf(only(final, 'USER').at(-1)!));
+  });
+
   it('ships no node_modules and no build tools: the final stage takes only the packed runtime', () => {
     expect(only(final, 'COPY')).toEqual([]);
-    const { mounts, command } = runParts(only(final, 'RUN')[0]!.args);
+    const { mounts, command } = install;
     expect(mounts.map((m) => m.from ?? 'context')).toEqual(['build', 'context']);
     expect(command).not.toMatch(/npm (ci|install)|node_modules/);
     expect(command).toMatch(/rm -rf [^;]*"\$dest\/dist\/cli\.cjs"/);
   });
 
   it("writes the code caches and node-flags in the final stage, with that image's own Node", () => {
-    const { command } = runParts(only(final, 'RUN')[0]!.args);
-    expect(command).toMatch(
+    expect(install.command).toMatch(
       /rm -f "\$dest\/dist\/"\*\.cache;.*node \/tmp\/warm\.cjs "\$dest\/dist" lambda;.*http[^;]*;.*splits;.*grpc[^;]*;.*flags;/,
     );
     const build = dockerfile.filter((i) => i.stage === 0 && i.keyword === 'RUN').map((i) => i.args);

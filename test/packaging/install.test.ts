@@ -1,5 +1,15 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -63,6 +73,8 @@ beforeAll(() => {
   sh(relocate(steps.slice(1).join(' && '), []), repoRoot);
   for (const run of dockerfile.filter((i) => i.stage === finalStage && i.keyword === 'RUN')) {
     const { mounts, command } = runParts(run.args);
+    // The image's system packages (tini) are the host's to have: .ci/run installs them as the image does.
+    if (command.startsWith('apt-get')) continue;
     sh(relocate(command, mounts), root, buildProxy);
   }
   // examples/hello/Dockerfile: COPY <files> ./ into the WORKDIR.
@@ -194,6 +206,106 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
 
     it('logs as the image name says, from the installed bundles', () => {
       expect(server.stderr() + server.stdout()).toContain('hello from hello');
+    });
+  });
+
+  describe("docker run without --init: the bootstrap as the container's PID 1", () => {
+    // A PID namespace of its own, as a container has (a user namespace too when not root); /proc mounted
+    // anew, so that the function sees the container's processes only.
+    const unshare = [
+      execFileSync('sh', ['-c', 'command -v unshare']).toString().trim(),
+      ...(process.getuid?.() === 0 ? [] : ['--user', '--map-root-user']),
+      '--pid',
+      '--fork',
+      '--mount-proc',
+    ];
+    // A function that leaves an orphan behind (a shell that exits before its background job), and one
+    // that lists the container's processes.
+    const functionDir = path.join(root, 'pid1');
+    mkdirSync(functionDir, { recursive: true });
+    writeFileSync(
+      path.join(functionDir, 'index.js'),
+      `const { execFileSync } = require('node:child_process');
+      const { readdirSync, readFileSync } = require('node:fs');
+      exports.handler = async (event) => {
+        if (event.rawPath === '/orphan') execFileSync('/bin/sh', ['-c', '/bin/sleep 0.05 & exit 0']);
+        return readdirSync('/proc').filter((name) => /^\\d+$/.test(name)).map((pid) => {
+          const stat = readFileSync('/proc/' + pid + '/stat', 'utf8');
+          return { pid: Number(pid), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state: stat.slice(stat.lastIndexOf(')') + 2)[0] };
+        });
+      };`,
+    );
+    type Process = { pid: number; name: string; state: string };
+
+    async function startAsPid1(env: Record<string, string>) {
+      const port = await freePort();
+      const server = spawnCaptured(
+        [...unshare, path.join(opt, 'bootstrap', 'bootstrap'), 'index.handler'],
+        cleanEnv({ LAMBDA_TASK_ROOT: functionDir, PORT: String(port), JUSTFN_METRICS_PORT: '0', ...env }),
+        functionDir,
+      );
+      await server.waitForOutput('justfn is serving', 15_000);
+      const processes = async (route = '/') =>
+        (await (await request(`http://127.0.0.1:${port}${route}`)).body.json()) as Process[];
+      // The namespace's PID 1, as the host sees it: unshare's only child.
+      const pid1 = readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .find((pid) => {
+          try {
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(server.child.pid);
+          } catch {
+            return false; // gone since the listing
+          }
+        });
+      return { server, processes, pid1 };
+    }
+
+    // The image installs tini from Debian, and so does .ci/run on the CI machine; a machine without it
+    // runs the test below only.
+    const tini = spawnSync('sh', ['-c', 'command -v tini']).status === 0;
+
+    it.skipIf(!tini)(
+      'with tini on PATH (the image installs it; apt-get install tini here): orphans are reaped, and SIGTERM still drains',
+      async () => {
+        const { server, processes, pid1 } = await startAsPid1({});
+        try {
+          expect((await processes()).find((p) => p.pid === 1)?.name).toBe('tini');
+          for (let i = 0; i < 3; i++) await processes('/orphan');
+          let zombies: Process[] = [];
+          for (let tries = 0; tries < 100; tries++) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            zombies = (await processes()).filter((p) => p.state === 'Z' || p.name === 'sleep');
+            if (zombies.length === 0) break;
+          }
+          expect(zombies).toEqual([]);
+          process.kill(Number(pid1), 'SIGTERM');
+          expect(await server.exited).toBe(0);
+          expect(server.stdout() + server.stderr()).toMatch(/drained: exiting/);
+          expect(server.stderr()).not.toContain('without tini');
+        } finally {
+          await server.kill();
+        }
+      },
+    );
+
+    it('without tini: says that orphans will not be reaped, and serves and drains all the same', async () => {
+      // PATH with Node alone on it.
+      const bin = path.join(root, 'node-only');
+      mkdirSync(bin, { recursive: true });
+      symlinkSync(process.execPath, path.join(bin, 'node'));
+      const { server, processes, pid1 } = await startAsPid1({ PATH: bin });
+      try {
+        expect(server.stderr()).toContain(
+          'justfn bootstrap: running as PID 1 without tini: orphaned child processes will not be reaped',
+        );
+        expect((await processes()).find((p) => p.pid === 1)?.name).toBe('node');
+        process.kill(Number(pid1), 'SIGTERM');
+        expect(await server.exited).toBe(0);
+        expect(server.stdout() + server.stderr()).toMatch(/drained: exiting/);
+      } finally {
+        await server.kill();
+      }
     });
   });
 
