@@ -4,6 +4,7 @@ import { type HandlerArg, readHandlerArg } from './handler-arg.js';
 import type { startHttp } from './http.js';
 import type { startLambda } from './lambda.js';
 import { loadBundle } from './load-bundle.js';
+import { useLambdaNodePath } from './node-path.js';
 
 export { loadBundle, writeCodeCache, writeSplitCodeCaches } from './load-bundle.js';
 export { writeNodeFlags } from './node-flags.js';
@@ -53,6 +54,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     // where justfn's layer runs; libraries read it to know they run on Lambda (Powertools Tracer turns
     // itself off without it; the AWS SDK names it in its user agent). As the managed runtime of this Node.
     env.AWS_EXECUTION_ENV ||= `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`;
+    useLambdaNodePath(env);
     endWithEmulator();
     const bundle = loadBundle<{ startLambda: typeof startLambda }>(path.join(__dirname, 'lambda.cjs'));
     await bundle.startLambda({ options, env, handlerArg: target.handler, taskRoot, importModule });

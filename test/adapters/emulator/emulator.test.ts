@@ -1,9 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import Module from 'node:module';
 import path from 'node:path';
 import { Pool, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../../helpers/emulator.js';
+import { fixtures } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/temp.js';
 
 type TestEmulator = Awaited<ReturnType<typeof startTestEmulator>>;
@@ -20,9 +22,11 @@ describe('justfn emulate: the environment Lambda gives a function', () => {
   it("AWS_EXECUTION_ENV as this Node's managed runtime, AWS_LAMBDA_INITIALIZATION_TYPE on-demand", async () => {
     // Libraries read both: Powertools Tracer stays off without the first, its cold_start needs the second.
     const { invoke } = await emulate('kinds/index.lambdaEnv');
+    const major = process.versions.node.split('.')[0];
     expect(JSON.parse((await invoke('{}')).text)).toEqual({
-      executionEnv: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
+      executionEnv: `AWS_Lambda_nodejs${major}.x`,
       initializationType: 'on-demand',
+      nodePath: `/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
     });
   });
 
@@ -50,6 +54,51 @@ describe('justfn emulate: the environment Lambda gives a function', () => {
       env: { AWS_EXECUTION_ENV: 'AWS_Lambda_Image' },
     });
     expect(JSON.parse((await invoke('{}')).text)).toMatchObject({ executionEnv: 'AWS_Lambda_Image' });
+  });
+});
+
+describe("justfn emulate: a layer's packages, found as Lambda's Node runtime finds them", () => {
+  // A layer of dependencies, as Lambda would mount it at /opt: nodejs/node_modules.
+  const layer = path.join(fixtures, 'layer', 'nodejs', 'node_modules');
+  const env = { NODE_PATH: ['/nonexistent/node_modules', layer].join(path.delimiter) };
+
+  it('a NODE_PATH set for the function is kept', async () => {
+    const { invoke } = await emulate('kinds/index.lambdaEnv', { env });
+    expect(JSON.parse((await invoke('{}')).text)).toMatchObject({ nodePath: env.NODE_PATH });
+  });
+
+  it('require() finds a package on NODE_PATH', async () => {
+    const { invoke } = await emulate('node-path/index.handler', { env });
+    expect(JSON.parse((await invoke('{"name":"cjs"}')).text)).toEqual({
+      greeting: "hello cjs, from the layer's CommonJS module",
+    });
+  });
+
+  // Node's own resolver ignores NODE_PATH for ES modules; Lambda's looks there too, and so does justfn
+  // where Node has in-thread module hooks (22.15 on: the layer's and the image's Node).
+  const hooks = typeof (Module as { registerHooks?: unknown }).registerHooks === 'function';
+  it(`import finds a package in NODE_PATH's node_modules directories${hooks ? '' : ' (not on this Node: it has no module.registerHooks)'}`, async () => {
+    const { invoke } = await emulate('node-path/esm.handler', { env });
+    const reply = await invoke('{"name":"esm"}');
+    if (hooks) {
+      expect([reply.headers['x-amz-function-error'], JSON.parse(reply.text)]).toEqual([
+        undefined,
+        { greeting: "hello esm, from the layer's ES module" },
+      ]);
+    } else {
+      expect(JSON.parse(reply.text)).toMatchObject({
+        errorType: 'Runtime.ImportModuleError',
+        errorMessage: expect.stringContaining("Cannot find package 'layer-greeting'"),
+      });
+    }
+  });
+
+  it('an import of a package found nowhere is still Runtime.ImportModuleError, naming the package', async () => {
+    const { invoke } = await emulate('node-path/missing.handler', { env });
+    expect(JSON.parse((await invoke('{}')).text)).toMatchObject({
+      errorType: 'Runtime.ImportModuleError',
+      errorMessage: expect.stringContaining("Cannot find package 'no-such-package-anywhere'"),
+    });
   });
 });
 
