@@ -49,6 +49,29 @@ describe('justfn emulate: the environment Lambda gives a function', () => {
     });
   });
 
+  it("AWS_LAMBDA_EXEC_WRAPPER starts the runtime through that script, as on Lambda's managed runtimes", async () => {
+    const wrapper = path.join(fixtures, 'exec-wrapper', 'wrapper');
+    const { invoke } = await emulate('wrapped/index.handler', { env: { AWS_LAMBDA_EXEC_WRAPPER: wrapper } });
+    const reply = JSON.parse((await invoke('{}')).text) as { argumentsGiven: string; script: string };
+    // node and main.cjs (the handler is in _HANDLER): the command that starts the runtime, as its arguments.
+    expect(reply).toEqual({
+      argumentsGiven: '2',
+      preloaded: true,
+      script: expect.stringMatching(/dist\/main\.cjs$/),
+    });
+  });
+
+  it('AWS_LAMBDA_EXEC_WRAPPER that is not an executable file: the runtime says so and does not start', async () => {
+    const { invoke, output } = await emulate('wrapped/index.handler', {
+      env: { AWS_LAMBDA_EXEC_WRAPPER: path.join(fixtures, 'exec-wrapper', 'preload.cjs') },
+    });
+    const reply = await invoke('{}');
+    expect(output()).toContain(
+      `justfn bootstrap: AWS_LAMBDA_EXEC_WRAPPER is ${path.join(fixtures, 'exec-wrapper', 'preload.cjs')}, which is not an executable file`,
+    );
+    expect(JSON.parse(reply.text)).toMatchObject({ errorType: 'Runtime.ExitError' });
+  });
+
   it('AWS_EXECUTION_ENV as Lambda set it, where it did (AWS_Lambda_Image for an image)', async () => {
     const { invoke } = await emulate('kinds/index.lambdaEnv', {
       env: { AWS_EXECUTION_ENV: 'AWS_Lambda_Image' },
