@@ -16,9 +16,10 @@ beforeAll(async () => {
   upstream = createServer((_request, response) => response.end('upstream'));
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
 });
+// Optional chaining: when beforeAll failed, its error is the one to read, not a TypeError from here.
 afterAll(async () => {
-  await new Promise((resolve) => upstream.close(resolve));
-  await db.destroy();
+  await new Promise((resolve) => (upstream ? upstream.close(resolve) : resolve(undefined)));
+  await db?.destroy();
 });
 
 describe('Lambda init with a postgres and an http resource', () => {

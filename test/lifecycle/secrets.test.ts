@@ -34,9 +34,10 @@ beforeAll(async () => {
     BAD_POOL_MAX,
   ];
 });
+// Optional: when beforeAll failed, its error is the one to read, not a TypeError from here.
 afterAll(async () => {
-  await db.destroy();
-  await rm(dir, { recursive: true, force: true });
+  await db?.destroy();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 const cleanup = createCleanup();
 afterEach(cleanup.run);

@@ -15,7 +15,8 @@ beforeAll(async () => {
   db = await startPostgres();
   await db.query('CREATE TABLE accepted (id integer PRIMARY KEY)');
 });
-afterAll(() => db.destroy());
+// Optional: when beforeAll failed, its error is the one to read, not a TypeError from here.
+afterAll(() => db?.destroy());
 
 type Outcome = 'answered' | 'draining' | 'refused' | 'socket' | 'other';
 
