@@ -78,11 +78,13 @@ export async function fetchNodePackage(source: NodePackageSource): Promise<strin
   try {
     dist = await resolveDist(source.registry, name, version);
   } catch (error) {
-    const cached = cachedCopies(source.cacheDir, name, version)[0];
-    if (!cached) throw new Error(`cannot resolve ${name}@${version}: ${(error as Error).message}`);
-    await verify(cached.file, cached.integrity);
+    // fetch's own message is a bare "fetch failed": the reason (DNS, refused, an untrusted certificate) is
+    // its cause's.
     const { message, cause } = error as Error & { cause?: { message?: string } };
     const why = cause?.message ? `${message}: ${cause.message}` : message;
+    const cached = cachedCopies(source.cacheDir, name, version)[0];
+    if (!cached) throw new Error(`cannot resolve ${name}@${version}: ${why}`);
+    await verify(cached.file, cached.integrity);
     progress({
       step: 'cached',
       message: `${name}@${version} (registry unreachable: ${why}; using the cached copy)`,

