@@ -106,7 +106,9 @@ import { invokeHandler } from 'justfn/testing';`;
     expect(tsc({ compilerOptions: node16, files: ['wrong.cts'] })).toMatch(
       /^wrong\.cts\(\d+,\d+\): error TS/,
     );
-  });
+    // Three whole compiles with @types/node, each a few seconds alone: past the 30 s default on a busy
+    // 2-core machine (28 s and 38 s measured beside other test files).
+  }, 120_000);
 
   it("stack traces name the installed package's files, not where it was built", () => {
     // Lambda mode, as the runtime runs the function: its bundle loads through a code cache where there is one.
