@@ -53,8 +53,10 @@ export function useLambdaNodePath(env: NodeJS.ProcessEnv): void {
         for (const parentURL of parents) {
           try {
             return nextResolve(specifier, { ...context, parentURL });
-          } catch {
-            // Not in this one.
+          } catch (there) {
+            // Found there but not to be imported (a subpath its `exports` do not list, a package.json that
+            // does not parse): Node's own error, as from the function's node_modules, not "Cannot find package".
+            if ((there as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw there;
           }
         }
         throw error;

@@ -116,6 +116,24 @@ describe("justfn emulate: a layer's packages, found as Lambda's Node runtime fin
     }
   });
 
+  // A package the hook finds in the layer but cannot import from is Node's own error, as it would be from the
+  // function's node_modules: not "Cannot find package", which would send its author looking for the layer.
+  it(`an import the layer's package does not export is Node's error saying so${hooks ? '' : ' (not on this Node: it has no module.registerHooks)'}`, async () => {
+    const { invoke } = await emulate('node-path/unexported.handler', { env });
+    expect(JSON.parse((await invoke('{"name":"esm"}')).text)).toMatchObject(
+      hooks
+        ? {
+            errorMessage: expect.stringContaining(
+              `Package subpath './index.mjs' is not defined by "exports" in ${layer}`,
+            ),
+          }
+        : {
+            errorType: 'Runtime.ImportModuleError',
+            errorMessage: expect.stringContaining("Cannot find package 'layer-greeting'"),
+          },
+    );
+  });
+
   it('an import of a package found nowhere is still Runtime.ImportModuleError, naming the package', async () => {
     const { invoke } = await emulate('node-path/missing.handler', { env });
     expect(JSON.parse((await invoke('{}')).text)).toMatchObject({
