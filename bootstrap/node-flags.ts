@@ -1,14 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { lambdaNodePath } from './node-path.js';
 
-/** The file beside `bootstrap/bootstrap` that holds the options it starts Node with. */
+/** The file beside `bootstrap/bootstrap` that holds the options it starts Node with, and Lambda's NODE_PATH. */
 const NODE_FLAGS_FILE = 'node-flags';
 
 /**
  * Writes the Node options worth giving justfn on the Node running this, beyond that Node's defaults, to
  * `node-flags` in `bootstrapDir`. The image build and the layer build run it with the Node that will run
  * justfn; the bootstrap script reads the file with a shell builtin, since asking Node at start would cost
- * a second Node start. A checkout has no such file, and its bootstrap passes no options.
+ * a second Node start. A checkout has no such file, and its bootstrap passes no options. Its second line
+ * is NODE_PATH as Lambda's managed runtime of this Node sets it, for the same reason.
  *
  * - `--experimental-async-context-frame` (Node 22.7+; the default from Node 24): AsyncLocalStorage keeps
  *   its store in V8's continuation data instead of running async hooks for every promise and every native
@@ -22,6 +24,8 @@ export function writeNodeFlags(bootstrapDir: string): string[] {
   const flags = ['--experimental-async-context-frame'].filter((flag) =>
     process.allowedNodeEnvironmentFlags.has(flag),
   );
-  writeFileSync(path.join(bootstrapDir, NODE_FLAGS_FILE), `${flags.join(' ')}\n`);
+  // Which the bootstrap puts in the environment Node starts with in Lambda mode, unless set.
+  const nodePath = lambdaNodePath(process.versions.node.split('.')[0]!);
+  writeFileSync(path.join(bootstrapDir, NODE_FLAGS_FILE), `${flags.join(' ')}\n${nodePath}\n`);
   return flags;
 }

@@ -145,10 +145,13 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
     expect(verdict('lambda.cjs')[0]).toBe(false);
   });
 
-  it("writes bootstrap/node-flags: the options of the image's Node that justfn uses, none on Node 20", () => {
+  it("writes bootstrap/node-flags: the options of the image's Node that justfn uses, none on Node 20, then Lambda's NODE_PATH", () => {
     const frame = '--experimental-async-context-frame';
     const expected = process.allowedNodeEnvironmentFlags.has(frame) ? frame : '';
-    expect(readFileSync(path.join(opt, 'bootstrap', 'node-flags'), 'utf8')).toBe(`${expected}\n`);
+    const major = process.versions.node.split('.')[0];
+    expect(readFileSync(path.join(opt, 'bootstrap', 'node-flags'), 'utf8')).toBe(
+      `${expected}\n/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task\n`,
+    );
   });
 
   describe('docker run: HTTP mode', () => {

@@ -180,6 +180,41 @@ describe('justfn layer', () => {
     expect(output).not.toMatch(/error/i);
   }, 30_000);
 
+  // Elastic's and Sentry's layers document NODE_OPTIONS="-r <their package>", which Node loads before justfn's
+  // code runs: it finds the package only if NODE_PATH is in the environment Node starts with, as on nodejs22.x.
+  it('starts Node with NODE_PATH as nodejs22.x does: a NODE_OPTIONS preload looks in the layers too', async () => {
+    const task = functionDir('preloaded', 'export const handler = async () => globalThis.preloadSaw;\n');
+    writeFileSync(
+      path.join(task, 'preload.cjs'),
+      "globalThis.preloadSaw = { nodePath: process.env.NODE_PATH, searched: require.resolve.paths('an-agent') };\n",
+    );
+    const emulator = await startEmulator({
+      handler: 'index.handler',
+      taskRoot: task,
+      command: [path.join(opt, 'bootstrap')],
+      env: {
+        PATH: '/usr/local/bin:/usr/bin/:/bin:/opt/bin',
+        HOME: work,
+        NODE_OPTIONS: `--require ${task}/preload.cjs`,
+      },
+      port: 0,
+      output: { stdout: () => {}, stderr: () => {} },
+    });
+    try {
+      const response = await request(emulator.invokeUrl, { method: 'POST', body: '{}' });
+      const major = NODE_VERSION.split('.')[0];
+      expect(await response.body.json()).toEqual({
+        nodePath: `/opt/nodejs/node${major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task`,
+        searched: expect.arrayContaining([
+          `/opt/nodejs/node${major}/node_modules`,
+          '/opt/nodejs/node_modules',
+        ]),
+      });
+    } finally {
+      await emulator.close();
+    }
+  }, 30_000);
+
   // The same bootstrap serves HTTP mode, where invocations overlap: with node-flags, AsyncLocalStorage keeps
   // each one's request id in V8's continuation data instead of async hooks, and must still keep them apart.
   it("keeps overlapping invocations' log lines apart in HTTP mode on its own Node", async () => {
