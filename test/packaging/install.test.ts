@@ -292,6 +292,34 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
       },
     );
 
+    // An AWS_LAMBDA_EXEC_WRAPPER ends with `exec "$@"`: it replaced the bootstrap as PID 1, and nothing reaped.
+    it.skipIf(!tini)(
+      'in Lambda mode through an AWS_LAMBDA_EXEC_WRAPPER: tini in front of the wrapper',
+      async () => {
+        let output = '';
+        const emulator = await startEmulator({
+          handler: 'index.handler',
+          taskRoot: functionDir,
+          // --kill-child: the emulator ends unshare, and with it the namespace.
+          command: [...unshare, '--kill-child=SIGTERM', path.join(opt, 'bootstrap', 'bootstrap')],
+          env: cleanEnv({
+            LAMBDA_TASK_ROOT: functionDir,
+            AWS_LAMBDA_EXEC_WRAPPER: path.join(repoRoot, 'test', 'fixtures', 'exec-wrapper', 'wrapper'),
+          }),
+          port: 0,
+          output: { stdout: (c) => (output += c), stderr: (c) => (output += c) },
+        });
+        try {
+          const response = await request(emulator.invokeUrl, { method: 'POST', body: '{}' });
+          const processes = (await response.body.json()) as Process[];
+          expect(processes.find((p) => p.pid === 1)?.name, output).toBe('tini');
+          expect(processes.map((p) => p.name)).toContain('node');
+        } finally {
+          await emulator.close();
+        }
+      },
+    );
+
     it('without tini: says that orphans will not be reaped, and serves and drains all the same', async () => {
       // PATH with Node alone on it.
       const bin = path.join(root, 'node-only');
