@@ -1,9 +1,11 @@
 import net from 'node:net';
+import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HttpRuntime, startHttpRuntime } from '../../helpers/http-runtime.js';
 import { scrape } from '../../helpers/metrics.js';
 import { freePort } from '../../helpers/postgres.js';
+import { fixtures } from '../../helpers/process.js';
 
 const started: HttpRuntime[] = [];
 afterAll(() => Promise.all(started.map((r) => r.stop())));
@@ -180,6 +182,21 @@ describe('HTTP mode: plain requests are API Gateway events', () => {
     // default (or seconds for milliseconds) is far off.
     expect(context.remaining).toBeGreaterThan(3_000_000);
     expect(context.remaining).toBeLessThanOrEqual(3_600_000);
+  });
+
+  // HTTP mode asked for by name where Lambda set a Runtime API (the image behind a web adapter extension):
+  // AWS_LAMBDA_EXEC_WRAPPER is Lambda mode's, and HTTP mode starts Node itself.
+  it('JUSTFN_MODE=http ignores AWS_LAMBDA_EXEC_WRAPPER, with a Runtime API set too', async () => {
+    const runtime = await startHttpRuntime('wrapped/index.handler', {
+      JUSTFN_MODE: 'http',
+      AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9',
+      AWS_LAMBDA_EXEC_WRAPPER: path.join(fixtures, 'exec-wrapper', 'wrapper'),
+    });
+    started.push(runtime);
+    expect(JSON.parse((await get(runtime, '/')).text)).toMatchObject({
+      argumentsGiven: 'unset',
+      preloaded: false,
+    });
   });
 });
 
