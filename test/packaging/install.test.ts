@@ -221,6 +221,9 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
       '--pid',
       '--fork',
       '--mount-proc',
+      // The namespace goes with unshare: a test that fails before its SIGTERM kills unshare alone (which
+      // ignores SIGTERM), and would leave the bootstrap's Node serving, its PID 1 reparented to the host's.
+      '--kill-child',
     ];
     // A function that leaves an orphan behind (a shell that exits before its background job), and one
     // that lists the container's processes.
@@ -300,8 +303,7 @@ describe('the image installed into a directory, as the Dockerfile does it', () =
         const emulator = await startEmulator({
           handler: 'index.handler',
           taskRoot: functionDir,
-          // --kill-child: the emulator ends unshare, and with it the namespace.
-          command: [...unshare, '--kill-child=SIGTERM', path.join(opt, 'bootstrap', 'bootstrap')],
+          command: [...unshare, path.join(opt, 'bootstrap', 'bootstrap')],
           env: cleanEnv({
             LAMBDA_TASK_ROOT: functionDir,
             AWS_LAMBDA_EXEC_WRAPPER: path.join(repoRoot, 'test', 'fixtures', 'exec-wrapper', 'wrapper'),
