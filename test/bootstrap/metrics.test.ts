@@ -16,6 +16,27 @@ import { type RawAnswer, rawRequest } from '../reliability/hostile.js';
 const stops: (() => Promise<unknown>)[] = [];
 afterAll(() => Promise.all(stops.map((stop) => stop())));
 
+/** A URL whose requests are answered only once `open()` is called: a handler that fetches it waits for the test. */
+async function openGate(): Promise<{ url: string; open(): void; close(): Promise<void> }> {
+  const held: http.ServerResponse[] = [];
+  let opened = false;
+  const server = http.createServer((_request, response) => {
+    if (opened) response.end();
+    else held.push(response);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    open() {
+      opened = true;
+      for (const response of held.splice(0)) response.end();
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 const status = async (url: string, init: Parameters<typeof request>[1] = {}) => {
   const response = await request(url, init);
   await response.body.dump();
@@ -85,15 +106,26 @@ describe('metrics: what a Prometheus scrape shows after traffic', () => {
       JUSTFN_QUEUE: '5',
     });
     stops.push(runtime.stop);
-    const busy = status(`${runtime.url}/?ms=600`);
+    // The one slot is held until the caller behind it has gone, however long that takes to happen.
+    const gate = await openGate();
+    stops.push(gate.close);
+    const busy = status(`${runtime.url}/?gate=${encodeURIComponent(gate.url)}`);
     await expect.poll(async () => (await scrape(metricsPort)).get('justfn_invocations_in_flight')).toBe(1);
-    // Queued behind it, then given up on by its caller.
-    const gaveUp = status(`${runtime.url}/?ms=1`, { signal: AbortSignal.timeout(100) }).catch(
-      (e: Error) => e.name,
-    );
+    // Queued behind it, then given up on by its caller: the runtime's FIN in answer to the caller's shows
+    // that it saw the caller go.
+    const gaveUp = net.connect(runtime.port, '127.0.0.1');
+    let received = '';
+    gaveUp.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    await once(gaveUp, 'connect');
+    gaveUp.write('GET /?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n');
     await expect.poll(async () => (await scrape(metricsPort)).get('justfn_queue_depth')).toBe(1);
+    gaveUp.end();
+    await once(gaveUp, 'close');
     const waits = status(`${runtime.url}/?ms=1`);
-    expect([await busy, await gaveUp, await waits]).toEqual([200, 'TimeoutError', 200]);
+    gate.open();
+    expect([await busy, received, await waits]).toEqual([200, '', 200]);
     const samples = await scrape(metricsPort);
     expect(samples.get('justfn_requests_rejected_total{reason="caller_gone"}')).toBe(1);
     expect(samples.get('justfn_invocations_total{event="apigw-v2",outcome="success",method=""}')).toBe(2);
