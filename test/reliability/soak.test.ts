@@ -7,7 +7,9 @@ import { expectEachAnsweredOnce, soakGrpc, soakHttp, soakLambda } from './soak.j
 
 const small = { count: 2_000, checkpoint: 500, settleMs: 1_000 };
 
-describe('soak, small', () => {
+// A fixed amount of work, not a speed: some 5 s each on a quiet machine, past 30 s on two cores that other
+// suites share. A lost answer still fails the test, as a wait that never ends.
+describe('soak, small', { timeout: 120_000 }, () => {
   it('Lambda via justfn emulate: 2,000 invocations, each answered once, no restart, fds back', async () => {
     expectEachAnsweredOnce(await soakLambda({ ...small, clients: 8 }));
   });
