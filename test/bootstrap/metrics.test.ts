@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openGate } from '../helpers/gate.js';
 import { startGrpcRuntime } from '../helpers/grpc-runtime.js';
 import { startHttpRuntime } from '../helpers/http-runtime.js';
 import { scrape } from '../helpers/metrics.js';
@@ -15,27 +16,6 @@ import { type RawAnswer, rawRequest } from '../reliability/hostile.js';
 
 const stops: (() => Promise<unknown>)[] = [];
 afterAll(() => Promise.all(stops.map((stop) => stop())));
-
-/** A URL whose requests are answered only once `open()` is called: a handler that fetches it waits for the test. */
-async function openGate(): Promise<{ url: string; open(): void; close(): Promise<void> }> {
-  const held: http.ServerResponse[] = [];
-  let opened = false;
-  const server = http.createServer((_request, response) => {
-    if (opened) response.end();
-    else held.push(response);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    open() {
-      opened = true;
-      for (const response of held.splice(0)) response.end();
-    },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 const status = async (url: string, init: Parameters<typeof request>[1] = {}) => {
   const response = await request(url, init);

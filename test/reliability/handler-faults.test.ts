@@ -1,6 +1,7 @@
 import { request } from 'undici';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startTestEmulator } from '../helpers/emulator.js';
+import { openGate } from '../helpers/gate.js';
 import { type HttpRuntime, startHttpRuntime } from '../helpers/http-runtime.js';
 import { scrape } from '../helpers/metrics.js';
 import { freePort } from '../helpers/postgres.js';
@@ -88,8 +89,8 @@ describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
     return runtime;
   };
   const runtime = await serve();
-  const get = async (target: HttpRuntime, fault: string) => {
-    const reply = await request(`${target.url}/?fault=${fault}&ms=3000&n=1`);
+  const get = async (target: HttpRuntime, fault: string, query = '') => {
+    const reply = await request(`${target.url}/?fault=${fault}&ms=3000&n=1${query}`);
     return { status: reply.statusCode, id: reply.headers['x-request-id'], text: await reply.body.text() };
   };
   const next = async (target: HttpRuntime) => {
@@ -152,10 +153,21 @@ describe('handler faults in HTTP mode (JUSTFN_TIMEOUT=1)', async () => {
   });
 
   it('an uncaught exception frees its slot: what waited behind it runs during the drain', async () => {
-    const own = await serve({ JUSTFN_CONCURRENCY: '1', JUSTFN_TIMEOUT: '60', JUSTFN_DRAIN_TIMEOUT: '60' });
-    const crashing = get(own, 'throwsUncaught');
-    await own.waitForLog(() => false, 5).catch(() => {}); // the first is in its slot by then
+    const metricsPort = await freePort();
+    const own = await serve({
+      JUSTFN_CONCURRENCY: '1',
+      JUSTFN_TIMEOUT: '60',
+      JUSTFN_DRAIN_TIMEOUT: '60',
+      JUSTFN_METRICS_PORT: String(metricsPort),
+    });
+    const gate = await openGate();
+    onTestFinished(gate.close);
+    // The first in its slot, the second queued behind it: only then does the first throw.
+    const crashing = get(own, 'throwsUncaught', `&gate=${encodeURIComponent(gate.url)}`);
+    await gate.reached;
     const waiting = get(own, 'count');
+    await expect.poll(async () => (await scrape(metricsPort)).get('justfn_queue_depth')).toBe(1);
+    gate.open();
     const [crashed, served] = await Promise.all([crashing, waiting]);
     expect(crashed.status).toBe(500);
     expect([served.status, JSON.parse(served.text).n]).toEqual([200, 1]);
