@@ -36,6 +36,19 @@ export interface Spawned {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+// Every process spawnCaptured started that has not exited.
+const running = new Set<ChildProcess>();
+
+/**
+ * Kills what is left of them: a test that timed out moves on without the kill at its end, and its
+ * runtime would go on listening, and loading the machine, after the test file ends. Run after each test
+ * file (test/setup.ts).
+ */
+export function killLeftovers(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 /** Starts a process with output captured, for assertions on what it printed and how it ended. */
 export function spawnCaptured(
   command: readonly string[],
@@ -64,8 +77,12 @@ export function spawnCaptured(
     err += chunk.toString('utf8');
     onData();
   });
+  running.add(child);
   const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? 'unknown');
+    }),
   );
   const spawned: Spawned = {
     child,
