@@ -28,7 +28,7 @@ export function lambdaNodePath(nodeMajor: string): string {
  * does since Node 18 (Node itself ignores `NODE_PATH` for ES modules). That second part needs Node's
  * in-thread module hooks (`module.registerHooks`, Node 22.15), which the layer's and the image's Node
  * have; it is installed only when one of those directories exists, so that a function without such a
- * layer pays two `stat`s.
+ * layer pays three `stat`s.
  */
 export function useLambdaNodePath(env: NodeJS.ProcessEnv): void {
   if (env.NODE_PATH === undefined) {
