@@ -24,8 +24,7 @@ export function writeNodeFlags(bootstrapDir: string): string[] {
   const flags = ['--experimental-async-context-frame'].filter((flag) =>
     process.allowedNodeEnvironmentFlags.has(flag),
   );
-  // Which the bootstrap puts in the environment Node starts with in Lambda mode, unless set.
-  const nodePath = lambdaNodePath(process.versions.node.split('.')[0]!);
-  writeFileSync(path.join(bootstrapDir, NODE_FLAGS_FILE), `${flags.join(' ')}\n${nodePath}\n`);
+  // The second line: what the bootstrap puts in the environment Node starts with in Lambda mode, unless set.
+  writeFileSync(path.join(bootstrapDir, NODE_FLAGS_FILE), `${flags.join(' ')}\n${lambdaNodePath()}\n`);
   return flags;
 }

@@ -4,13 +4,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
- * `NODE_PATH` as Lambda's managed Node runtimes set it: the packages of layers (`nodejs/nodeNN/node_modules`,
- * then `nodejs/node_modules`), the runtime's own, then the function's directory.
+ * `NODE_PATH` as Lambda's managed runtime of this Node (or of `nodeMajor`) sets it: the packages of layers
+ * (`nodejs/nodeNN/node_modules`, then `nodejs/node_modules`), the runtime's own, then the function's
+ * directory.
  *
  * @example
  * lambdaNodePath('22'); // '/opt/nodejs/node22/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task'
  */
-export function lambdaNodePath(nodeMajor: string): string {
+export function lambdaNodePath(nodeMajor = process.versions.node.split('.')[0]!): string {
   return [
     `/opt/nodejs/node${nodeMajor}/node_modules`,
     '/opt/nodejs/node_modules',
@@ -32,7 +33,7 @@ export function lambdaNodePath(nodeMajor: string): string {
  */
 export function useLambdaNodePath(env: NodeJS.ProcessEnv): void {
   if (env.NODE_PATH === undefined) {
-    env.NODE_PATH = lambdaNodePath(process.versions.node.split('.')[0]!);
+    env.NODE_PATH = lambdaNodePath();
     // The CommonJS loader read NODE_PATH when Node started: read it again.
     (Module as unknown as { _initPaths(): void })._initPaths();
   }
